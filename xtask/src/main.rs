@@ -1,0 +1,69 @@
+//! `cargo xtask <command>`: everything the project automates, behind one entry point.
+//!
+//! This crate is a thin command-line front. Anything with logic of its own lives in a
+//! library crate under `crates/` and is tested there; each module here parses its
+//! arguments and calls into that crate (or runs external tools through xshell).
+
+mod bench;
+mod ci;
+mod deploy;
+mod dev;
+mod doctor;
+mod images;
+mod manifests;
+mod smoke;
+mod status;
+mod teardown;
+mod util;
+
+use clap::{Parser, Subcommand};
+use xshell::Shell;
+
+#[derive(Parser)]
+#[command(name = "cargo xtask", about = "Build, test, package and deploy todo-chatbot")]
+struct Cli {
+    #[command(subcommand)]
+    cmd: Cmd,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Everything CI runs: fmt, clippy, tests, image, chart and end-to-end checks.
+    Ci(ci::Cmd),
+    /// Run the whole stack locally without Kubernetes (PostgreSQL, api, mcp, web, router).
+    Dev(dev::Cmd),
+    /// Build the service OCI images natively (no Docker, no Nix needed).
+    Images(images::Cmd),
+    /// Render the Helm chart into plain manifests under k8s/.
+    Manifests(manifests::Cmd),
+    /// Deploy the stack to minikube or the current cluster, then smoke-test it.
+    Deploy(deploy::Cmd),
+    /// Run the smoke suite against a deployment or any base URL.
+    Smoke(smoke::Cmd),
+    /// Uninstall the release (and with --purge, its data and the minikube profile).
+    Teardown(teardown::Cmd),
+    /// Diagnose a deployment: failing pods, unready workloads, missing endpoints.
+    Doctor(doctor::Cmd),
+    /// Release, pods, images and URLs at a glance.
+    Status(status::Cmd),
+    /// Benchmarks: print numbers, never assert timings.
+    Bench(bench::Cmd),
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let sh = Shell::new()?;
+    sh.change_dir(util::project_root());
+    match cli.cmd {
+        Cmd::Ci(cmd) => cmd.run(&sh),
+        Cmd::Dev(cmd) => cmd.run(&sh),
+        Cmd::Images(cmd) => cmd.run(&sh),
+        Cmd::Manifests(cmd) => cmd.run(&sh),
+        Cmd::Deploy(cmd) => cmd.run(&sh),
+        Cmd::Smoke(cmd) => cmd.run(&sh),
+        Cmd::Teardown(cmd) => cmd.run(&sh),
+        Cmd::Doctor(cmd) => cmd.run(&sh),
+        Cmd::Status(cmd) => cmd.run(&sh),
+        Cmd::Bench(cmd) => cmd.run(&sh),
+    }
+}
