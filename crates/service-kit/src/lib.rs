@@ -1,0 +1,17 @@
+//! What every todo-chatbot service shares, so the three behave the same way in a cluster:
+//! configuration from the environment, structured logs with request ids, `/health`, `/livez`
+//! and `/readyz`, graceful shutdown on SIGTERM/SIGINT, and the `healthcheck` probe the images
+//! use instead of curl.
+
+pub mod api_error;
+pub mod config;
+pub mod health;
+pub mod probe;
+pub mod request_log;
+pub mod server;
+pub mod telemetry;
+
+pub use api_error::ApiError;
+pub use config::{ConfigError, Env};
+pub use health::{Health, HealthCheck};
+pub use server::{serve, shutdown_signal};

@@ -1,0 +1,129 @@
+//! todo-api: the REST API of todo-chatbot (auth, tasks, health; the chat agent joins it in
+//! its own module). `main.rs` is a thin CLI; everything here is reachable from tests, which
+//! start the real server on a loopback port against a real PostgreSQL.
+
+pub mod auth;
+pub mod config;
+pub mod errors;
+pub mod json;
+pub mod openapi;
+pub mod rate_limit;
+pub mod state;
+pub mod tasks;
+
+use axum::extract::DefaultBodyLimit;
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+use config::Config;
+use service_kit::{ApiError, Health};
+use state::AppState;
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+use todo_auth::Tokens;
+use todo_store::{PoolSettings, Store};
+use tokio::net::TcpListener;
+
+pub const SERVICE: &str = "todo-api";
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+/// Request bodies above this get a 413: the largest valid body (a task) is well under it.
+pub const BODY_LIMIT: usize = 64 * 1024;
+
+/// Builds the HTTP application.
+pub fn app(state: AppState, health: &Health) -> Router {
+    let api = Router::new()
+        .route("/api/auth/register", post(auth::register))
+        .route("/api/auth/login", post(auth::login))
+        .route("/api/auth/me", get(auth::me))
+        .route("/api/tasks", get(tasks::list).post(tasks::create))
+        .route(
+            "/api/tasks/{id}",
+            get(tasks::get).patch(tasks::update).delete(tasks::delete),
+        )
+        .route("/api/tasks/{id}/complete", post(tasks::complete))
+        .route("/api/tasks/{id}/reopen", post(tasks::reopen))
+        .route("/api/openapi.json", get(openapi::document))
+        .with_state(state);
+    api.merge(health.routes())
+        .fallback(|| async {
+            ApiError::not_found("NO_ROUTE", "no such endpoint; see /api/openapi.json")
+        })
+        .method_not_allowed_fallback(|| async {
+            ApiError::new(
+                axum::http::StatusCode::METHOD_NOT_ALLOWED,
+                "METHOD_NOT_ALLOWED",
+                "method not allowed on this endpoint",
+            )
+        })
+        .layer(DefaultBodyLimit::max(BODY_LIMIT))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            axum::response::IntoResponse::into_response(ApiError::internal())
+        }))
+        .layer(middleware::from_fn(service_kit::request_log::middleware))
+}
+
+/// Runs the API on `listener` until `shutdown` resolves, then drains and closes the pool.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    let store = Store::connect_lazy(
+        &config.database_url,
+        &PoolSettings {
+            max_connections: config.db_max_connections,
+            ..PoolSettings::default()
+        },
+    )?;
+    // Migrate in the background: the process answers /livez at once and turns ready when the
+    // schema is in place, even if the database comes up after us (as it may in a cluster).
+    let migrations = tokio::spawn(migrate_until_done(store.clone()));
+    let health = health(&store);
+    let state = AppState {
+        store: store.clone(),
+        tokens: Tokens::new(&config.jwt_secret, config.token_ttl),
+        passwords: auth::Passwords::new(2),
+        login_limiter: Arc::new(rate_limit::RateLimiter::per_minute(
+            config.login_attempts_per_minute,
+        )),
+    };
+    let app = app(state, &health);
+    tracing::info!(addr = %listener.local_addr()?, version = VERSION, "todo-api listening");
+    service_kit::serve(listener, app, health, shutdown, config.shutdown_grace).await?;
+    migrations.abort();
+    store.close().await;
+    tracing::info!("todo-api stopped");
+    Ok(())
+}
+
+pub fn health(store: &Store) -> Health {
+    let ping_store = store.clone();
+    let schema_store = store.clone();
+    Health::new(SERVICE, VERSION)
+        .with_check("database", move || {
+            let store = ping_store.clone();
+            async move { store.ping().await.map_err(|e| e.to_string()) }
+        })
+        .with_ready_check("migrations", move || {
+            let store = schema_store.clone();
+            async move { store.check_schema().await.map_err(|e| e.to_string()) }
+        })
+}
+
+async fn migrate_until_done(store: Store) {
+    let mut delay = Duration::from_millis(200);
+    loop {
+        match store.migrate().await {
+            Ok(()) => {
+                tracing::info!("database migrations applied");
+                return;
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, retry_in_ms = delay.as_millis() as u64, "migrations not applied yet");
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(5));
+            }
+        }
+    }
+}

@@ -1,0 +1,120 @@
+//! Chat conversations and their messages, scoped to their owner.
+
+use crate::error::StoreError;
+use crate::model::{Conversation, Message, Role};
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+pub struct ConversationStore<'a> {
+    pool: &'a PgPool,
+}
+
+impl<'a> ConversationStore<'a> {
+    pub(crate) fn new(pool: &'a PgPool) -> Self {
+        ConversationStore { pool }
+    }
+
+    pub async fn create(&self, user: Uuid, title: &str) -> Result<Conversation, StoreError> {
+        Ok(sqlx::query_as::<_, Conversation>(
+            "INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, $3)
+             RETURNING id, title, created_at, updated_at",
+        )
+        .bind(Uuid::new_v4())
+        .bind(user)
+        .bind(title)
+        .fetch_one(self.pool)
+        .await?)
+    }
+
+    pub async fn get(&self, user: Uuid, id: Uuid) -> Result<Option<Conversation>, StoreError> {
+        Ok(sqlx::query_as::<_, Conversation>(
+            "SELECT id, title, created_at, updated_at FROM conversations WHERE user_id = $1 AND id = $2",
+        )
+        .bind(user)
+        .bind(id)
+        .fetch_optional(self.pool)
+        .await?)
+    }
+
+    /// Most recently active first.
+    pub async fn list(&self, user: Uuid, limit: i64) -> Result<Vec<Conversation>, StoreError> {
+        Ok(sqlx::query_as::<_, Conversation>(
+            "SELECT id, title, created_at, updated_at FROM conversations WHERE user_id = $1
+             ORDER BY updated_at DESC, id DESC LIMIT $2",
+        )
+        .bind(user)
+        .bind(limit)
+        .fetch_all(self.pool)
+        .await?)
+    }
+
+    /// Appends a message; `None` when the conversation is not this user's.
+    pub async fn add_message(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        role: Role,
+        content: &str,
+        tool_calls: Option<&serde_json::Value>,
+    ) -> Result<Option<Message>, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let touched = sqlx::query(
+            "UPDATE conversations SET updated_at = now() WHERE user_id = $1 AND id = $2",
+        )
+        .bind(user)
+        .bind(conversation)
+        .execute(&mut *tx)
+        .await?;
+        if touched.rows_affected() == 0 {
+            return Ok(None);
+        }
+        let row = sqlx::query(
+            "INSERT INTO messages (conversation_id, user_id, role, content, tool_calls)
+             VALUES ($1, $2, $3, $4, $5)
+             RETURNING id, conversation_id, role, content, tool_calls, created_at",
+        )
+        .bind(conversation)
+        .bind(user)
+        .bind(role.as_str())
+        .bind(content)
+        .bind(tool_calls)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        message_from_row(&row).map(Some)
+    }
+
+    /// The last `limit` messages, oldest first (the window the chat agent reads).
+    pub async fn recent_messages(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        limit: i64,
+    ) -> Result<Vec<Message>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT * FROM (
+                 SELECT id, conversation_id, role, content, tool_calls, created_at FROM messages
+                 WHERE user_id = $1 AND conversation_id = $2 ORDER BY id DESC LIMIT $3
+             ) recent ORDER BY id ASC",
+        )
+        .bind(user)
+        .bind(conversation)
+        .bind(limit)
+        .fetch_all(self.pool)
+        .await?;
+        rows.iter().map(message_from_row).collect()
+    }
+}
+
+fn message_from_row(row: &sqlx::postgres::PgRow) -> Result<Message, StoreError> {
+    let role: String = row.try_get("role")?;
+    Ok(Message {
+        id: row.try_get("id")?,
+        conversation_id: row.try_get("conversation_id")?,
+        role: Role::parse(&role)
+            .ok_or_else(|| StoreError::Migration(format!("unknown role {role:?} in messages")))?,
+        content: row.try_get("content")?,
+        tool_calls: row.try_get("tool_calls")?,
+        created_at: row.try_get("created_at")?,
+    })
+}

@@ -1,0 +1,261 @@
+//! Tasks, always scoped to their owner: every statement filters on `user_id`, so another
+//! user's task is simply not found.
+
+use crate::error::StoreError;
+use crate::model::{Task, TaskRef};
+use crate::query::{
+    Cursor, CursorValue, Order, Paging, SortKey, StatusFilter, TaskPage, TaskQuery,
+};
+use crate::validate::{NewTask, TaskPatch};
+use sqlx::{PgPool, Postgres, QueryBuilder};
+use uuid::Uuid;
+
+const COLUMNS: &str = "id, number, title, description, completed, completed_at, priority, due_at, tags, created_at, updated_at";
+
+pub struct TaskStore<'a> {
+    pool: &'a PgPool,
+}
+
+impl<'a> TaskStore<'a> {
+    pub(crate) fn new(pool: &'a PgPool) -> Self {
+        TaskStore { pool }
+    }
+
+    pub async fn create(&self, user: Uuid, task: &NewTask) -> Result<Task, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        // Taking the next number locks the user's row until commit, so concurrent inserts
+        // for one user get distinct, gap-free numbers.
+        let number: Option<i32> = sqlx::query_scalar(
+            "UPDATE users SET task_counter = task_counter + 1 WHERE id = $1 RETURNING task_counter",
+        )
+        .bind(user)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some(number) = number else {
+            return Err(StoreError::Conflict {
+                field: "user".into(),
+                message: "this account no longer exists".into(),
+            });
+        };
+        // COLUMNS is a constant: no user input reaches this SQL text.
+        let task = sqlx::query_as::<_, Task>(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO tasks (id, user_id, number, title, description, priority, due_at, tags)
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING {COLUMNS}"
+        )))
+        .bind(Uuid::new_v4())
+        .bind(user)
+        .bind(number)
+        .bind(&task.title)
+        .bind(&task.description)
+        .bind(task.priority)
+        .bind(task.due_at)
+        .bind(&task.tags)
+        .fetch_one(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(task)
+    }
+
+    pub async fn get(&self, user: Uuid, task: TaskRef) -> Result<Option<Task>, StoreError> {
+        let mut q =
+            QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM tasks WHERE user_id = "));
+        q.push_bind(user);
+        push_ref(&mut q, task);
+        Ok(q.build_query_as::<Task>().fetch_optional(self.pool).await?)
+    }
+
+    /// Applies a (normalised) patch; `None` when the task does not exist for this user.
+    pub async fn update(
+        &self,
+        user: Uuid,
+        task: TaskRef,
+        patch: &TaskPatch,
+    ) -> Result<Option<Task>, StoreError> {
+        let mut q = QueryBuilder::<Postgres>::new("UPDATE tasks SET updated_at = now()");
+        if let Some(title) = &patch.title {
+            q.push(", title = ").push_bind(title.clone());
+        }
+        if let Some(description) = &patch.description {
+            q.push(", description = ").push_bind(description.clone());
+        }
+        if let Some(priority) = patch.priority {
+            q.push(", priority = ").push_bind(priority);
+        }
+        if let Some(due_at) = patch.due_at {
+            q.push(", due_at = ").push_bind(due_at);
+        }
+        if let Some(tags) = &patch.tags {
+            q.push(", tags = ").push_bind(tags.clone());
+        }
+        if let Some(completed) = patch.completed {
+            q.push(", completed = ").push_bind(completed);
+            // Keep the first completion time when completing twice.
+            q.push(", completed_at = CASE WHEN ").push_bind(completed);
+            q.push(" THEN COALESCE(completed_at, now()) ELSE NULL END");
+        }
+        q.push(" WHERE user_id = ").push_bind(user);
+        push_ref(&mut q, task);
+        q.push(format!(" RETURNING {COLUMNS}"));
+        Ok(q.build_query_as::<Task>().fetch_optional(self.pool).await?)
+    }
+
+    pub async fn set_completed(
+        &self,
+        user: Uuid,
+        task: TaskRef,
+        completed: bool,
+    ) -> Result<Option<Task>, StoreError> {
+        self.update(
+            user,
+            task,
+            &TaskPatch {
+                completed: Some(completed),
+                ..Default::default()
+            },
+        )
+        .await
+    }
+
+    /// Deletes a task; returns it (as it was) when it existed for this user.
+    pub async fn delete(&self, user: Uuid, task: TaskRef) -> Result<Option<Task>, StoreError> {
+        let mut q = QueryBuilder::<Postgres>::new("DELETE FROM tasks WHERE user_id = ");
+        q.push_bind(user);
+        push_ref(&mut q, task);
+        q.push(format!(" RETURNING {COLUMNS}"));
+        Ok(q.build_query_as::<Task>().fetch_optional(self.pool).await?)
+    }
+
+    pub async fn list(&self, user: Uuid, query: &TaskQuery) -> Result<TaskPage, StoreError> {
+        let mut count =
+            QueryBuilder::<Postgres>::new("SELECT count(*) FROM tasks WHERE user_id = ");
+        count.push_bind(user);
+        push_filters(&mut count, query);
+        let total: i64 = count.build_query_scalar().fetch_one(self.pool).await?;
+
+        let mut q =
+            QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM tasks WHERE user_id = "));
+        q.push_bind(user);
+        push_filters(&mut q, query);
+        let column = query.sort.column();
+        let cmp = if query.order == Order::Asc { ">" } else { "<" };
+        if let Paging::Cursor(cursor) = &query.paging {
+            push_keyset(&mut q, cursor, column, cmp);
+        }
+        let dir = query.order.sql();
+        q.push(format!(
+            " ORDER BY {column} {dir} NULLS LAST, id {dir} LIMIT "
+        ));
+        // One extra row tells whether another page exists.
+        q.push_bind(i64::from(query.limit) + 1);
+        if let Paging::Offset(offset) = query.paging {
+            q.push(" OFFSET ").push_bind(i64::from(offset));
+        }
+        let mut items = q.build_query_as::<Task>().fetch_all(self.pool).await?;
+        let has_more = items.len() > query.limit as usize;
+        items.truncate(query.limit as usize);
+        let next_cursor = if has_more {
+            items
+                .last()
+                .map(|last| Cursor::after(last, query.sort, query.order).encode())
+        } else {
+            None
+        };
+        let offset = match query.paging {
+            Paging::Offset(o) => Some(o),
+            Paging::Cursor(_) => None,
+        };
+        Ok(TaskPage {
+            items,
+            total,
+            limit: query.limit,
+            offset,
+            next_cursor,
+            has_more,
+        })
+    }
+}
+
+fn push_ref(q: &mut QueryBuilder<Postgres>, task: TaskRef) {
+    match task {
+        TaskRef::Id(id) => q.push(" AND id = ").push_bind(id),
+        TaskRef::Number(n) => q.push(" AND number = ").push_bind(n),
+    };
+}
+
+fn push_filters(q: &mut QueryBuilder<Postgres>, query: &TaskQuery) {
+    match query.status {
+        StatusFilter::All => {}
+        StatusFilter::Pending => {
+            q.push(" AND NOT completed");
+        }
+        StatusFilter::Completed => {
+            q.push(" AND completed");
+        }
+    }
+    if let Some(priority) = query.priority {
+        q.push(" AND priority = ").push_bind(priority);
+    }
+    if let Some(tag) = &query.tag {
+        // Containment, so the GIN index on tags is used.
+        q.push(" AND tags @> ARRAY[")
+            .push_bind(tag.clone())
+            .push("]::text[]");
+    }
+    if let Some(search) = &query.search {
+        let pattern = format!("%{}%", escape_like(search));
+        q.push(" AND (title ILIKE ").push_bind(pattern.clone());
+        q.push(" ESCAPE '\\' OR description ILIKE ")
+            .push_bind(pattern)
+            .push(" ESCAPE '\\')");
+    }
+    if let Some(before) = query.due_before {
+        q.push(" AND due_at < ").push_bind(before);
+    }
+    if let Some(after) = query.due_after {
+        q.push(" AND due_at >= ").push_bind(after);
+    }
+}
+
+/// Rows strictly after the cursor in `ORDER BY column dir NULLS LAST, id dir`.
+fn push_keyset(q: &mut QueryBuilder<Postgres>, cursor: &Cursor, column: &str, cmp: &str) {
+    let nullable = cursor.sort == SortKey::DueAt;
+    let cast = if cursor.sort == SortKey::Priority {
+        "::task_priority"
+    } else {
+        ""
+    };
+    match &cursor.value {
+        CursorValue::Null => {
+            // Nulls sort last: only later null rows remain.
+            q.push(format!(" AND {column} IS NULL AND id {cmp} "))
+                .push_bind(cursor.id);
+        }
+        value => {
+            q.push(format!(" AND ({column} {cmp} "));
+            push_value(q, value);
+            q.push(format!("{cast} OR ({column} = "));
+            push_value(q, value);
+            q.push(format!("{cast} AND id {cmp} "))
+                .push_bind(cursor.id)
+                .push(")");
+            if nullable {
+                q.push(format!(" OR {column} IS NULL"));
+            }
+            q.push(")");
+        }
+    }
+}
+
+fn push_value(q: &mut QueryBuilder<Postgres>, value: &CursorValue) {
+    match value {
+        CursorValue::Null => q.push("NULL"),
+        CursorValue::Text(s) => q.push_bind(s.clone()),
+        CursorValue::Time(t) => q.push_bind(*t),
+    };
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
+}

@@ -1,0 +1,81 @@
+//! Users: sign-up and the credential lookup behind login.
+
+use crate::error::StoreError;
+use crate::model::{User, UserCredentials};
+use sqlx::{PgPool, Row};
+use uuid::Uuid;
+
+pub struct UserStore<'a> {
+    pool: &'a PgPool,
+}
+
+impl<'a> UserStore<'a> {
+    pub(crate) fn new(pool: &'a PgPool) -> Self {
+        UserStore { pool }
+    }
+
+    /// Creates a user. An email already taken (in any letter case) is a conflict on `email`.
+    pub async fn create(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+    ) -> Result<User, StoreError> {
+        let row = sqlx::query(
+            "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)
+             RETURNING id, email, name, created_at",
+        )
+        .bind(Uuid::new_v4())
+        .bind(email)
+        .bind(name)
+        .bind(password_hash)
+        .fetch_one(self.pool)
+        .await
+        .map_err(|e| match e {
+            sqlx::Error::Database(db) if db.code().as_deref() == Some("23505") => {
+                StoreError::Conflict {
+                    field: "email".into(),
+                    message: "an account with this email already exists".into(),
+                }
+            }
+            other => StoreError::Database(other),
+        })?;
+        user_from_row(&row)
+    }
+
+    pub async fn credentials_by_email(
+        &self,
+        email: &str,
+    ) -> Result<Option<UserCredentials>, StoreError> {
+        let row = sqlx::query(
+            "SELECT id, email, name, created_at, password_hash FROM users WHERE lower(email) = lower($1)",
+        )
+        .bind(email)
+        .fetch_optional(self.pool)
+        .await?;
+        row.map(|r| {
+            Ok(UserCredentials {
+                user: user_from_row(&r)?,
+                password_hash: r.try_get("password_hash")?,
+            })
+        })
+        .transpose()
+    }
+
+    pub async fn get(&self, id: Uuid) -> Result<Option<User>, StoreError> {
+        let row = sqlx::query("SELECT id, email, name, created_at FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(self.pool)
+            .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+}
+
+fn user_from_row(row: &sqlx::postgres::PgRow) -> Result<User, StoreError> {
+    Ok(User {
+        id: row.try_get("id")?,
+        email: row.try_get("email")?,
+        name: row.try_get("name")?,
+        created_at: row.try_get("created_at")?,
+    })
+}
