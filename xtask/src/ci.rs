@@ -1,12 +1,232 @@
-//! `cargo xtask ci` (not built yet: its issue is still open).
+//! `cargo xtask ci`: everything CI runs, in order, stopping at the first failure.
+//!
+//! One debug build serves clippy-free test runs and the end-to-end checks; only the image
+//! checks build in release (they must, to test what ships). Each step prints its duration,
+//! and the last line counts every test that ran across the suites.
 
-use xshell::Shell;
+use crate::util::{Step, project_root};
+use anyhow::{Context, Result, bail};
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use xshell::{Shell, cmd};
 
 #[derive(clap::Args)]
-pub struct Cmd {}
+pub struct Cmd {
+    /// Skip steps by name (fmt, clippy, test, ...), e.g. to iterate locally.
+    #[arg(long, value_delimiter = ',')]
+    skip: Vec<String>,
+}
+
+type StepFn = fn(&Shell, &mut Tally) -> Result<()>;
+
+fn fmt(sh: &Shell, _: &mut Tally) -> Result<()> {
+    Ok(cmd!(sh, "cargo fmt --all -- --check").run()?)
+}
+
+fn clippy(sh: &Shell, _: &mut Tally) -> Result<()> {
+    Ok(cmd!(
+        sh,
+        "cargo clippy --workspace --all-targets --locked -- -D warnings"
+    )
+    .run()?)
+}
+
+fn test(_: &Shell, tally: &mut Tally) -> Result<()> {
+    run_counting(
+        Command::new("cargo").args(["test", "--workspace", "--locked"]),
+        tally,
+    )
+}
+
+/// Helm lint/template with every values file, schema refusals, strict Kubernetes schema
+/// validation for 1.31-1.35, and `k8s/` in sync with the chart.
+fn chart(sh: &Shell, _: &mut Tally) -> Result<()> {
+    crate::manifests::ci_checks(sh)
+}
+
+/// Tests counted across all suites, for the closing line.
+#[derive(Default)]
+pub struct Tally {
+    pub passed: u64,
+    pub failed: u64,
+}
 
 impl Cmd {
-    pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
-        anyhow::bail!("`cargo xtask ci` is not available yet in this checkout")
+    pub fn run(self, sh: &Shell) -> Result<()> {
+        let tools = project_root().join(".tools/bin");
+        let path = std::env::var("PATH").unwrap_or_default();
+        sh.set_var("PATH", format!("{}:{path}", tools.display()));
+        let mut tally = Tally::default();
+        let mut timings: Vec<(&str, f64)> = Vec::new();
+        let steps: [(&str, StepFn); 5] = [
+            ("fmt", fmt),
+            ("clippy", clippy),
+            ("test", test),
+            ("mcp-sdk", mcp_sdk),
+            ("chart", chart),
+        ];
+        for (name, step) in steps {
+            if self.skip.iter().any(|s| s == name) {
+                eprintln!("--- skipping {name}");
+                continue;
+            }
+            let started = std::time::Instant::now();
+            let result = {
+                let _step = Step::new(format!("ci: {name}"));
+                step(sh, &mut tally)
+            };
+            timings.push((name, started.elapsed().as_secs_f64()));
+            if let Err(e) = result {
+                print_summary(&timings, &tally);
+                bail!(
+                    "ci step `{name}` failed: {e:#}\nRe-run just this part with the command above; `cargo xtask ci --skip ...` skips finished steps."
+                );
+            }
+        }
+        print_summary(&timings, &tally);
+        Ok(())
+    }
+}
+
+fn print_summary(timings: &[(&str, f64)], tally: &Tally) {
+    eprintln!("\nci steps:");
+    for (name, secs) in timings {
+        eprintln!("  {name:<12} {secs:>7.1}s");
+    }
+    // The plain closing line CI readers look for.
+    println!("ci: {} passed, {} failed", tally.passed, tally.failed);
+}
+
+/// Runs a test command, streaming its output, and adds its `test result:` counts to `tally`.
+pub fn run_counting(command: &mut Command, tally: &mut Tally) -> Result<()> {
+    let mut child = command
+        .current_dir(project_root())
+        .stdout(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("starting {command:?}"))?;
+    let stdout = child.stdout.take().context("no stdout")?;
+    for line in BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        count_line(&line, tally);
+    }
+    let status = child.wait()?;
+    if !status.success() {
+        bail!("{command:?} exited with {status}");
+    }
+    Ok(())
+}
+
+/// Reads cargo's `test result: ok. 12 passed; 0 failed; ...` and pytest's summary line.
+fn count_line(line: &str, tally: &mut Tally) {
+    let line = line.trim().trim_matches('=').trim();
+    // pytest's summary: counts before " in <seconds>s", e.g. `1 failed, 3 passed in 0.52s`.
+    let pytest = line
+        .split_once(" in ")
+        .map(|(head, _)| head)
+        .filter(|head| {
+            head.split(", ").all(|p| {
+                p.split_whitespace()
+                    .next()
+                    .is_some_and(|n| n.parse::<u64>().is_ok())
+            })
+        });
+    let Some(rest) = line
+        .strip_prefix("test result: ")
+        .or_else(|| line.strip_prefix("tests: "))
+        .or(pytest)
+    else {
+        return;
+    };
+    for part in rest.split([';', ',', '.']) {
+        let mut words = part.split_whitespace();
+        if let (Some(n), Some(kind)) = (words.next(), words.next())
+            && let Ok(n) = n.parse::<u64>()
+        {
+            match kind {
+                "passed" => tally.passed += n,
+                "failed" => tally.failed += n,
+                _ => {}
+            }
+        }
+    }
+}
+
+/// The MCP server through the official Python SDK, against real todo-api and todo-mcp
+/// processes (the debug binaries the test step built) and a throwaway PostgreSQL.
+fn mcp_sdk(sh: &Shell, tally: &mut Tally) -> Result<()> {
+    let root = project_root();
+    let python = root.join(".tools/py/bin/python");
+    if !python.exists() {
+        bail!(
+            "{} missing: run `bash .ci/install/30-python.sh`",
+            python.display()
+        );
+    }
+    cmd!(sh, "cargo build -q -p todo-api -p todo-mcp").run()?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async {
+        let stack = local_stack::Stack::start(local_stack::StackConfig {
+            bin_dir: root.join("target/debug"),
+            database_url: None,
+            jwt_secret: "ci-jwt-secret-ci-jwt-secret-ci-jwt-secret".into(),
+            with_web: false,
+            logs: false,
+            extra_env: Vec::new(),
+        })
+        .await?;
+        let client = reqwest::Client::new();
+        let mut tokens = Vec::new();
+        for email in ["sdk-a@example.com", "sdk-b@example.com"] {
+            let session: serde_json::Value = client
+                .post(format!("{}/api/auth/register", stack.api.base_url()))
+                .json(
+                    &serde_json::json!({"email": email, "password": "sdk-password", "name": "SDK"}),
+                )
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            tokens.push(session["token"].as_str().context("no token")?.to_owned());
+        }
+        let result = run_counting(
+            Command::new(&python)
+                .args([
+                    "-m",
+                    "pytest",
+                    "-q",
+                    "-p",
+                    "no:cacheprovider",
+                    "crates/todo-mcp/tests/python",
+                ])
+                .env("MCP_URL", format!("{}/mcp", stack.mcp.base_url()))
+                .env("TOKEN_A", &tokens[0])
+                .env("TOKEN_B", &tokens[1]),
+            tally,
+        );
+        stack.stop().await?;
+        result
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_cargo_test_lines() {
+        let mut t = Tally::default();
+        count_line(
+            "test result: ok. 12 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 1.2s",
+            &mut t,
+        );
+        count_line("test result: FAILED. 3 passed; 2 failed; 0 ignored", &mut t);
+        count_line("running 5 tests", &mut t);
+        count_line("tests: 4 passed, 1 failed", &mut t);
+        count_line("1 failed, 3 passed in 0.52s", &mut t);
+        count_line("============ 2 passed in 1.01s ============", &mut t);
+        count_line("log: in 3 places", &mut t);
+        assert_eq!((t.passed, t.failed), (24, 4));
     }
 }

@@ -20,7 +20,10 @@ use clap::{Parser, Subcommand};
 use xshell::Shell;
 
 #[derive(Parser)]
-#[command(name = "cargo xtask", about = "Build, test, package and deploy todo-chatbot")]
+#[command(
+    name = "cargo xtask",
+    about = "Build, test, package and deploy todo-chatbot"
+)]
 struct Cli {
     #[command(subcommand)]
     cmd: Cmd,

@@ -1,12 +1,302 @@
-//! `cargo xtask manifests` (not built yet: its issue is still open).
+//! `cargo xtask manifests`: renders helm/todo with values-dev.yaml into plain manifests
+//! under k8s/ (one file per component and kind, plus kustomization.yaml, no Secrets);
+//! `--check` fails when the committed files differ from a fresh render.
+//!
+//! Also the chart's CI checks, [`ci_checks`]: lint, render, bad values, strict schema
+//! validation for Kubernetes 1.31 to 1.35, and `--check`. The logic (scenarios, the split,
+//! the bad values and their messages) lives in crates/chart-policy.
 
-use xshell::Shell;
+use std::collections::BTreeSet;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+
+use anyhow::{Context, Result, bail};
+use chart_policy::manifests::{self as split, ManifestSet};
+use chart_policy::tools::{self, Helm, RenderRequest};
+use chart_policy::{bad_values, scenarios};
+use xshell::{Shell, cmd};
+
+use crate::util::{Step, project_root};
+
+/// Kubernetes versions every rendered manifest is validated against.
+pub const KUBERNETES_VERSIONS: [&str; 5] = ["1.31.0", "1.32.0", "1.33.0", "1.34.0", "1.35.0"];
 
 #[derive(clap::Args)]
-pub struct Cmd {}
+pub struct Cmd {
+    /// Compare k8s/ with a fresh render instead of writing it; fails when they differ.
+    #[arg(long, conflicts_with = "ci_checks")]
+    check: bool,
+    /// Run every chart check CI runs (lint, render, bad values, strict validation for
+    /// Kubernetes 1.31-1.35, --check) instead of writing k8s/.
+    #[arg(long)]
+    ci_checks: bool,
+}
 
 impl Cmd {
-    pub fn run(self, _sh: &Shell) -> anyhow::Result<()> {
-        anyhow::bail!("`cargo xtask manifests` is not available yet in this checkout")
+    pub fn run(self, sh: &Shell) -> Result<()> {
+        if self.ci_checks {
+            ci_checks(sh)
+        } else if self.check {
+            check()
+        } else {
+            write()
+        }
     }
+}
+
+fn k8s_dir() -> PathBuf {
+    project_root().join("k8s")
+}
+
+/// Renders and splits the chart, and checks that k8s/README.md documents the Secrets.
+fn fresh() -> Result<ManifestSet> {
+    let helm = Helm::v4()?;
+    let mut request = RenderRequest::new().values_file(split::VALUES_FILE);
+    request.release = split::RELEASE.into();
+    request.namespace = split::NAMESPACE.into();
+    request.skip_tests = true;
+    let set = split::split(&helm.template(&request)?)?;
+    let readme_path = k8s_dir().join(split::README);
+    let readme = std::fs::read_to_string(&readme_path).with_context(|| {
+        format!(
+            "reading {} (written by hand, not generated)",
+            readme_path.display()
+        )
+    })?;
+    let gaps = split::readme_gaps(&readme, &set.required_secrets);
+    if !gaps.is_empty() {
+        bail!(
+            "k8s/README.md does not say how to create the Secrets the manifests need:\n  - {}\nEdit k8s/README.md (it is written by hand).",
+            gaps.join("\n  - ")
+        );
+    }
+    Ok(set)
+}
+
+/// Generated files currently in k8s/ (every *.yaml: README.md is the only other file).
+fn files_on_disk() -> Result<BTreeSet<String>> {
+    let dir = k8s_dir();
+    if !dir.exists() {
+        return Ok(BTreeSet::new());
+    }
+    let mut files = BTreeSet::new();
+    for entry in std::fs::read_dir(&dir).with_context(|| format!("listing {}", dir.display()))? {
+        let name = entry?.file_name().to_string_lossy().into_owned();
+        if name.ends_with(".yaml") {
+            files.insert(name);
+        }
+    }
+    Ok(files)
+}
+
+fn write() -> Result<()> {
+    let _step = Step::new("manifests: render helm/todo (values-dev.yaml) into k8s/");
+    let set = fresh()?;
+    let dir = k8s_dir();
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+    let (mut written, mut unchanged) = (0, 0);
+    for (name, content) in &set.files {
+        let path = dir.join(name);
+        if std::fs::read_to_string(&path).ok().as_deref() == Some(content.as_str()) {
+            unchanged += 1;
+            continue;
+        }
+        std::fs::write(&path, content).with_context(|| format!("writing {}", path.display()))?;
+        eprintln!("  wrote k8s/{name}");
+        written += 1;
+    }
+    let mut removed = 0;
+    for stale in files_on_disk()?
+        .iter()
+        .filter(|name| !set.files.contains_key(*name))
+    {
+        let path = dir.join(stale);
+        std::fs::remove_file(&path).with_context(|| format!("removing {}", path.display()))?;
+        eprintln!("  removed k8s/{stale} (the chart no longer renders it)");
+        removed += 1;
+    }
+    eprintln!(
+        "k8s/: {} files ({written} written, {unchanged} unchanged, {removed} removed); left out: Secret {}",
+        set.files.len(),
+        set.omitted_secrets.join(", ")
+    );
+    Ok(())
+}
+
+/// Fails, naming the files, when k8s/ differs from a fresh render.
+pub fn check() -> Result<()> {
+    let set = fresh()?;
+    let dir = k8s_dir();
+    let mut problems = Vec::new();
+    for (name, content) in &set.files {
+        match std::fs::read_to_string(dir.join(name)) {
+            Ok(on_disk) if on_disk == *content => {}
+            Ok(_) => problems.push(format!("k8s/{name} differs from the render")),
+            Err(_) => problems.push(format!("k8s/{name} is missing")),
+        }
+    }
+    for extra in files_on_disk()?
+        .iter()
+        .filter(|name| !set.files.contains_key(*name))
+    {
+        problems.push(format!("k8s/{extra} is not rendered by the chart any more"));
+    }
+    if !problems.is_empty() {
+        bail!(
+            "k8s/ is out of date with helm/todo:\n  - {}\nRun `cargo xtask manifests` and commit k8s/.",
+            problems.join("\n  - ")
+        );
+    }
+    eprintln!(
+        "k8s/ matches a fresh render of helm/todo ({} files)",
+        set.files.len()
+    );
+    Ok(())
+}
+
+/// Everything CI checks about the chart. Needs helm (v4), helm3 and kubectl
+/// (.ci/install/10-helm.sh) and kubernetes-validate (.ci/install/11-kubernetes-validate.sh),
+/// found in $TOOLS_BIN, <repo>/.tools/bin or PATH.
+pub fn ci_checks(sh: &Shell) -> Result<()> {
+    let helms = Helm::both()?;
+    let validator = tools::find_tool("kubernetes-validate", tools::KUBERNETES_VALIDATE_INSTALLER)?;
+    let kubectl = tools::find_tool("kubectl", tools::HELM_INSTALLER)?;
+    let work = tempfile::tempdir().context("creating a temporary directory")?;
+    let chart = tools::chart_dir();
+    let versions: Vec<&str> = helms.iter().map(|h| h.version.as_str()).collect();
+
+    {
+        let _step = Step::new(format!(
+            "chart: helm lint --strict, each values file, helm {}",
+            versions.join(" and ")
+        ));
+        for helm in &helms {
+            for file in scenarios::VALUES_FILES {
+                let args = [
+                    "lint".into(),
+                    "--strict".into(),
+                    chart.clone().into_os_string(),
+                    "--values".into(),
+                    chart.join(file).into(),
+                ];
+                let output = helm.run(&args, &[])?;
+                if !output.status.success() {
+                    bail!(
+                        "helm {} lint --strict -f {file} failed:\n{}{}",
+                        helm.version,
+                        String::from_utf8_lossy(&output.stdout),
+                        String::from_utf8_lossy(&output.stderr)
+                    );
+                }
+                eprintln!("  ok: helm {} lint --strict -f {file}", helm.version);
+            }
+        }
+    }
+
+    let mut renders: Vec<(String, String)> = Vec::new();
+    {
+        let all = scenarios::all();
+        let _step = Step::new(format!(
+            "chart: helm template, {} scenarios, helm {}",
+            all.len(),
+            versions.join(" and ")
+        ));
+        for (index, helm) in helms.iter().enumerate() {
+            for scenario in &all {
+                let text = helm.template(&scenario.request())?;
+                let documents = text.matches("\nkind: ").count();
+                eprintln!(
+                    "  ok: helm {} template, {} ({documents} objects)",
+                    helm.version, scenario.name
+                );
+                // Helm 3 renders the same objects (crates/chart-policy compares them).
+                if index == 0 {
+                    renders.push((format!("scenario \"{}\"", scenario.name), text));
+                }
+            }
+        }
+    }
+
+    {
+        let _step = Step::new(format!(
+            "chart: {} sets of bad values are refused with clear messages",
+            bad_values::CASES.len()
+        ));
+        for helm in &helms {
+            for case in bad_values::CASES {
+                let message = case.check(helm)?;
+                let reason = message
+                    .lines()
+                    .rfind(|l| l.starts_with("- ") || l.starts_with("Error:"))
+                    .unwrap_or_default();
+                eprintln!(
+                    "  refused by helm {}: {} -> {}",
+                    helm.version,
+                    case.name,
+                    reason.trim()
+                );
+            }
+        }
+    }
+
+    {
+        let _step = Step::new("chart: k8s/ is up to date (cargo xtask manifests --check)");
+        check()?;
+        let kustomized = cmd!(sh, "{kubectl} kustomize k8s")
+            .read()
+            .context("`kubectl kustomize k8s` failed: k8s/kustomization.yaml is broken; run `cargo xtask manifests`")?;
+        renders.push(("kubectl kustomize k8s".to_string(), kustomized));
+    }
+
+    let to_validate = work.path().join("distinct-objects.yaml");
+    let distinct = split::distinct_documents(&renders);
+    std::fs::write(&to_validate, &distinct)
+        .with_context(|| format!("writing {}", to_validate.display()))?;
+    {
+        let objects = distinct.matches("\n# rendered by: ").count() + 1;
+        let _step = Step::new(format!(
+            "chart: kubernetes-validate --strict, {objects} distinct objects of {} renders, Kubernetes {}",
+            renders.len(),
+            KUBERNETES_VERSIONS.join(", ")
+        ));
+        // One process per version with all objects in one file: every object costs a
+        // schema load, so identical objects of different renders are validated once.
+        // The processes are single-threaded Python: run them side by side.
+        let mut running: Vec<(&str, Child)> = Vec::new();
+        for version in KUBERNETES_VERSIONS {
+            let child = Command::new(&validator)
+                .args(["--strict", "--quiet", "--kubernetes-version", version])
+                .arg(&to_validate)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .with_context(|| format!("starting {}", validator.display()))?;
+            running.push((version, child));
+        }
+        let mut failures = Vec::new();
+        for (version, child) in running {
+            let output = child
+                .wait_with_output()
+                .with_context(|| format!("waiting for kubernetes-validate {version}"))?;
+            let text = format!(
+                "{}{}",
+                String::from_utf8_lossy(&output.stdout),
+                String::from_utf8_lossy(&output.stderr)
+            );
+            if output.status.success() && !text.contains("ERROR") {
+                eprintln!("  ok: Kubernetes {version}");
+            } else {
+                failures.push(format!("Kubernetes {version}:\n{}", text.trim()));
+            }
+        }
+        if !failures.is_empty() {
+            let kept = work.keep().join("distinct-objects.yaml");
+            bail!(
+                "rendered manifests do not validate strictly:\n{}\nThe objects are in {} (a comment above each names the renders it came from).",
+                failures.join("\n"),
+                kept.display()
+            );
+        }
+    }
+    Ok(())
 }

@@ -21,12 +21,19 @@ impl Step {
     pub fn new(name: impl Into<String>) -> Step {
         let name = name.into();
         eprintln!("==> {name}");
-        Step { name, started: Instant::now() }
+        Step {
+            name,
+            started: Instant::now(),
+        }
     }
 }
 
 impl Drop for Step {
     fn drop(&mut self) {
-        eprintln!("<== {} ({:.1}s)", self.name, self.started.elapsed().as_secs_f64());
+        eprintln!(
+            "<== {} ({:.1}s)",
+            self.name,
+            self.started.elapsed().as_secs_f64()
+        );
     }
 }

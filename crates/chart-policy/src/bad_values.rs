@@ -1,0 +1,249 @@
+//! Values the chart must refuse, and the message each refusal must carry.
+//!
+//! Schema errors are worded differently by Helm 4 (santhosh-tekuri/jsonschema) and Helm 3
+//! (gojsonschema), so each case lists the fragments expected from each: the path of the
+//! offending key and the reason. Contradictions the schema cannot express are refused by
+//! `fail` in the templates (templates/validate.yaml), with the same text in both.
+
+use anyhow::{Context, bail};
+
+use crate::tools::{Helm, RenderRequest};
+
+/// One set of bad values.
+#[derive(Debug, Clone, Copy)]
+pub struct BadValues {
+    pub name: &'static str,
+    /// `--set` assignments.
+    pub set: &'static [&'static str],
+    /// `--set-string` assignments.
+    pub set_string: &'static [&'static str],
+    /// Fragments Helm 4's error must contain.
+    pub helm4: &'static [&'static str],
+    /// Fragments Helm 3's error must contain.
+    pub helm3: &'static [&'static str],
+}
+
+const SCHEMA: &str = "values don't meet the specifications of the schema";
+
+/// Every case.
+pub const CASES: &[BadValues] = &[
+    BadValues {
+        name: "unknown top-level key",
+        set: &["replicas=3"],
+        set_string: &[],
+        helm4: &[SCHEMA, "additional properties 'replicas' not allowed"],
+        helm3: &[SCHEMA, "Additional property replicas is not allowed"],
+    },
+    BadValues {
+        name: "misspelt nested key",
+        set: &["api.autoscaling.enable=true"],
+        set_string: &[],
+        helm4: &[
+            SCHEMA,
+            "at '/api/autoscaling': additional properties 'enable' not allowed",
+        ],
+        helm3: &[
+            SCHEMA,
+            "api.autoscaling: Additional property enable is not allowed",
+        ],
+    },
+    BadValues {
+        name: "wrong type: string for an integer",
+        set: &["api.replicaCount=two"],
+        set_string: &[],
+        helm4: &[SCHEMA, "at '/api/replicaCount': got string, want integer"],
+        helm3: &[
+            SCHEMA,
+            "api.replicaCount: Invalid type. Expected: integer, given: string",
+        ],
+    },
+    BadValues {
+        name: "wrong type: string for a boolean",
+        set: &["networkPolicy.enabled=yes"],
+        set_string: &[],
+        helm4: &[
+            SCHEMA,
+            "at '/networkPolicy/enabled': got string, want boolean",
+        ],
+        helm3: &[
+            SCHEMA,
+            "networkPolicy.enabled: Invalid type. Expected: boolean, given: string",
+        ],
+    },
+    BadValues {
+        name: "wrong type: number for an image tag (use --set-string)",
+        set: &["api.image.tag=123"],
+        set_string: &[],
+        helm4: &[SCHEMA, "at '/api/image/tag': got number, want string"],
+        helm3: &[
+            SCHEMA,
+            "api.image.tag: Invalid type. Expected: string, given: integer",
+        ],
+    },
+    BadValues {
+        name: "bad enum: log format",
+        set: &["logFormat=xml"],
+        set_string: &[],
+        helm4: &[
+            SCHEMA,
+            "at '/logFormat': value must be one of 'json', 'text'",
+        ],
+        helm3: &[
+            SCHEMA,
+            "logFormat must be one of the following: \"json\", \"text\"",
+        ],
+    },
+    BadValues {
+        name: "bad enum: pull policy Always",
+        set: &["web.image.pullPolicy=Always"],
+        set_string: &[],
+        helm4: &[
+            SCHEMA,
+            "at '/web/image/pullPolicy': value must be 'IfNotPresent'",
+        ],
+        helm3: &[
+            SCHEMA,
+            "web.image.pullPolicy must be one of the following: \"IfNotPresent\"",
+        ],
+    },
+    BadValues {
+        name: "latest tag",
+        set: &[],
+        set_string: &["api.image.tag=latest"],
+        helm4: &[SCHEMA, "at '/api/image/tag'", "not latest"],
+        helm3: &[SCHEMA, "api.image.tag", "not latest"],
+    },
+    BadValues {
+        name: "latest tag for PostgreSQL",
+        set: &[],
+        set_string: &["postgresql.image.tag=latest"],
+        helm4: &[SCHEMA, "at '/postgresql/image/tag'", "not latest"],
+        helm3: &[SCHEMA, "postgresql.image.tag", "not latest"],
+    },
+    BadValues {
+        name: "malformed digest",
+        set: &[],
+        set_string: &["mcp.image.digest=abc123"],
+        helm4: &[
+            SCHEMA,
+            "at '/mcp/image/digest': 'abc123' does not match pattern",
+        ],
+        helm3: &[SCHEMA, "mcp.image.digest: Does not match pattern"],
+    },
+    BadValues {
+        name: "resources without limits",
+        set: &["api.resources.limits=null"],
+        set_string: &[],
+        helm4: &[SCHEMA, "at '/api/resources': missing property 'limits'"],
+        helm3: &[SCHEMA, "api.resources: limits is required"],
+    },
+    BadValues {
+        name: "port out of range",
+        set: &["web.service.port=70000"],
+        set_string: &[],
+        helm4: &[
+            SCHEMA,
+            "at '/web/service/port': maximum: got 70,000, want 65,535",
+        ],
+        helm3: &[
+            SCHEMA,
+            "web.service.port: Must be less than or equal to 65535",
+        ],
+    },
+    BadValues {
+        name: "database user that is not a plain SQL identifier",
+        set: &[],
+        set_string: &["postgresql.auth.username=Robert;drop"],
+        helm4: &[
+            SCHEMA,
+            "at '/postgresql/auth/username': 'Robert;drop' does not match pattern",
+        ],
+        helm3: &[SCHEMA, "postgresql.auth.username: Does not match pattern"],
+    },
+    BadValues {
+        name: "both database.url and database.existingSecret",
+        set: &[
+            "database.url=postgres://u:p@db.example.com/todo",
+            "database.existingSecret=todo-database",
+        ],
+        set_string: &[],
+        helm4: &["database.url and database.existingSecret are both set"],
+        helm3: &["database.url and database.existingSecret are both set"],
+    },
+    BadValues {
+        name: "no database at all",
+        set: &["postgresql.enabled=false"],
+        set_string: &[],
+        helm4: &["no database: set database.url or database.existingSecret"],
+        helm3: &["no database: set database.url or database.existingSecret"],
+    },
+    BadValues {
+        name: "TLS without a certificate Secret",
+        set: &["ingress.tls.enabled=true"],
+        set_string: &[],
+        helm4: &["ingress.tls.secretName is empty"],
+        helm3: &["ingress.tls.secretName is empty"],
+    },
+    BadValues {
+        name: "preStop sleep longer than the grace period",
+        set: &["api.preStopSleepSeconds=40"],
+        set_string: &[],
+        helm4: &[
+            "api.preStopSleepSeconds (40) must be less than api.terminationGracePeriodSeconds (30)",
+        ],
+        helm3: &[
+            "api.preStopSleepSeconds (40) must be less than api.terminationGracePeriodSeconds (30)",
+        ],
+    },
+    BadValues {
+        name: "autoscaling minimum above maximum",
+        set: &[
+            "web.autoscaling.minReplicas=5",
+            "web.autoscaling.maxReplicas=3",
+        ],
+        set_string: &[],
+        helm4: &["web.autoscaling.minReplicas (5) is greater than web.autoscaling.maxReplicas (3)"],
+        helm3: &["web.autoscaling.minReplicas (5) is greater than web.autoscaling.maxReplicas (3)"],
+    },
+];
+
+impl BadValues {
+    pub fn request(&self) -> RenderRequest {
+        let mut request = RenderRequest::new();
+        for assignment in self.set {
+            request = request.set(*assignment);
+        }
+        for assignment in self.set_string {
+            request = request.set_string(*assignment);
+        }
+        request
+    }
+
+    /// Renders with `helm` and checks the values are refused with the expected message.
+    /// Returns helm's message.
+    pub fn check(&self, helm: &Helm) -> anyhow::Result<String> {
+        let message = helm
+            .template_failure(&self.request())
+            .with_context(|| format!("bad values \"{}\"", self.name))?;
+        let wanted = if helm.version.starts_with("v3.") {
+            self.helm3
+        } else {
+            self.helm4
+        };
+        let missing: Vec<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|fragment| !message.contains(fragment))
+            .collect();
+        if !missing.is_empty() {
+            bail!(
+                "bad values \"{}\" ({}): helm {} refused them, but its message lacks {missing:?}:\n{}",
+                self.name,
+                self.request().describe(),
+                helm.version,
+                message.trim()
+            );
+        }
+        Ok(message)
+    }
+}

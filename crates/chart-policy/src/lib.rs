@@ -1,0 +1,26 @@
+//! Checks of the `helm/todo` chart, run with the real `helm` binaries.
+//!
+//! - [`tools`]: find `helm` (v4), `helm3`, `kubectl` and `kubernetes-validate` (on `PATH`
+//!   or in `<repo>/.tools/bin`, where `.ci/install/` puts them) and render the chart.
+//! - [`scenarios`]: the value sets the chart is checked with (values.yaml, values-dev.yaml,
+//!   values-prod.yaml and variants), and their effective merged values.
+//! - [`objects`]: `helm template` output parsed into typed k8s-openapi objects.
+//! - [`expectations`]: what a render must contain for its values.
+//! - [`policy`]: rules every rendered object must follow (probes, resources, security,
+//!   images, secrets, selectors, ports, ingress backends, scaling), as violations.
+//! - [`netpol`]: evaluates the NetworkPolicies between the components and outside peers and
+//!   compares every open path with the documented ones.
+//! - [`bad_values`]: values the schema or the templates must reject, with their messages.
+//! - [`manifests`]: the split of a render into the plain manifests under `k8s/`.
+//! - [`fake_apiserver`]: a minimal read-only Kubernetes API for `helm template
+//!   --dry-run=server`, so that the chart's `lookup` of existing Secrets runs for real.
+
+pub mod bad_values;
+pub mod expectations;
+pub mod fake_apiserver;
+pub mod manifests;
+pub mod netpol;
+pub mod objects;
+pub mod policy;
+pub mod scenarios;
+pub mod tools;

@@ -1,0 +1,538 @@
+//! `deploy --dry-run` and `teardown --dry-run` plans, asserted step by step (exact commands in
+//! order) on fixture facts.
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use deploy_plan::facts::normalize_reference;
+use deploy_plan::preflight::{Driver, DriverCheck, ToolCheck, ToolState};
+use deploy_plan::version::Version;
+use deploy_plan::{
+    ClusterTarget, DeployFacts, DeployOptions, ImageManifest, ImagesMode, Preflight, PresentImages,
+    ProfileState, TeardownFacts, TeardownOptions, Tool, ValuesChoice, deploy_plan, teardown_plan,
+};
+
+const MANIFEST: &str = r#"{"images":[
+  {"service":"todo-api","name":"todo-api","tag":"3f9a2c1d0b7e","reference":"todo-api:3f9a2c1d0b7e","digest":"sha256:1c2d3e4f","archive":"target/images/todo-api.oci.tar","size":5871234},
+  {"service":"todo-mcp","name":"todo-mcp","tag":"8d41be07aa19","reference":"todo-mcp:8d41be07aa19","digest":"sha256:2d3e4f5a","archive":"target/images/todo-mcp.oci.tar","size":5012345},
+  {"service":"todo-web","name":"todo-web","tag":"c02e6f5a9d13","reference":"todo-web:c02e6f5a9d13","digest":"sha256:3e4f5a6b","archive":"target/images/todo-web.oci.tar","size":5123456}
+]}"#;
+
+fn tools(required: &[(Tool, Version)], optional: &[ToolCheck]) -> Preflight {
+    Preflight {
+        required: required
+            .iter()
+            .map(|(tool, version)| ToolCheck::ok(*tool, *version))
+            .collect(),
+        optional: optional.to_vec(),
+        driver: DriverCheck::NotNeeded,
+        other_problems: Vec::new(),
+    }
+}
+
+fn missing(tool: Tool) -> ToolCheck {
+    ToolCheck {
+        tool,
+        state: ToolState::Missing,
+    }
+}
+
+fn minikube_tools(helm: Version) -> Preflight {
+    let mut preflight = tools(
+        &[
+            (Tool::Minikube, Version::new(1, 34, 0)),
+            (Tool::Helm, helm),
+            (Tool::Kubectl, Version::new(1, 32, 4)),
+        ],
+        &[missing(Tool::Nix)],
+    );
+    preflight.driver = DriverCheck::Found {
+        driver: Driver::Docker,
+        version: Version::new(27, 3, 1),
+    };
+    preflight
+}
+
+fn manifest() -> ImageManifest {
+    ImageManifest::parse(MANIFEST, "").unwrap()
+}
+
+fn present(references: &[&str]) -> PresentImages {
+    PresentImages::Known(references.iter().map(|r| normalize_reference(r)).collect())
+}
+
+const HELM_V3: Version = Version::new(3, 17, 3);
+const HELM_V4: Version = Version::new(4, 1, 4);
+const WAIT: &str = "kube-rs: watch Deployment todo/todo-api, todo/todo-mcp, todo/todo-web and StatefulSet \
+                    todo/todo-postgresql (if the release has it) until rolled out, streaming progress; timeout 10m";
+const ACCESS_MINIKUBE: &str = "kube-rs: list Ingresses in todo; print http://<host> for each Ingress host (todo.local \
+                               with the dev values) and the /etc/hosts line `<minikube ip> <host>`, or `kubectl \
+                               port-forward -n todo svc/todo-web 8080:8080`";
+
+#[test]
+fn minikube_first_deploy() {
+    let options = DeployOptions::default();
+    let facts = DeployFacts {
+        preflight: minikube_tools(HELM_V3),
+        profile: ProfileState::Absent,
+        addons: None,
+        current_context: Some("kind-other".into()),
+        manifest: Some(manifest()),
+        present: PresentImages::Unknown,
+        llm_api_key_set: false,
+    };
+    let plan = deploy_plan(&options, &facts);
+    assert_eq!(
+        plan.descriptions(),
+        [
+            "check minikube >= 1.33.0, helm >= 3.16.0, kubectl >= 1.28.0, a minikube driver (docker, podman or kvm2): ok",
+            "$ minikube start -p todo-chatbot --cpus 2 --memory 4096 --driver=docker",
+            "$ minikube -p todo-chatbot addons enable ingress",
+            "$ minikube -p todo-chatbot addons enable metrics-server",
+            "$ cargo xtask images",
+            "$ minikube -p todo-chatbot image load target/images/todo-api.oci.tar",
+            "$ minikube -p todo-chatbot image load target/images/todo-mcp.oci.tar",
+            "$ minikube -p todo-chatbot image load target/images/todo-web.oci.tar",
+            "$ minikube -p todo-chatbot image ls  # must list todo-api:3f9a2c1d0b7e, todo-mcp:8d41be07aa19, todo-web:c02e6f5a9d13",
+            "skip: LLM_API_KEY is not set: no LLM key Secret, the built-in chat engine answers",
+            "$ helm --kube-context todo-chatbot upgrade --install todo helm/todo --namespace todo --create-namespace \
+             --atomic --wait --timeout 10m -f helm/todo/values-dev.yaml --set api.image.tag=3f9a2c1d0b7e \
+             --set mcp.image.tag=8d41be07aa19 --set web.image.tag=c02e6f5a9d13 --set image.registry=",
+            WAIT,
+            "$ minikube -p todo-chatbot ip  # output is the minikube ip",
+            ACCESS_MINIKUBE,
+            "$ cargo xtask smoke --namespace todo",
+        ]
+    );
+    assert!(plan.problems().is_empty());
+    // The watch runs alongside helm's own wait; both diagnose on failure.
+    assert!(plan.steps[11].alongside_previous && plan.steps[11].diagnose_on_failure);
+    assert!(plan.steps[10].diagnose_on_failure);
+    let text = plan.render();
+    assert!(
+        text.contains("12. [wait] kube-rs: watch Deployment todo/todo-api")
+            && text.contains("(runs alongside the previous step)")
+    );
+    assert!(text.contains("Preflight passed: this plan can run."));
+}
+
+#[test]
+fn minikube_redeploy_reuses_everything_it_can_and_keeps_the_key_secret() {
+    let options = DeployOptions {
+        values: ValuesChoice::Prod,
+        sets: vec!["api.replicaCount=1".into()],
+        smoke: false,
+        ..DeployOptions::default()
+    };
+    let facts = DeployFacts {
+        preflight: minikube_tools(HELM_V4),
+        profile: ProfileState::Running,
+        addons: Some(BTreeSet::from([
+            "ingress".to_string(),
+            "metrics-server".to_string(),
+            "storage-provisioner".to_string(),
+        ])),
+        current_context: Some("kind-other".into()),
+        manifest: Some(manifest()),
+        // The web image changed since the last deploy; api and mcp did not.
+        present: present(&[
+            "todo-api:3f9a2c1d0b7e",
+            "todo-mcp:8d41be07aa19",
+            "todo-web:0000aaaa1111",
+        ]),
+        llm_api_key_set: true,
+    };
+    let plan = deploy_plan(&options, &facts);
+    assert_eq!(
+        plan.descriptions(),
+        [
+            "check minikube >= 1.33.0, helm >= 3.16.0, kubectl >= 1.28.0: ok",
+            "skip: minikube profile todo-chatbot is running: reusing it",
+            "$ kubectl config use-context todo-chatbot",
+            "skip: addon ingress is already enabled",
+            "skip: addon metrics-server is already enabled",
+            "$ cargo xtask images",
+            "skip: minikube already has todo-api:3f9a2c1d0b7e: not loading it again",
+            "skip: minikube already has todo-mcp:8d41be07aa19: not loading it again",
+            "$ minikube -p todo-chatbot image load target/images/todo-web.oci.tar",
+            "$ minikube -p todo-chatbot image ls  # must list todo-api:3f9a2c1d0b7e, todo-mcp:8d41be07aa19, todo-web:c02e6f5a9d13",
+            "$ kubectl --context todo-chatbot create namespace todo --dry-run=client -o yaml | kubectl --context \
+             todo-chatbot apply -f -",
+            "$ kubectl --context todo-chatbot create secret generic todo-llm-api-key --namespace todo \
+             --from-literal=api-key=<redacted> --dry-run=client -o yaml | kubectl --context todo-chatbot apply -f -  \
+             # value read from $LLM_API_KEY, never printed",
+            "$ helm --kube-context todo-chatbot upgrade --install todo helm/todo --namespace todo --create-namespace \
+             --rollback-on-failure --wait=watcher --timeout 10m -f helm/todo/values-prod.yaml \
+             --set api.image.tag=3f9a2c1d0b7e --set mcp.image.tag=8d41be07aa19 --set web.image.tag=c02e6f5a9d13 \
+             --set image.registry= --set llm.existingSecret=todo-llm-api-key --set api.replicaCount=1",
+            WAIT,
+            "$ minikube -p todo-chatbot ip  # output is the minikube ip",
+            ACCESS_MINIKUBE,
+            "skip: --no-smoke: not running `cargo xtask smoke`",
+        ]
+    );
+    let text = plan.render();
+    assert!(text.contains("LLM_API_KEY: set (value not shown)"));
+    assert!(text.contains("--from-literal=api-key=<redacted>"));
+}
+
+#[test]
+fn stopped_profile_is_started_without_new_sizing() {
+    let facts = DeployFacts {
+        preflight: minikube_tools(HELM_V3),
+        profile: ProfileState::Stopped,
+        addons: None,
+        current_context: None,
+        manifest: Some(manifest()),
+        present: PresentImages::Unknown,
+        llm_api_key_set: false,
+    };
+    let plan = deploy_plan(&DeployOptions::default(), &facts);
+    assert_eq!(
+        plan.descriptions()[..2],
+        [
+            "check minikube >= 1.33.0, helm >= 3.16.0, kubectl >= 1.28.0: ok",
+            "$ minikube start -p todo-chatbot"
+        ]
+    );
+}
+
+#[test]
+fn current_cluster_pushes_to_the_registry() {
+    let options = DeployOptions {
+        cluster: ClusterTarget::Current,
+        registry: Some("localhost:5000".into()),
+        ..DeployOptions::default()
+    };
+    options.validate().unwrap();
+    let nix_manifest =
+        ImageManifest::parse(&MANIFEST.replace("target/images/", ""), "result").unwrap();
+    let facts = DeployFacts {
+        preflight: tools(
+            &[
+                (Tool::Helm, HELM_V3),
+                (Tool::Kubectl, Version::new(1, 35, 2)),
+                (Tool::Skopeo, Version::new(1, 9, 3)),
+            ],
+            &[ToolCheck::ok(Tool::Nix, Version::new(2, 24, 9))],
+        ),
+        profile: ProfileState::Unknown,
+        addons: None,
+        current_context: Some("kind-dev".into()),
+        manifest: Some(nix_manifest),
+        present: present(&["localhost:5000/todo-api:3f9a2c1d0b7e"]),
+        llm_api_key_set: false,
+    };
+    let plan = deploy_plan(&options, &facts);
+    assert_eq!(
+        plan.descriptions(),
+        [
+            "check helm >= 3.16.0, kubectl >= 1.28.0, skopeo >= 1.9.0: ok",
+            "skip: --cluster current: using kubeconfig context kind-dev",
+            "$ nix --extra-experimental-features 'nix-command flakes' build .#images",
+            "skip: localhost:5000/todo-api:3f9a2c1d0b7e is already in the registry: not pushing it again",
+            "$ skopeo copy --dest-tls-verify=false oci-archive:result/todo-mcp.oci.tar docker://localhost:5000/todo-mcp:8d41be07aa19",
+            "$ skopeo copy --dest-tls-verify=false oci-archive:result/todo-web.oci.tar docker://localhost:5000/todo-web:c02e6f5a9d13",
+            "$ skopeo inspect --tls-verify=false docker://localhost:5000/todo-api:3f9a2c1d0b7e",
+            "$ skopeo inspect --tls-verify=false docker://localhost:5000/todo-mcp:8d41be07aa19",
+            "$ skopeo inspect --tls-verify=false docker://localhost:5000/todo-web:c02e6f5a9d13",
+            "skip: LLM_API_KEY is not set: no LLM key Secret, the built-in chat engine answers",
+            "$ helm upgrade --install todo helm/todo --namespace todo --create-namespace --atomic --wait --timeout 10m \
+             -f helm/todo/values-dev.yaml --set api.image.tag=3f9a2c1d0b7e --set mcp.image.tag=8d41be07aa19 \
+             --set web.image.tag=c02e6f5a9d13 --set image.registry=localhost:5000",
+            WAIT,
+            "kube-rs: list Ingresses in todo; print http://<host> for each Ingress host, or `kubectl port-forward -n todo \
+             svc/todo-web 8080:8080`",
+            "$ cargo xtask smoke --namespace todo",
+        ]
+    );
+}
+
+#[test]
+fn remote_registry_uses_tls_and_native_build() {
+    let options = DeployOptions {
+        cluster: ClusterTarget::Current,
+        registry: Some("registry.example.com/team".into()),
+        images: ImagesMode::Native,
+        ..DeployOptions::default()
+    };
+    let facts = DeployFacts {
+        preflight: tools(
+            &[
+                (Tool::Helm, HELM_V3),
+                (Tool::Kubectl, Version::new(1, 35, 2)),
+                (Tool::Skopeo, Version::new(1, 9, 3)),
+            ],
+            &[],
+        ),
+        profile: ProfileState::Unknown,
+        addons: None,
+        current_context: Some("prod".into()),
+        manifest: Some(manifest()),
+        present: PresentImages::Unknown,
+        llm_api_key_set: false,
+    };
+    let steps = deploy_plan(&options, &facts).descriptions();
+    assert_eq!(steps[2], "$ cargo xtask images");
+    assert_eq!(
+        steps[3],
+        "$ skopeo copy oci-archive:target/images/todo-api.oci.tar docker://registry.example.com/team/todo-api:3f9a2c1d0b7e"
+    );
+    assert_eq!(
+        steps[6],
+        "$ skopeo inspect docker://registry.example.com/team/todo-api:3f9a2c1d0b7e"
+    );
+    assert!(steps[10].ends_with(
+        "--set web.image.tag=c02e6f5a9d13 --set image.registry=registry.example.com/team"
+    ));
+}
+
+#[test]
+fn dry_run_on_a_bare_machine_still_prints_the_plan() {
+    // No minikube, no helm, no driver, nothing built: preflight would fail, the plan is shown.
+    let facts = DeployFacts {
+        preflight: Preflight {
+            required: vec![
+                missing(Tool::Minikube),
+                missing(Tool::Helm),
+                ToolCheck::ok(Tool::Kubectl, Version::new(1, 32, 4)),
+            ],
+            optional: vec![missing(Tool::Nix)],
+            driver: DriverCheck::NotFound {
+                tried: vec![
+                    "docker: not on PATH".into(),
+                    "podman: not on PATH".into(),
+                    "virsh: not on PATH".into(),
+                ],
+            },
+            other_problems: Vec::new(),
+        },
+        profile: ProfileState::Unknown,
+        addons: None,
+        current_context: None,
+        manifest: None,
+        present: PresentImages::Unknown,
+        llm_api_key_set: false,
+    };
+    let plan = deploy_plan(&DeployOptions::default(), &facts);
+    let steps = plan.descriptions();
+    assert_eq!(steps.len(), 15);
+    assert!(steps[0].starts_with("check minikube >= 1.33.0, helm >= 3.16.0, kubectl >= 1.28.0, a minikube driver (docker, podman or kvm2): WOULD FAIL:\n"));
+    assert_eq!(plan.problems().len(), 3);
+    assert_eq!(
+        steps[1],
+        "$ minikube start -p todo-chatbot --cpus 2 --memory 4096"
+    );
+    assert_eq!(
+        steps[5],
+        "$ minikube -p todo-chatbot image load target/images/todo-api.oci.tar"
+    );
+    assert_eq!(
+        steps[8],
+        "$ minikube -p todo-chatbot image ls  # must list todo-api:<tag>, todo-mcp:<tag>, todo-web:<tag>"
+    );
+    assert!(
+        steps[10].contains(
+            "--set api.image.tag=<tag> --set mcp.image.tag=<tag> --set web.image.tag=<tag>"
+        )
+    );
+    let text = plan.render();
+    assert!(text.contains("minikube: not found on PATH"));
+    assert!(text.contains("images: target/images/manifest.json not built yet"));
+    assert!(text.contains(
+        "A real run would stop at preflight (3 problem(s) above) before changing anything."
+    ));
+}
+
+#[test]
+fn invalid_option_combinations() {
+    let current = DeployOptions {
+        cluster: ClusterTarget::Current,
+        ..DeployOptions::default()
+    };
+    let error = current.validate().unwrap_err().to_string();
+    assert!(
+        error.starts_with("--cluster current needs --registry HOST[:PORT]"),
+        "{error}"
+    );
+    let bad_set = DeployOptions {
+        sets: vec!["api.replicas".into()],
+        ..DeployOptions::default()
+    };
+    assert_eq!(
+        bad_set.validate().unwrap_err().to_string(),
+        "--set api.replicas: expected KEY=VALUE, e.g. --set api.replicaCount=2"
+    );
+    let scheme = DeployOptions {
+        registry: Some("https://r.example".into()),
+        ..DeployOptions::default()
+    };
+    assert!(scheme.validate().is_err());
+    assert!(DeployOptions::default().validate().is_ok());
+}
+
+fn teardown_facts(profile: ProfileState, context: &str, minikube: bool) -> TeardownFacts {
+    let mut preflight = tools(
+        &[
+            (Tool::Helm, HELM_V3),
+            (Tool::Kubectl, Version::new(1, 32, 4)),
+        ],
+        &[],
+    );
+    preflight.optional = vec![if minikube {
+        ToolCheck::ok(Tool::Minikube, Version::new(1, 34, 0))
+    } else {
+        missing(Tool::Minikube)
+    }];
+    TeardownFacts {
+        preflight,
+        profile,
+        current_context: Some(context.into()),
+    }
+}
+
+#[test]
+fn teardown_keeps_data_and_cluster() {
+    let plan = teardown_plan(
+        &TeardownOptions::default(),
+        &teardown_facts(ProfileState::Unknown, "todo-chatbot", false),
+    );
+    assert_eq!(
+        plan.descriptions(),
+        [
+            "check helm >= 3.16.0, kubectl >= 1.28.0: ok",
+            "skip: targets kubeconfig context todo-chatbot",
+            "$ helm uninstall todo --namespace todo --ignore-not-found --wait",
+            "$ kubectl delete namespace todo --ignore-not-found --wait",
+        ]
+    );
+}
+
+#[test]
+fn teardown_purge_deletes_pvcs_and_the_profile() {
+    let options = TeardownOptions {
+        purge: true,
+        ..TeardownOptions::default()
+    };
+    let plan = teardown_plan(
+        &options,
+        &teardown_facts(ProfileState::Running, "todo-chatbot", true),
+    );
+    assert_eq!(
+        plan.descriptions(),
+        [
+            "check helm >= 3.16.0, kubectl >= 1.28.0: ok",
+            "skip: targets kubeconfig context todo-chatbot",
+            "$ helm uninstall todo --namespace todo --ignore-not-found --wait",
+            "$ kubectl delete pvc --namespace todo -l app.kubernetes.io/instance=todo --ignore-not-found",
+            "$ kubectl delete namespace todo --ignore-not-found --wait",
+            "$ minikube delete -p todo-chatbot",
+        ]
+    );
+    assert_eq!(plan.title, "cargo xtask teardown --purge");
+}
+
+#[test]
+fn teardown_purge_with_explicit_profile_that_is_stopped() {
+    let options = TeardownOptions {
+        purge: true,
+        profile: "demo".into(),
+        profile_explicit: true,
+        ..TeardownOptions::default()
+    };
+    let plan = teardown_plan(
+        &options,
+        &teardown_facts(ProfileState::Stopped, "kind-other", true),
+    );
+    assert_eq!(
+        plan.descriptions(),
+        [
+            "check helm >= 3.16.0, kubectl >= 1.28.0: ok",
+            "skip: targets kubeconfig context demo",
+            "skip: minikube profile demo is not running: nothing to uninstall from it",
+            "$ minikube delete -p demo",
+        ]
+    );
+    // Running, explicit profile: every kube call names its context.
+    let plan = teardown_plan(
+        &TeardownOptions {
+            purge: false,
+            ..options
+        },
+        &teardown_facts(ProfileState::Running, "kind-other", true),
+    );
+    assert_eq!(
+        plan.descriptions()[2..],
+        [
+            "$ helm --kube-context demo uninstall todo --namespace todo --ignore-not-found --wait",
+            "$ kubectl --context demo delete namespace todo --ignore-not-found --wait",
+        ]
+    );
+}
+
+#[test]
+fn teardown_purge_without_minikube() {
+    let options = TeardownOptions {
+        purge: true,
+        ..TeardownOptions::default()
+    };
+    let plan = teardown_plan(
+        &options,
+        &teardown_facts(ProfileState::Unknown, "kind-dev", false),
+    );
+    let steps = plan.descriptions();
+    assert_eq!(steps.len(), 6);
+    assert_eq!(
+        steps[3],
+        "$ kubectl delete pvc --namespace todo -l app.kubernetes.io/instance=todo --ignore-not-found"
+    );
+    assert_eq!(
+        steps[5],
+        "skip: minikube not found: cannot delete profile todo-chatbot (none to delete if minikube was never installed)"
+    );
+}
+
+#[test]
+fn a_missing_current_context_stops_current_cluster_plans() {
+    let options = DeployOptions {
+        cluster: ClusterTarget::Current,
+        registry: Some("localhost:5000".into()),
+        ..DeployOptions::default()
+    };
+    let facts = DeployFacts {
+        preflight: tools(
+            &[
+                (Tool::Helm, HELM_V3),
+                (Tool::Kubectl, Version::new(1, 35, 2)),
+                (Tool::Skopeo, Version::new(1, 9, 3)),
+            ],
+            &[],
+        ),
+        profile: ProfileState::Unknown,
+        addons: None,
+        current_context: None,
+        manifest: None,
+        present: PresentImages::Unknown,
+        llm_api_key_set: false,
+    };
+    assert_eq!(
+        deploy_plan(&options, &facts).problems(),
+        [
+            "--cluster current: the kubeconfig has no current context; pick one with `kubectl config use-context NAME`"
+        ]
+    );
+    let mut teardown = teardown_facts(ProfileState::Unknown, "x", false);
+    teardown.current_context = None;
+    assert_eq!(
+        teardown_plan(&TeardownOptions::default(), &teardown).problems(),
+        [
+            "the kubeconfig has no current context: pass --profile NAME or pick one with `kubectl config use-context NAME`"
+        ]
+    );
+    // With --profile the profile's context is used, whatever the current one is.
+    let explicit = TeardownOptions {
+        profile_explicit: true,
+        ..TeardownOptions::default()
+    };
+    assert!(teardown_plan(&explicit, &teardown).problems().is_empty());
+}

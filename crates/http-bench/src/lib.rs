@@ -1,0 +1,267 @@
+//! Closed-loop HTTP/1.1 load: `connections` keep-alive connections, each sending its next
+//! request as soon as the previous answer arrived, for a fixed duration. Every latency is
+//! kept, so percentiles are exact (no histogram buckets). Benchmarks print the [`Report`];
+//! nothing here asserts a speed.
+
+use anyhow::{Context, Result, bail};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{Method, Request};
+use hyper_util::rt::TokioIo;
+use std::fmt;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// One request to send over and over; `body` for POSTs.
+#[derive(Clone, Debug)]
+pub struct Target {
+    pub method: Method,
+    /// `http://host:port/path?query`
+    pub url: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Option<Bytes>,
+}
+
+impl Target {
+    pub fn get(url: impl Into<String>) -> Target {
+        Target {
+            method: Method::GET,
+            url: url.into(),
+            headers: Vec::new(),
+            body: None,
+        }
+    }
+
+    pub fn post_json(url: impl Into<String>, body: impl Into<Bytes>) -> Target {
+        Target {
+            method: Method::POST,
+            url: url.into(),
+            headers: vec![("content-type".into(), "application/json".into())],
+            body: Some(body.into()),
+        }
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Target {
+        self.headers.push((name.to_owned(), value.to_owned()));
+        self
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct Report {
+    pub requests: u64,
+    pub errors: u64,
+    /// Answers that were not 2xx/3xx (counted in `requests` too).
+    pub non_success: u64,
+    pub elapsed: Duration,
+    pub p50: Duration,
+    pub p95: Duration,
+    pub p99: Duration,
+    pub max: Duration,
+    pub first_byte_p95: Duration,
+}
+
+impl Report {
+    pub fn rps(&self) -> f64 {
+        self.requests as f64 / self.elapsed.as_secs_f64()
+    }
+}
+
+impl fmt::Display for Report {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        write!(
+            f,
+            "{:>9.0} req/s  p50 {:>6.2} ms  p95 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  ({} requests, {} errors, {} non-2xx)",
+            self.rps(),
+            ms(self.p50),
+            ms(self.p95),
+            ms(self.p99),
+            ms(self.max),
+            self.requests,
+            self.errors,
+            self.non_success
+        )
+    }
+}
+
+/// Runs the load and returns the report. `targets` are used round-robin per connection (so a
+/// POST benchmark can vary its bodies).
+pub async fn run(targets: Vec<Target>, connections: usize, duration: Duration) -> Result<Report> {
+    if targets.is_empty() || connections == 0 {
+        bail!("need at least one target and one connection");
+    }
+    let targets = Arc::new(targets);
+    let deadline = Instant::now() + duration;
+    let started = Instant::now();
+    let mut workers = Vec::with_capacity(connections);
+    for worker in 0..connections {
+        let targets = targets.clone();
+        workers.push(tokio::spawn(async move {
+            connection_loop(&targets, worker, deadline).await
+        }));
+    }
+    let mut total = Samples::default();
+    for w in workers {
+        let s = w.await.context("load worker panicked")??;
+        total.latencies.extend(s.latencies);
+        total.first_bytes.extend(s.first_bytes);
+        total.errors += s.errors;
+        total.non_success += s.non_success;
+    }
+    let elapsed = started.elapsed();
+    total.latencies.sort_unstable();
+    total.first_bytes.sort_unstable();
+    let pct = |v: &[Duration], p: f64| -> Duration {
+        if v.is_empty() {
+            return Duration::ZERO;
+        }
+        let idx = ((v.len() as f64 * p).ceil() as usize).clamp(1, v.len()) - 1;
+        v[idx]
+    };
+    Ok(Report {
+        requests: total.latencies.len() as u64,
+        errors: total.errors,
+        non_success: total.non_success,
+        elapsed,
+        p50: pct(&total.latencies, 0.50),
+        p95: pct(&total.latencies, 0.95),
+        p99: pct(&total.latencies, 0.99),
+        max: total.latencies.last().copied().unwrap_or_default(),
+        first_byte_p95: pct(&total.first_bytes, 0.95),
+    })
+}
+
+#[derive(Default)]
+struct Samples {
+    latencies: Vec<Duration>,
+    first_bytes: Vec<Duration>,
+    errors: u64,
+    non_success: u64,
+}
+
+async fn connection_loop(targets: &[Target], worker: usize, deadline: Instant) -> Result<Samples> {
+    let mut samples = Samples::default();
+    let first = &targets[0];
+    let uri: hyper::Uri = first
+        .url
+        .parse()
+        .with_context(|| format!("bad URL {}", first.url))?;
+    let authority = uri.authority().context("URL needs host:port")?.clone();
+    let mut sender = None;
+    let mut i = worker;
+    while Instant::now() < deadline {
+        if sender.is_none() {
+            let stream = match tokio::net::TcpStream::connect(authority.as_str()).await {
+                Ok(s) => s,
+                Err(_) => {
+                    samples.errors += 1;
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                    continue;
+                }
+            };
+            stream.set_nodelay(true).ok();
+            let (s, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream)).await?;
+            tokio::spawn(conn);
+            sender = Some(s);
+        }
+        let Some(s) = sender.as_mut() else { continue };
+        let target = &targets[i % targets.len()];
+        i += 1;
+        let target_uri: hyper::Uri = target.url.parse()?;
+        let path = target_uri
+            .path_and_query()
+            .map(|p| p.as_str())
+            .unwrap_or("/");
+        let mut req = Request::builder()
+            .method(target.method.clone())
+            .uri(path)
+            .header("host", authority.as_str());
+        for (k, v) in &target.headers {
+            req = req.header(k, v);
+        }
+        let req = req.body(Full::new(target.body.clone().unwrap_or_default()))?;
+        let sent = Instant::now();
+        match s.send_request(req).await {
+            Ok(response) => {
+                let first_byte = sent.elapsed();
+                let ok = response.status().is_success() || response.status().is_redirection();
+                match response.into_body().collect().await {
+                    Ok(_) => {
+                        samples.latencies.push(sent.elapsed());
+                        samples.first_bytes.push(first_byte);
+                        if !ok {
+                            samples.non_success += 1;
+                        }
+                    }
+                    Err(_) => {
+                        samples.errors += 1;
+                        sender = None;
+                    }
+                }
+            }
+            Err(_) => {
+                samples.errors += 1;
+                sender = None;
+            }
+        }
+    }
+    Ok(samples)
+}
+
+/// Resident memory of a process in KiB, from /proc (Linux).
+pub fn rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))?
+        .split_whitespace()
+        .nth(1)?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn measures_a_real_server() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .route("/ok", axum::routing::get(|| async { "ok" }))
+            .route(
+                "/echo",
+                axum::routing::post(|body: String| async move { body }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let report = run(
+            vec![Target::get(format!("http://{addr}/ok"))],
+            4,
+            Duration::from_millis(300),
+        )
+        .await
+        .unwrap();
+        assert!(report.requests > 10, "{report}");
+        assert_eq!((report.errors, report.non_success), (0, 0));
+        assert!(report.p50 <= report.p95 && report.p95 <= report.p99 && report.p99 <= report.max);
+        let missing = run(
+            vec![Target::get(format!("http://{addr}/missing"))],
+            1,
+            Duration::from_millis(100),
+        )
+        .await
+        .unwrap();
+        assert_eq!(missing.non_success, missing.requests, "404s are counted");
+        let post = run(
+            vec![Target::post_json(format!("http://{addr}/echo"), "{}")],
+            2,
+            Duration::from_millis(100),
+        )
+        .await
+        .unwrap();
+        assert!(post.requests > 0 && post.non_success == 0);
+        assert!(rss_kib(std::process::id()).is_some_and(|k| k > 0));
+    }
+}

@@ -1,0 +1,112 @@
+//! One service process.
+
+use anyhow::{Context, Result, bail};
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::{Child, Command};
+
+/// Where a service's output goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogMode {
+    /// Each line to stderr, prefixed with the service name in its colour.
+    Prefixed { colour: u8 },
+    /// Discarded (benchmarks: logging must not cost the load generator CPU).
+    Quiet,
+}
+
+pub struct ServiceProcess {
+    pub name: String,
+    pub port: u16,
+    child: Child,
+    started: Instant,
+}
+
+impl ServiceProcess {
+    /// Starts `binary serve` on `port` with `env` added to a minimal environment.
+    pub fn spawn(name: &str, binary: &Path, port: u16, env: &[(&str, String)], log: LogMode) -> Result<ServiceProcess> {
+        if !binary.exists() {
+            bail!("{} not found: build it first (`cargo build -p {name}`)", binary.display());
+        }
+        let mut cmd = Command::new(binary);
+        cmd.arg("serve")
+            .env("PORT", port.to_string())
+            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        match log {
+            LogMode::Quiet => {
+                cmd.stdout(Stdio::null()).stderr(Stdio::null());
+            }
+            LogMode::Prefixed { .. } => {
+                cmd.stdout(Stdio::piped()).stderr(Stdio::piped());
+            }
+        }
+        let started = Instant::now();
+        let mut child = cmd.spawn().with_context(|| format!("starting {}", binary.display()))?;
+        if let LogMode::Prefixed { colour } = log {
+            let prefix = format!("\x1b[{colour}m{name:>8} |\x1b[0m ");
+            if let Some(out) = child.stdout.take() {
+                tokio::spawn(forward(BufReader::new(out), prefix.clone()));
+            }
+            if let Some(err) = child.stderr.take() {
+                tokio::spawn(forward(BufReader::new(err), prefix));
+            }
+        }
+        Ok(ServiceProcess { name: name.to_owned(), port, child, started })
+    }
+
+    pub fn base_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    pub fn pid(&self) -> Option<u32> {
+        self.child.id()
+    }
+
+    /// Waits until `/readyz` answers 200 and returns the time since spawn.
+    pub async fn wait_ready(&mut self, timeout: Duration) -> Result<Duration> {
+        let client = reqwest::Client::builder().timeout(Duration::from_secs(1)).build()?;
+        let url = format!("{}/readyz", self.base_url());
+        loop {
+            if let Ok(r) = client.get(&url).send().await
+                && r.status() == 200
+            {
+                return Ok(self.started.elapsed());
+            }
+            if let Some(status) = self.child.try_wait()? {
+                bail!("{} exited with {status} before it was ready (see its log lines above)", self.name);
+            }
+            if self.started.elapsed() > timeout {
+                bail!("{} was not ready after {:?}: {url} did not answer 200", self.name, timeout);
+            }
+            tokio::time::sleep(Duration::from_millis(2)).await;
+        }
+    }
+
+    /// True while the process runs.
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
+    /// SIGTERM, then wait up to `grace` (SIGKILL after that). Returns whether it exited cleanly.
+    pub async fn terminate(&mut self, grace: Duration) -> Result<bool> {
+        let Some(pid) = self.child.id() else { return Ok(true) };
+        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        match tokio::time::timeout(grace, self.child.wait()).await {
+            Ok(status) => Ok(status?.success()),
+            Err(_) => {
+                self.child.kill().await.ok();
+                Ok(false)
+            }
+        }
+    }
+}
+
+async fn forward<R: tokio::io::AsyncRead + Unpin>(reader: BufReader<R>, prefix: String) {
+    let mut lines = reader.lines();
+    while let Ok(Some(line)) = lines.next_line().await {
+        eprintln!("{prefix}{line}");
+    }
+}

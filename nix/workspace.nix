@@ -1,0 +1,203 @@
+# The Rust side of the flake: one toolchain, one dependency build, one static musl derivation
+# per service. Shared by packages, images, checks and the dev shell (see ../flake.nix).
+{ pkgs, crane }:
+let
+  inherit (pkgs) lib;
+
+  muslTarget = "x86_64-unknown-linux-musl";
+
+  # The compiler pinned in rust-toolchain.toml (rustup reads the same file), plus the musl
+  # target. The target is added here only: rustup on the Debian CI machine cannot install it,
+  # so rust-toolchain.toml must not ask for it.
+  rustToolchainFor =
+    p:
+    (p.rust-bin.fromRustupToolchainFile ../rust-toolchain.toml).override {
+      targets = [ muslTarget ];
+    };
+
+  # Function form, as crane recommends: crane instantiates the toolchain for the right
+  # package set when it splices build/host platforms.
+  craneLib = (crane.mkLib pkgs).overrideToolchain rustToolchainFor;
+
+  rootManifest = builtins.fromTOML (builtins.readFile ../Cargo.toml);
+
+  # Files a crate reads at compile time besides Cargo sources: sqlx migrations embedded with
+  # `migrate!`, askama templates, static assets served from the binary, and sqlx's offline
+  # query data. maybeMissing: not every crate has each of them (and some appear later).
+  crateAssets =
+    dir:
+    lib.fileset.unions (
+      map (sub: lib.fileset.maybeMissing (dir + "/${sub}")) [
+        "migrations"
+        "templates"
+        "static"
+        ".sqlx"
+      ]
+    );
+
+  crateSources =
+    dir:
+    lib.fileset.unions [
+      (craneLib.fileset.commonCargoSources dir)
+      (crateAssets dir)
+    ];
+
+  # Workspace-level files every build needs.
+  workspaceFiles = lib.fileset.unions [
+    ../Cargo.toml
+    ../Cargo.lock
+    (lib.fileset.maybeMissing ../.cargo/config.toml)
+    (lib.fileset.maybeMissing ../.sqlx)
+  ];
+
+  # Every workspace member: `members = ["crates/*", "xtask"]` in ../Cargo.toml.
+  crateDirs = map (name: ../crates + "/${name}") (
+    builtins.attrNames (lib.filterAttrs (_: type: type == "directory") (builtins.readDir ../crates))
+  );
+  memberDirs = crateDirs ++ [ ../xtask ];
+
+  # The whole workspace: what clippy, the tests and the shared dependency build see.
+  src = lib.fileset.toSource {
+    root = ../.;
+    fileset = lib.fileset.unions ([ workspaceFiles ] ++ map crateSources memberDirs);
+  };
+
+  # Workspace dependencies declared with a path (`foo = { path = "crates/foo" }`).
+  workspacePathDeps = lib.filterAttrs (_: d: builtins.isAttrs d && d ? path) (
+    rootManifest.workspace.dependencies or { }
+  );
+
+  # Directories of the local crates that the crate in `dir` depends on (normal, dev and build
+  # dependencies: cargo resolves all of them for the lock file).
+  localDepsOf =
+    dir:
+    let
+      manifest = builtins.fromTOML (builtins.readFile (dir + "/Cargo.toml"));
+      tables = [
+        (manifest.dependencies or { })
+        (manifest.dev-dependencies or { })
+        (manifest.build-dependencies or { })
+      ];
+      depDir =
+        name: spec:
+        if builtins.isAttrs spec && (spec.workspace or false) && workspacePathDeps ? ${name} then
+          [ (../. + "/${workspacePathDeps.${name}.path}") ]
+        else if builtins.isAttrs spec && spec ? path then
+          [ (dir + "/${spec.path}") ]
+        else
+          [ ];
+    in
+    lib.concatMap (table: lib.concatLists (lib.mapAttrsToList depDir table)) tables;
+
+  # `dir` and every local crate it depends on, transitively.
+  closureOf =
+    dir:
+    map (e: e.path) (
+      builtins.genericClosure {
+        startSet = [
+          {
+            key = toString dir;
+            path = dir;
+          }
+        ];
+        operator =
+          e:
+          map (p: {
+            key = toString p;
+            path = p;
+          }) (localDepsOf e.path);
+      }
+    );
+
+  # A service's own source set: its crate and its local dependencies, nothing else, so an edit
+  # to another service does not rebuild this one. xtask is always there because it is listed
+  # by name in `members` (the `crates/*` glob tolerates absent crates, a named member does not).
+  serviceSrc =
+    name:
+    lib.fileset.toSource {
+      root = ../.;
+      fileset = lib.fileset.unions (
+        [ workspaceFiles ]
+        ++ map crateSources (lib.unique (closureOf (../crates + "/${name}") ++ closureOf ../xtask))
+      );
+    };
+
+  # C code in dependencies (aws-lc-sys, ring) has to be compiled against musl, not glibc:
+  # nixpkgs' static musl toolchain provides that compiler.
+  muslCc = pkgs.pkgsStatic.stdenv.cc;
+
+  commonArgs = {
+    inherit src;
+    pname = "todo-chatbot";
+    inherit (rootManifest.workspace.package) version;
+    # Keep build-time and run-time inputs apart (cross-compilation hygiene crane recommends).
+    strictDeps = true;
+
+    # Every artifact targets static musl, so one dependency build serves the service
+    # binaries, clippy and the tests alike. With an explicit target, RUSTFLAGS apply to the
+    # target only, so proc macros and build scripts still build for the host.
+    CARGO_BUILD_TARGET = muslTarget;
+    CARGO_BUILD_RUSTFLAGS = "-C target-feature=+crt-static";
+    "CC_${builtins.replaceStrings [ "-" ] [ "_" ] muslTarget}" = "${muslCc}/bin/${muslCc.targetPrefix}cc";
+    "AR_${builtins.replaceStrings [ "-" ] [ "_" ] muslTarget}" = "${muslCc}/bin/${muslCc.targetPrefix}ar";
+    HOST_CC = "${pkgs.stdenv.cc.nativePrefix}cc";
+
+    # sqlx's query macros must not reach for a database while compiling: they read the
+    # checked-in .sqlx data instead.
+    SQLX_OFFLINE = "true";
+
+    # aws-lc-sys falls back to CMake (with perl) where its cc-based build does not apply.
+    nativeBuildInputs = [
+      pkgs.cmake
+      pkgs.perl
+    ];
+  };
+
+  # Dependencies of the whole workspace, built once (from crane's dummy sources, so editing
+  # our code never invalidates it) and shared by every derivation below.
+  cargoArtifacts = craneLib.buildDepsOnly commonArgs;
+
+  # Image descriptions: every crate with [package.metadata.image] is a service.
+  serviceNames = builtins.filter (
+    name:
+    let
+      manifest = builtins.fromTOML (builtins.readFile (../crates + "/${name}/Cargo.toml"));
+    in
+    manifest ? package.metadata.image
+  ) (map baseNameOf crateDirs);
+
+  mkService =
+    name:
+    craneLib.buildPackage (
+      commonArgs
+      // {
+        inherit cargoArtifacts;
+        pname = name;
+        src = serviceSrc name;
+        # `--locked` would fail here: cargo drops the members this source set leaves out from
+        # the lock file. Versions still come from Cargo.lock (only locked crates are vendored,
+        # and the build is offline).
+        cargoExtraArgs = "--offline --package ${name}";
+        # The tests run once, for the whole workspace, in checks.tests.
+        doCheck = false;
+        # The binary must not keep the toolchain or vendored sources alive in the image
+        # closure (crane strips vendor references by default; this makes a leak fail loudly).
+        disallowedReferences = [ (rustToolchainFor pkgs) ];
+        meta.mainProgram = name;
+      }
+    );
+
+  services = lib.genAttrs serviceNames mkService;
+in
+{
+  inherit
+    craneLib
+    commonArgs
+    cargoArtifacts
+    services
+    serviceNames
+    mkService
+    src
+    ;
+  rustToolchain = rustToolchainFor pkgs;
+}

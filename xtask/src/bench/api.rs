@@ -1,0 +1,111 @@
+//! `cargo xtask bench api`: the API on a throwaway database, 1,000 tasks for one user, then
+//! load at 64 connections on `/livez`, the task list and task creation. Also idle and loaded
+//! RSS and the time from process start to `/readyz` 200 (fresh database, and a restart).
+
+use super::{ms, release_binaries};
+use anyhow::{Context, Result};
+use http_bench::{Target, rss_kib};
+use local_stack::{LogMode, ServiceProcess, free_port};
+use serde_json::json;
+use std::time::Duration;
+use throwaway_postgres::PgServer;
+use xshell::Shell;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Concurrent connections.
+    #[arg(long, default_value_t = 64)]
+    connections: usize,
+    /// Seconds per measured endpoint.
+    #[arg(long, default_value_t = 10)]
+    seconds: u64,
+}
+
+const SECRET: &str = "bench-secret-bench-secret-bench-secret";
+
+pub fn run(sh: &Shell, args: Args) -> Result<()> {
+    let bin = release_binaries(sh, &["todo-api"])?.join("todo-api");
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let pg = PgServer::start()?;
+        let url = pg.create_database("bench_api")?;
+        let port = free_port()?;
+        let env = [("DATABASE_URL", url.clone()), ("JWT_SECRET", SECRET.to_owned()), ("RUST_LOG", "warn".to_owned())];
+        let mut api = ServiceProcess::spawn("todo-api", &bin, port, &env, LogMode::Quiet)?;
+        let cold_ready = api.wait_ready(Duration::from_secs(30)).await?;
+        api.terminate(Duration::from_secs(10)).await?;
+        let mut api = ServiceProcess::spawn("todo-api", &bin, port, &env, LogMode::Quiet)?;
+        let warm_ready = api.wait_ready(Duration::from_secs(30)).await?;
+        let pid = api.pid().context("api exited")?;
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        let idle_rss = rss_kib(pid).unwrap_or(0);
+
+        let base = api.base_url();
+        let client = reqwest::Client::new();
+        let session: serde_json::Value = client
+            .post(format!("{base}/api/auth/register"))
+            .json(&json!({"email": "bench@example.com", "password": "bench-password", "name": "Bench"}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let token = session["token"].as_str().context("no token")?.to_owned();
+        eprintln!("seeding 1,000 tasks...");
+        let mut seeded = 0;
+        for chunk in (0..1000).collect::<Vec<_>>().chunks(50) {
+            let mut batch = Vec::new();
+            for i in chunk {
+                let priority = ["low", "medium", "high"][i % 3];
+                let body = json!({"title": format!("task {i}"), "priority": priority, "tags": [format!("t{}", i % 7)]});
+                let request = client.post(format!("{base}/api/tasks")).bearer_auth(&token).json(&body).send();
+                batch.push(tokio::spawn(request));
+            }
+            for r in batch {
+                r.await??.error_for_status()?;
+                seeded += 1;
+            }
+        }
+        eprintln!("seeded {seeded} tasks; load at {} connections, {} s per endpoint", args.connections, args.seconds);
+
+        let auth = format!("Bearer {token}");
+        let duration = Duration::from_secs(args.seconds);
+        let mut rows = Vec::new();
+        let cases: Vec<(&str, Vec<Target>)> = vec![
+            ("GET /livez", vec![Target::get(format!("{base}/livez"))]),
+            ("GET /api/tasks?limit=50", vec![Target::get(format!("{base}/api/tasks?limit=50")).header("authorization", &auth)]),
+            (
+                "POST /api/tasks",
+                (0..64)
+                    .map(|i| Target::post_json(format!("{base}/api/tasks"), format!(r#"{{"title":"load {i}","priority":"high"}}"#)).header("authorization", &auth))
+                    .collect(),
+            ),
+        ];
+        let mut peak_rss = idle_rss;
+        for (name, targets) in cases {
+            let sampler = tokio::spawn(async move {
+                let mut peak = 0;
+                for _ in 0..(duration.as_millis() / 100) {
+                    peak = peak.max(rss_kib(pid).unwrap_or(0));
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                peak
+            });
+            let report = http_bench::run(targets, args.connections, duration).await?;
+            peak_rss = peak_rss.max(sampler.await.unwrap_or(0));
+            rows.push((name, report));
+        }
+        api.terminate(Duration::from_secs(10)).await?;
+
+        println!("\nbench api: {} connections, {} s each, release build, this machine ({} cores)", args.connections, args.seconds, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+        for (name, report) in &rows {
+            println!("  {name:<26} {report}");
+        }
+        println!("  idle RSS                   {:.1} MiB", idle_rss as f64 / 1024.0);
+        println!("  peak RSS under load        {:.1} MiB", peak_rss as f64 / 1024.0);
+        println!("  start -> /readyz 200       {:.0} ms (fresh database, runs migrations), {:.0} ms (restart)", ms(cold_ready), ms(warm_ready));
+        println!("  targets: list p99 < 10 ms, idle RSS < 20 MiB, ready < 250 ms");
+        drop(pg);
+        Ok(())
+    })
+}

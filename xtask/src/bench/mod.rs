@@ -1,0 +1,44 @@
+//! `cargo xtask bench <what>`: benchmarks print numbers; they never pass or fail on speed.
+//! Each one builds what it measures in release mode and drives load from this process,
+//! separate from the servers under test.
+
+mod api;
+
+use anyhow::Result;
+use std::path::PathBuf;
+use xshell::{Shell, cmd};
+
+#[derive(clap::Args)]
+pub struct Cmd {
+    #[command(subcommand)]
+    what: What,
+}
+
+#[derive(clap::Subcommand)]
+enum What {
+    /// todo-api: probes, task list and create under 64 connections; RSS; time to ready.
+    Api(api::Args),
+}
+
+impl Cmd {
+    pub fn run(self, sh: &Shell) -> Result<()> {
+        match self.what {
+            What::Api(args) => api::run(sh, args),
+        }
+    }
+}
+
+/// Builds the given packages in release mode and returns the directory holding the binaries.
+pub fn release_binaries(sh: &Shell, packages: &[&str]) -> Result<PathBuf> {
+    let _step = crate::util::Step::new(format!("build (release): {}", packages.join(", ")));
+    let args: Vec<String> = packages
+        .iter()
+        .flat_map(|p| ["-p".to_owned(), (*p).to_owned()])
+        .collect();
+    cmd!(sh, "cargo build --release {args...}").run()?;
+    Ok(crate::util::project_root().join("target/release"))
+}
+
+pub fn ms(d: std::time::Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
