@@ -17,6 +17,46 @@ pub struct Config {
     pub db_max_connections: u32,
     /// How long in-flight requests may run after SIGTERM (`SHUTDOWN_GRACE_SECONDS`, default 20).
     pub shutdown_grace: Duration,
+    pub chat: ChatConfig,
+}
+
+/// Where the chat agent's tools and (optionally) its language model are.
+#[derive(Debug, Clone, Default)]
+pub struct ChatConfig {
+    /// `MCP_URL`, the full endpoint, e.g. `http://todo-mcp:8080/mcp`. Without it chat answers 503.
+    pub mcp_url: Option<String>,
+    pub mcp_timeout: Duration,
+    /// The LLM engine is used when `LLM_BASE_URL` and `LLM_MODEL` are both set; otherwise the
+    /// built-in engine answers (no key needed).
+    pub llm_base_url: Option<String>,
+    pub llm_model: Option<String>,
+    pub llm_api_key: Option<String>,
+    pub llm_timeout: Duration,
+    pub history_messages: i64,
+    pub history_chars: usize,
+}
+
+impl ChatConfig {
+    pub fn from_env(env: &Env) -> Result<ChatConfig, ConfigError> {
+        Ok(ChatConfig {
+            mcp_url: env.optional("MCP_URL"),
+            mcp_timeout: Duration::from_secs(env.parse_or(
+                "MCP_TIMEOUT_SECONDS",
+                10,
+                "a number of seconds",
+            )?),
+            llm_base_url: env.optional("LLM_BASE_URL"),
+            llm_model: env.optional("LLM_MODEL"),
+            llm_api_key: env.optional("LLM_API_KEY"),
+            llm_timeout: Duration::from_secs(env.parse_or(
+                "LLM_TIMEOUT_SECONDS",
+                30,
+                "a number of seconds",
+            )?),
+            history_messages: env.parse_or("CHAT_HISTORY_MESSAGES", 20, "a whole number")?,
+            history_chars: env.parse_or("CHAT_HISTORY_CHARS", 8000, "a whole number")?,
+        })
+    }
 }
 
 impl Config {
@@ -42,6 +82,7 @@ impl Config {
                 20,
                 "a number of seconds",
             )?),
+            chat: ChatConfig::from_env(env)?,
         })
     }
 }

@@ -3,6 +3,7 @@
 //! start the real server on a loopback port against a real PostgreSQL.
 
 pub mod auth;
+pub mod chat;
 pub mod config;
 pub mod errors;
 pub mod json;
@@ -42,6 +43,9 @@ pub fn app(state: AppState, health: &Health) -> Router {
         )
         .route("/api/tasks/{id}/complete", post(tasks::complete))
         .route("/api/tasks/{id}/reopen", post(tasks::reopen))
+        .route("/api/chat", post(chat::chat))
+        .route("/api/conversations", get(chat::list))
+        .route("/api/conversations/{id}", get(chat::get))
         .route("/api/openapi.json", get(openapi::document))
         .with_state(state);
     api.merge(health.routes())
@@ -87,6 +91,7 @@ pub async fn run(
         login_limiter: Arc::new(rate_limit::RateLimiter::per_minute(
             config.login_attempts_per_minute,
         )),
+        chat: chat_service(&config.chat, &store)?,
     };
     let app = app(state, &health);
     tracing::info!(addr = %listener.local_addr()?, version = VERSION, "todo-api listening");
@@ -95,6 +100,49 @@ pub async fn run(
     store.close().await;
     tracing::info!("todo-api stopped");
     Ok(())
+}
+
+/// The chat agent: one MCP client for the process, and the LLM engine when configured.
+pub fn chat_service(
+    config: &config::ChatConfig,
+    store: &Store,
+) -> anyhow::Result<Option<Arc<todo_chat::ChatService>>> {
+    let Some(mcp_url) = &config.mcp_url else {
+        tracing::warn!("MCP_URL is not set: /api/chat will answer 503");
+        return Ok(None);
+    };
+    let mcp = Arc::new(todo_chat::McpClient::new(
+        mcp_url.clone(),
+        config.mcp_timeout,
+    )?);
+    let engine: Arc<dyn todo_chat::ChatEngine> = match (&config.llm_base_url, &config.llm_model) {
+        (Some(base_url), Some(model)) => {
+            tracing::info!(%base_url, %model, "chat engine: LLM");
+            Arc::new(todo_chat::llm::LlmEngine::new(todo_chat::llm::LlmConfig {
+                base_url: base_url.clone(),
+                model: model.clone(),
+                api_key: config.llm_api_key.clone(),
+                timeout: config.llm_timeout,
+                max_rounds: 8,
+            })?)
+        }
+        _ => {
+            tracing::info!(
+                "chat engine: built-in (set LLM_BASE_URL and LLM_MODEL to use a language model)"
+            );
+            Arc::new(todo_chat::builtin::BuiltinEngine)
+        }
+    };
+    let limits = todo_chat::HistoryLimits {
+        max_messages: config.history_messages,
+        max_chars: config.history_chars,
+    };
+    Ok(Some(Arc::new(todo_chat::ChatService::new(
+        store.clone(),
+        mcp,
+        engine,
+        limits,
+    ))))
 }
 
 pub fn health(store: &Store) -> Health {

@@ -98,6 +98,24 @@ pub fn spec() -> Value {
             },
             "/api/tasks/{id}/complete": { "parameters": [id_param()], "post": { "summary": "Mark done", "operationId": "completeTask", "security": secured, "responses": with_errors(task_ok.clone(), &["401", "404", "422"]) } },
             "/api/tasks/{id}/reopen": { "parameters": [id_param()], "post": { "summary": "Mark not done", "operationId": "reopenTask", "security": secured, "responses": with_errors(task_ok, &["401", "404", "422"]) } },
+            "/api/chat": { "post": {
+                "summary": "One chat turn: the assistant manages tasks through MCP tools", "operationId": "chat", "security": secured,
+                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ChatRequest" } } } },
+                "responses": with_errors(json!({ "200": { "description": "The reply (with `error` when the engine or tools failed; the message is stored either way)",
+                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ChatTurn" } } } } }), &["400", "401", "404", "413", "415", "422"])
+            }},
+            "/api/conversations": { "get": {
+                "summary": "The user's conversations, most recent first", "operationId": "listConversations", "security": secured,
+                "responses": with_errors(json!({ "200": { "description": "Conversations", "content": { "application/json": { "schema": {
+                    "type": "object", "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/Conversation" } } } } } } } }), &["401"])
+            }},
+            "/api/conversations/{id}": { "get": {
+                "summary": "A conversation with its messages", "operationId": "getConversation", "security": secured,
+                "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
+                "responses": with_errors(json!({ "200": { "description": "The conversation", "content": { "application/json": { "schema": {
+                    "type": "object", "properties": { "conversation": { "$ref": "#/components/schemas/Conversation" },
+                    "messages": { "type": "array", "items": { "$ref": "#/components/schemas/Message" } } } } } } } }), &["401", "404", "422"])
+            }},
             "/api/openapi.json": { "get": { "summary": "This document", "operationId": "openapi", "responses": { "200": { "description": "OpenAPI 3.1 document" } } } },
             "/health": { "get": { "summary": "Detailed health", "operationId": "health", "responses": {
                 "200": { "description": "Healthy", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Health" } } } },
@@ -147,6 +165,23 @@ pub fn spec() -> Value {
                 "TaskPage": { "type": "object", "required": ["items", "total", "limit", "has_more"], "properties": {
                     "items": { "type": "array", "items": task_ref() }, "total": { "type": "integer" }, "limit": { "type": "integer" },
                     "offset": { "type": ["integer", "null"] }, "next_cursor": { "type": ["string", "null"] }, "has_more": { "type": "boolean" } } },
+                "ChatRequest": { "type": "object", "additionalProperties": false, "required": ["message"], "properties": {
+                    "conversation_id": { "type": ["string", "null"], "format": "uuid", "description": "Omit to start a new conversation" },
+                    "message": { "type": "string", "minLength": 1, "maxLength": 2000 } } },
+                "ToolCall": { "type": "object", "required": ["tool", "arguments", "result"], "properties": {
+                    "tool": { "type": "string" }, "arguments": {}, "result": {}, "is_error": { "type": "boolean" } } },
+                "ChatTurn": { "type": "object", "required": ["conversation_id", "response", "tool_calls", "engine"], "properties": {
+                    "conversation_id": { "type": "string", "format": "uuid" }, "response": { "type": "string" },
+                    "tool_calls": { "type": "array", "items": { "$ref": "#/components/schemas/ToolCall" } },
+                    "engine": { "enum": ["builtin", "llm"] },
+                    "error": { "type": "object", "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } } },
+                "Conversation": { "type": "object", "required": ["id", "title", "created_at", "updated_at"], "properties": {
+                    "id": { "type": "string", "format": "uuid" }, "title": { "type": "string" },
+                    "created_at": { "type": "string", "format": "date-time" }, "updated_at": { "type": "string", "format": "date-time" } } },
+                "Message": { "type": "object", "required": ["id", "role", "content", "created_at"], "properties": {
+                    "id": { "type": "integer" }, "conversation_id": { "type": "string", "format": "uuid" }, "role": { "enum": ["user", "assistant", "tool"] },
+                    "content": { "type": "string" }, "tool_calls": { "type": ["array", "null"], "items": { "$ref": "#/components/schemas/ToolCall" } },
+                    "created_at": { "type": "string", "format": "date-time" } } },
                 "Health": { "type": "object", "required": ["status", "service", "version", "timestamp", "checks"], "properties": {
                     "status": { "enum": ["healthy", "unhealthy"] }, "service": { "type": "string" }, "version": { "type": "string" },
                     "timestamp": { "type": "string", "format": "date-time" }, "checks": { "type": "object", "additionalProperties": { "enum": ["ok", "failed"] } } } }

@@ -13,6 +13,8 @@ pub struct AppState {
     pub tokens: Tokens,
     pub passwords: Passwords,
     pub login_limiter: Arc<RateLimiter>,
+    /// `None` when `MCP_URL` is not configured.
+    pub chat: Option<Arc<todo_chat::ChatService>>,
 }
 
 impl FromRef<AppState> for Tokens {

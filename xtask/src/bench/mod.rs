@@ -3,6 +3,7 @@
 //! separate from the servers under test.
 
 mod api;
+mod mcp;
 
 use anyhow::Result;
 use std::path::PathBuf;
@@ -18,12 +19,18 @@ pub struct Cmd {
 enum What {
     /// todo-api: probes, task list and create under 64 connections; RSS; time to ready.
     Api(api::Args),
+    /// todo-mcp tool calls and chat turns at 1 and 32 clients.
+    Mcp(mcp::Args),
+    /// Image sizes, file counts and build times.
+    Images,
 }
 
 impl Cmd {
     pub fn run(self, sh: &Shell) -> Result<()> {
         match self.what {
             What::Api(args) => api::run(sh, args),
+            What::Mcp(args) => mcp::run(sh, args),
+            What::Images => crate::images::bench(sh),
         }
     }
 }

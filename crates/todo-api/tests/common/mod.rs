@@ -26,6 +26,7 @@ pub fn config(database_url: &str) -> Config {
         login_attempts_per_minute: 1000,
         db_max_connections: 5,
         shutdown_grace: Duration::from_secs(5),
+        chat: todo_api::config::ChatConfig::default(),
     }
 }
 

@@ -1,0 +1,130 @@
+//! What every chat engine gets and gives: the conversation so far, the new message, and a
+//! tool runner that calls todo-mcp as the user (and records each call for the reply).
+
+use crate::mcp_client::{McpClient, McpError, ToolOutcome};
+use futures::future::BoxFuture;
+use serde::Serialize;
+use serde_json::{Map, Value};
+use std::sync::Mutex;
+use time::Date;
+use todo_store::Role;
+
+/// One earlier message, as the engine sees it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryMessage {
+    pub role: Role,
+    pub content: String,
+}
+
+/// A tool call made during a turn: what was asked and what came back.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct ToolCallRecord {
+    pub tool: String,
+    pub arguments: Value,
+    pub result: Value,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub is_error: bool,
+}
+
+/// A failure the user is told about in plain words, with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
+#[error("{code}: {message}")]
+pub struct ChatError {
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl ChatError {
+    pub fn new(code: &'static str, message: impl Into<String>) -> ChatError {
+        ChatError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<McpError> for ChatError {
+    fn from(e: McpError) -> ChatError {
+        tracing::warn!(error = %e, "MCP call failed");
+        ChatError::new(
+            "MCP_UNAVAILABLE",
+            "I can't reach the task service right now, so nothing was changed. Please try again in a moment.",
+        )
+    }
+}
+
+/// Calls tools as the current user and keeps a record of every call.
+pub struct ToolRunner<'a> {
+    mcp: &'a McpClient,
+    token: &'a str,
+    calls: Mutex<Vec<ToolCallRecord>>,
+}
+
+impl<'a> ToolRunner<'a> {
+    pub fn new(mcp: &'a McpClient, token: &'a str) -> ToolRunner<'a> {
+        ToolRunner {
+            mcp,
+            token,
+            calls: Mutex::new(Vec::new()),
+        }
+    }
+
+    pub fn mcp(&self) -> &McpClient {
+        self.mcp
+    }
+
+    pub fn token(&self) -> &str {
+        self.token
+    }
+
+    pub async fn call(
+        &self,
+        tool: &str,
+        arguments: Map<String, Value>,
+    ) -> Result<ToolOutcome, ChatError> {
+        let outcome = self.mcp.call(self.token, tool, arguments.clone()).await?;
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(ToolCallRecord {
+                tool: tool.to_owned(),
+                arguments: Value::Object(arguments),
+                result: outcome.value.clone(),
+                is_error: outcome.is_error,
+            });
+        }
+        Ok(outcome)
+    }
+
+    /// Records a call the engine refused to send (unknown tool, unreadable arguments).
+    pub fn record_refused(&self, tool: &str, arguments: Value, result: Value) {
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(ToolCallRecord {
+                tool: tool.to_owned(),
+                arguments,
+                result,
+                is_error: true,
+            });
+        }
+    }
+
+    pub fn take_calls(&self) -> Vec<ToolCallRecord> {
+        self.calls
+            .lock()
+            .map(|mut c| std::mem::take(&mut *c))
+            .unwrap_or_default()
+    }
+}
+
+/// One turn of a conversation.
+pub struct Turn<'a> {
+    pub history: &'a [HistoryMessage],
+    pub message: &'a str,
+    pub tools: &'a ToolRunner<'a>,
+    /// "Today" for relative dates (UTC).
+    pub today: Date,
+}
+
+/// A chat engine: answers one turn, calling tools through `turn.tools`.
+pub trait ChatEngine: Send + Sync {
+    fn name(&self) -> &'static str;
+    fn respond<'a>(&'a self, turn: Turn<'a>) -> BoxFuture<'a, Result<String, ChatError>>;
+}

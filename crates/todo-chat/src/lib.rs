@@ -1,0 +1,17 @@
+//! The chat agent behind `POST /api/chat`.
+//!
+//! - [`McpClient`]: todo-api's one MCP client, forwarding each caller's token to todo-mcp.
+//! - Engines behind [`ChatEngine`]: the built-in intent engine (no LLM needed) and an
+//!   OpenAI-compatible LLM engine with tool calling.
+//! - [`ChatService`]: a stateless turn: load the history window from the database, store the
+//!   user's message, run the engine, store the reply with its tool calls.
+
+pub mod builtin;
+pub mod engine;
+pub mod llm;
+pub mod mcp_client;
+pub mod service;
+
+pub use engine::{ChatEngine, ChatError, HistoryMessage, ToolCallRecord, ToolRunner, Turn};
+pub use mcp_client::{McpClient, McpError};
+pub use service::{ChatService, ChatTurn, HistoryLimits};

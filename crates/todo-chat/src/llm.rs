@@ -1,0 +1,206 @@
+//! The LLM engine: any OpenAI-compatible Chat Completions endpoint with tool calling (OpenAI,
+//! Groq, Ollama, vLLM). todo-mcp's tool schemas become the function definitions; the engine
+//! loops (model -> tools -> model) until the model answers in words, at most `max_rounds`
+//! times, each request bounded by a timeout.
+
+use crate::engine::{ChatEngine, ChatError, ToolRunner, Turn};
+use futures::future::BoxFuture;
+use serde_json::{Map, Value, json};
+use std::time::Duration;
+use todo_store::Role;
+
+#[derive(Debug, Clone)]
+pub struct LlmConfig {
+    /// e.g. `https://api.openai.com/v1`, `http://ollama:11434/v1`
+    pub base_url: String,
+    pub model: String,
+    /// From a Secret; optional for local servers such as Ollama.
+    pub api_key: Option<String>,
+    pub timeout: Duration,
+    pub max_rounds: usize,
+}
+
+pub struct LlmEngine {
+    http: reqwest::Client,
+    config: LlmConfig,
+}
+
+impl LlmEngine {
+    pub fn new(config: LlmConfig) -> Result<LlmEngine, ChatError> {
+        let http = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(Duration::from_secs(5))
+            .build()
+            .map_err(|e| {
+                ChatError::new(
+                    "LLM_UNAVAILABLE",
+                    format!("cannot create the LLM client: {e}"),
+                )
+            })?;
+        Ok(LlmEngine { http, config })
+    }
+}
+
+pub fn system_prompt(today: time::Date) -> String {
+    format!(
+        "You are the assistant of a todo app. You manage the user's tasks only through the tools.\n\
+         Today is {today} (UTC). Tasks have numbers (1, 2, 3...) shown by list_tasks: use them as task_id.\n\
+         Rules:\n\
+         - After changing anything, confirm exactly what you did, with the task number and title.\n\
+         - When the user names a task by words instead of a number, call list_tasks first to find it.\n\
+         - If several tasks match, do not guess: list the matches and ask which one.\n\
+         - Due dates are ISO 8601 (YYYY-MM-DD); resolve words like \"tomorrow\" or \"friday\" from today's date.\n\
+         - If a tool returns an error, explain it briefly and say what the user can do.\n\
+         - Be brief."
+    )
+}
+
+impl ChatEngine for LlmEngine {
+    fn name(&self) -> &'static str {
+        "llm"
+    }
+
+    fn respond<'a>(&'a self, turn: Turn<'a>) -> BoxFuture<'a, Result<String, ChatError>> {
+        Box::pin(async move {
+            let tools = turn.tools.mcp().tools(turn.tools.token()).await?;
+            let names: Vec<String> = tools.iter().map(|t| t.name.to_string()).collect();
+            let functions: Vec<Value> = tools
+                .iter()
+                .map(|t| {
+                    json!({"type": "function", "function": {
+                        "name": t.name, "description": t.description.clone().unwrap_or_default(), "parameters": Value::Object((*t.input_schema).clone())
+                    }})
+                })
+                .collect();
+            let mut messages =
+                vec![json!({"role": "system", "content": system_prompt(turn.today)})];
+            for m in turn.history {
+                let role = match m.role {
+                    Role::User => "user",
+                    Role::Assistant => "assistant",
+                    Role::Tool => continue,
+                };
+                messages.push(json!({"role": role, "content": m.content}));
+            }
+            messages.push(json!({"role": "user", "content": turn.message}));
+
+            for _round in 0..self.config.max_rounds {
+                let reply = self.complete(&messages, &functions).await?;
+                let message = reply["choices"][0]["message"].clone();
+                let calls = message["tool_calls"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                if calls.is_empty() {
+                    let text = message["content"]
+                        .as_str()
+                        .map(str::trim)
+                        .unwrap_or_default();
+                    if text.is_empty() {
+                        return Err(ChatError::new(
+                            "LLM_BAD_RESPONSE",
+                            "The assistant gave an empty answer. Please try again.",
+                        ));
+                    }
+                    return Ok(text.to_owned());
+                }
+                messages.push(json!({"role": "assistant", "content": message["content"].clone(), "tool_calls": calls}));
+                // Parallel tool calls run concurrently; answers go back in the model's order.
+                let results = futures::future::join_all(
+                    calls.iter().map(|call| run_call(call, &names, turn.tools)),
+                )
+                .await;
+                for (call, result) in calls.iter().zip(results) {
+                    let content = result?;
+                    messages.push(json!({"role": "tool", "tool_call_id": call["id"].clone(), "content": content.to_string()}));
+                }
+            }
+            Err(ChatError::new(
+                "TOOL_ROUND_LIMIT",
+                format!(
+                    "I stopped after {} rounds of tool calls without finishing. The changes listed were made; please rephrase or split the request.",
+                    self.config.max_rounds
+                ),
+            ))
+        })
+    }
+}
+
+impl LlmEngine {
+    async fn complete(&self, messages: &[Value], functions: &[Value]) -> Result<Value, ChatError> {
+        let url = format!(
+            "{}/chat/completions",
+            self.config.base_url.trim_end_matches('/')
+        );
+        let mut request = self.http.post(url).json(&json!({
+            "model": self.config.model,
+            "messages": messages,
+            "tools": functions,
+            "tool_choice": "auto",
+            "parallel_tool_calls": true,
+        }));
+        if let Some(key) = &self.config.api_key {
+            request = request.bearer_auth(key);
+        }
+        let response = request.send().await.map_err(|e| {
+            if e.is_timeout() {
+                ChatError::new("LLM_TIMEOUT", "The assistant took too long to answer. Nothing more was changed; please try again.")
+            } else {
+                tracing::warn!(error = %e, "LLM request failed");
+                ChatError::new("LLM_UNAVAILABLE", "The assistant is unavailable right now. Please try again in a moment.")
+            }
+        })?;
+        let status = response.status();
+        let body: Value = response.json().await.map_err(|e| {
+            if e.is_timeout() {
+                ChatError::new("LLM_TIMEOUT", "The assistant took too long to answer. Nothing more was changed; please try again.")
+            } else {
+                ChatError::new("LLM_BAD_RESPONSE", "The assistant sent an answer I could not read.")
+            }
+        })?;
+        if !status.is_success() {
+            tracing::warn!(status = status.as_u16(), error = %body["error"]["message"], "LLM endpoint refused the request");
+            let message = match status.as_u16() {
+                401 | 403 => {
+                    "The assistant's API key was refused; ask the operator to check LLM_API_KEY."
+                }
+                429 => "The assistant is rate limited right now. Please try again shortly.",
+                _ => "The assistant is unavailable right now. Please try again in a moment.",
+            };
+            return Err(ChatError::new("LLM_UNAVAILABLE", message));
+        }
+        if !body["choices"][0]["message"].is_object() {
+            return Err(ChatError::new(
+                "LLM_BAD_RESPONSE",
+                "The assistant sent an answer I could not read.",
+            ));
+        }
+        Ok(body)
+    }
+}
+
+/// Runs one tool call from the model; problems the model can fix go back to it as results.
+async fn run_call(
+    call: &Value,
+    names: &[String],
+    tools: &ToolRunner<'_>,
+) -> Result<Value, ChatError> {
+    let name = call["function"]["name"].as_str().unwrap_or_default();
+    let raw = call["function"]["arguments"].as_str().unwrap_or("{}");
+    if !names.iter().any(|n| n == name) {
+        let result = json!({"error": {"code": "UNKNOWN_TOOL", "message": format!("there is no tool {name:?}; use one of {}", names.join(", "))}});
+        tools.record_refused(name, Value::String(raw.to_owned()), result.clone());
+        return Ok(result);
+    }
+    let arguments: Map<String, Value> = match serde_json::from_str::<Value>(
+        if raw.trim().is_empty() { "{}" } else { raw },
+    ) {
+        Ok(Value::Object(m)) => m,
+        _ => {
+            let result = json!({"error": {"code": "INVALID_ARGUMENTS", "message": "the arguments were not a JSON object; send them again as valid JSON"}});
+            tools.record_refused(name, Value::String(raw.to_owned()), result.clone());
+            return Ok(result);
+        }
+    };
+    Ok(tools.call(name, arguments).await?.value)
+}

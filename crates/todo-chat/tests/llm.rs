@@ -1,0 +1,404 @@
+//! The LLM engine against a scripted OpenAI-compatible server (real HTTP on loopback), with a
+//! real todo-mcp and PostgreSQL behind the tools.
+#![allow(clippy::unwrap_used)]
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::post;
+use serde_json::{Value, json};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use todo_chat::llm::{LlmConfig, LlmEngine};
+use todo_chat::{ChatService, HistoryLimits, McpClient};
+use todo_store::{PoolSettings, Store, TaskQuery};
+
+const SECRET: &str = "llm-test-secret-llm-test-secret-llm!";
+
+/// Each request the scripted server got: its JSON body and its Authorization header.
+type Recorded = Arc<Mutex<Vec<(Value, Option<String>)>>>;
+
+/// Answers the n-th request with `replies[n]` (the last one repeats) and records requests.
+#[derive(Clone, Default)]
+struct Script {
+    replies: Arc<Vec<Value>>,
+    requests: Recorded,
+    delay: Duration,
+}
+
+async fn completions(
+    State(script): State<Script>,
+    headers: HeaderMap,
+    body: axum::Json<Value>,
+) -> axum::Json<Value> {
+    let n = {
+        let mut requests = script.requests.lock().unwrap();
+        requests.push((
+            body.0.clone(),
+            headers
+                .get("authorization")
+                .map(|v| v.to_str().unwrap().to_owned()),
+        ));
+        requests.len() - 1
+    };
+    tokio::time::sleep(script.delay).await;
+    let reply = script
+        .replies
+        .get(n)
+        .or(script.replies.last())
+        .cloned()
+        .unwrap();
+    axum::Json(reply)
+}
+
+fn tool_calls(calls: &[(&str, &str, &str)]) -> Value {
+    let calls: Vec<Value> = calls.iter().map(|(id, name, args)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}})).collect();
+    json!({"choices": [{"message": {"role": "assistant", "content": null, "tool_calls": calls}, "finish_reason": "tool_calls"}]})
+}
+
+fn answer(text: &str) -> Value {
+    json!({"choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]})
+}
+
+struct Rig {
+    service: ChatService,
+    store: Store,
+    user: uuid::Uuid,
+    token: String,
+    script: Script,
+}
+
+async fn rig(replies: Vec<Value>, delay: Duration, timeout: Duration) -> Rig {
+    let db = throwaway_postgres::fresh_database().unwrap();
+    let store = Store::connect_lazy(&db, &PoolSettings::default()).unwrap();
+    store.migrate().await.unwrap();
+    let mcp_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let mcp_url = format!("http://{}/mcp", mcp_listener.local_addr().unwrap());
+    let config = todo_mcp::Config {
+        database_url: db,
+        jwt_secret: SECRET.into(),
+        port: 0,
+        log_format: service_kit::config::LogFormat::Text,
+        allowed_hosts: None,
+        db_max_connections: 5,
+        shutdown_grace: Duration::from_secs(1),
+    };
+    tokio::spawn(todo_mcp::run(config, mcp_listener, std::future::pending()));
+
+    let script = Script {
+        replies: Arc::new(replies),
+        requests: Arc::default(),
+        delay,
+    };
+    let llm_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let llm_url = format!("http://{}/v1", llm_listener.local_addr().unwrap());
+    let app = axum::Router::new()
+        .route("/v1/chat/completions", post(completions))
+        .with_state(script.clone());
+    tokio::spawn(async move { axum::serve(llm_listener, app).await });
+
+    let engine = LlmEngine::new(LlmConfig {
+        base_url: llm_url,
+        model: "scripted".into(),
+        api_key: Some("sk-test".into()),
+        timeout,
+        max_rounds: 8,
+    })
+    .unwrap();
+    let mcp = Arc::new(McpClient::new(mcp_url, Duration::from_secs(5)).unwrap());
+    let user = store.users().create("llm@x.io", "L", "x").await.unwrap().id;
+    let token = todo_auth::Tokens::new(SECRET, Duration::from_secs(600))
+        .issue(user, "llm@x.io", "L")
+        .unwrap();
+    // todo-mcp may still be starting: wait until it answers.
+    for _ in 0..100 {
+        if mcp.tools(&token).await.is_ok() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let service = ChatService::new(
+        store.clone(),
+        mcp,
+        Arc::new(engine),
+        HistoryLimits::default(),
+    );
+    Rig {
+        service,
+        store,
+        user,
+        token,
+        script,
+    }
+}
+
+impl Rig {
+    fn requests(&self) -> Vec<(Value, Option<String>)> {
+        self.script.requests.lock().unwrap().clone()
+    }
+
+    async fn titles(&self) -> Vec<String> {
+        let page = self
+            .store
+            .tasks()
+            .list(
+                self.user,
+                &TaskQuery {
+                    order: todo_store::Order::Asc,
+                    ..TaskQuery::default()
+                },
+            )
+            .await
+            .unwrap();
+        page.items.into_iter().map(|t| t.title).collect()
+    }
+}
+
+fn tool_messages(request: &Value) -> Vec<Value> {
+    request["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["role"] == "tool")
+        .cloned()
+        .collect()
+}
+
+#[tokio::test]
+async fn runs_tool_rounds_until_the_model_answers() {
+    let rig = rig(
+        vec![
+            tool_calls(&[("c1", "list_tasks", r#"{"status":"pending"}"#)]),
+            tool_calls(&[(
+                "c2",
+                "add_task",
+                r#"{"title":"buy milk","due":"2026-11-25","priority":"high"}"#,
+            )]),
+            answer("Added #1 “buy milk”, due tomorrow, high priority."),
+        ],
+        Duration::ZERO,
+        Duration::from_secs(5),
+    )
+    .await;
+    let turn = rig
+        .service
+        .turn(
+            rig.user,
+            &rig.token,
+            None,
+            "add buy milk tomorrow, it's important",
+        )
+        .await
+        .unwrap();
+    assert_eq!(turn.engine, "llm");
+    assert_eq!(
+        turn.response,
+        "Added #1 “buy milk”, due tomorrow, high priority."
+    );
+    assert!(turn.error.is_none());
+    assert_eq!(
+        turn.tool_calls
+            .iter()
+            .map(|c| c.tool.as_str())
+            .collect::<Vec<_>>(),
+        ["list_tasks", "add_task"]
+    );
+    assert_eq!(rig.titles().await, ["buy milk"]);
+
+    let requests = rig.requests();
+    assert_eq!(requests.len(), 3);
+    let (first, auth) = &requests[0];
+    assert_eq!(auth.as_deref(), Some("Bearer sk-test"));
+    assert_eq!(first["model"], "scripted");
+    let functions: Vec<&str> = first["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["function"]["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        functions,
+        [
+            "add_task",
+            "list_tasks",
+            "get_task",
+            "update_task",
+            "complete_task",
+            "delete_task"
+        ]
+    );
+    assert_eq!(
+        first["tools"][0]["function"]["parameters"]["required"],
+        json!(["title"]),
+        "MCP schemas become the parameters"
+    );
+    let system = first["messages"][0]["content"].as_str().unwrap();
+    assert!(
+        system.contains("confirm exactly what you did")
+            && system.contains("call list_tasks first")
+            && system.contains("ask which one")
+    );
+    assert_eq!(
+        first["messages"].as_array().unwrap().last().unwrap()["content"],
+        "add buy milk tomorrow, it's important"
+    );
+    // The tool result went back to the model, tied to its call id.
+    let third = &requests[2].0;
+    let results = tool_messages(third);
+    assert_eq!(results.len(), 2);
+    assert_eq!(results[1]["tool_call_id"], "c2");
+    let added: Value = serde_json::from_str(results[1]["content"].as_str().unwrap()).unwrap();
+    assert_eq!(added["task"]["title"], "buy milk");
+
+    // The next turn sees the conversation so far.
+    let next = rig
+        .service
+        .turn(rig.user, &rig.token, Some(turn.conversation_id), "thanks")
+        .await
+        .unwrap();
+    assert_eq!(next.conversation_id, turn.conversation_id);
+    let fourth = &rig.requests()[3].0;
+    let roles: Vec<&str> = fourth["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["role"].as_str().unwrap())
+        .collect();
+    assert_eq!(roles, ["system", "user", "assistant", "user"]);
+}
+
+#[tokio::test]
+async fn parallel_tool_calls_all_run_and_answer_in_order() {
+    let rig = rig(
+        vec![
+            tool_calls(&[
+                ("a", "add_task", r#"{"title":"one"}"#),
+                ("b", "add_task", r#"{"title":"two"}"#),
+                ("c", "add_task", r#"{"title":"three"}"#),
+            ]),
+            answer("Added three tasks."),
+        ],
+        Duration::ZERO,
+        Duration::from_secs(5),
+    )
+    .await;
+    let turn = rig
+        .service
+        .turn(rig.user, &rig.token, None, "add one, two and three")
+        .await
+        .unwrap();
+    assert_eq!(turn.tool_calls.len(), 3);
+    let mut titles = rig.titles().await;
+    titles.sort();
+    assert_eq!(titles, ["one", "three", "two"]);
+    let results = tool_messages(&rig.requests()[1].0);
+    assert_eq!(
+        results
+            .iter()
+            .map(|r| r["tool_call_id"].as_str().unwrap())
+            .collect::<Vec<_>>(),
+        ["a", "b", "c"]
+    );
+}
+
+#[tokio::test]
+async fn unknown_tools_and_malformed_arguments_go_back_to_the_model() {
+    let rig = rig(
+        vec![
+            tool_calls(&[
+                ("x", "drop_all_tables", "{}"),
+                ("y", "add_task", "{not json"),
+            ]),
+            answer("Sorry, I could not do that."),
+        ],
+        Duration::ZERO,
+        Duration::from_secs(5),
+    )
+    .await;
+    let turn = rig
+        .service
+        .turn(rig.user, &rig.token, None, "do something odd")
+        .await
+        .unwrap();
+    assert_eq!(turn.response, "Sorry, I could not do that.");
+    assert!(turn.tool_calls.iter().all(|c| c.is_error));
+    let results = tool_messages(&rig.requests()[1].0);
+    let codes: Vec<String> = results
+        .iter()
+        .map(|r| {
+            serde_json::from_str::<Value>(r["content"].as_str().unwrap()).unwrap()["error"]["code"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        })
+        .collect();
+    assert_eq!(codes, ["UNKNOWN_TOOL", "INVALID_ARGUMENTS"]);
+    assert!(rig.titles().await.is_empty(), "nothing was created");
+}
+
+#[tokio::test]
+async fn a_slow_model_times_out_with_a_clear_message_and_the_message_is_kept() {
+    let rig = rig(
+        vec![answer("too late")],
+        Duration::from_secs(3),
+        Duration::from_millis(300),
+    )
+    .await;
+    let turn = rig
+        .service
+        .turn(rig.user, &rig.token, None, "add something")
+        .await
+        .unwrap();
+    let error = turn.error.unwrap();
+    assert_eq!(error.code, "LLM_TIMEOUT");
+    assert!(turn.response.contains("took too long"));
+    let stored = rig
+        .store
+        .conversations()
+        .recent_messages(rig.user, turn.conversation_id, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect::<Vec<_>>(),
+        ["add something", turn.response.as_str()]
+    );
+}
+
+#[tokio::test]
+async fn tool_rounds_are_capped() {
+    let rig = rig(
+        vec![tool_calls(&[("loop", "list_tasks", "{}")])],
+        Duration::ZERO,
+        Duration::from_secs(5),
+    )
+    .await;
+    let turn = rig
+        .service
+        .turn(rig.user, &rig.token, None, "loop forever")
+        .await
+        .unwrap();
+    assert_eq!(
+        turn.error.as_ref().map(|e| e.code),
+        Some("TOOL_ROUND_LIMIT")
+    );
+    assert_eq!(rig.requests().len(), 8, "at most 8 rounds");
+    assert_eq!(turn.tool_calls.len(), 8);
+}
+
+#[tokio::test]
+async fn a_refused_key_or_broken_answer_is_explained() {
+    let rig = rig(
+        vec![json!({"unexpected": true})],
+        Duration::ZERO,
+        Duration::from_secs(5),
+    )
+    .await;
+    let turn = rig
+        .service
+        .turn(rig.user, &rig.token, None, "hello")
+        .await
+        .unwrap();
+    assert_eq!(turn.error.map(|e| e.code), Some("LLM_BAD_RESPONSE"));
+}

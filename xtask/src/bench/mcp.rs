@@ -1,0 +1,76 @@
+//! `cargo xtask bench mcp`: a `tools/call list_tasks` round trip over HTTP, and a full
+//! `/api/chat` turn with the built-in engine (API -> MCP -> database and back), at 1 and 32
+//! concurrent clients. Release builds, throwaway database, 20 seeded tasks.
+
+use super::{ms, release_binaries};
+use anyhow::{Context, Result};
+use http_bench::Target;
+use serde_json::json;
+use std::time::Duration;
+use xshell::Shell;
+
+#[derive(clap::Args)]
+pub struct Args {
+    /// Seconds per measurement.
+    #[arg(long, default_value_t = 5)]
+    seconds: u64,
+}
+
+pub fn run(sh: &Shell, args: Args) -> Result<()> {
+    let bin_dir = release_binaries(sh, &["todo-api", "todo-mcp"])?;
+    let rt = tokio::runtime::Runtime::new()?;
+    rt.block_on(async move {
+        let stack = local_stack::Stack::start(local_stack::StackConfig {
+            bin_dir,
+            database_url: None,
+            jwt_secret: "bench-secret-bench-secret-bench-secret".into(),
+            with_web: false,
+            logs: false,
+            extra_env: vec![("RUST_LOG".into(), "warn".into())],
+        })
+        .await?;
+        let api = stack.api.base_url();
+        let client = reqwest::Client::new();
+        let session: serde_json::Value = client
+            .post(format!("{api}/api/auth/register"))
+            .json(&json!({"email": "bench@example.com", "password": "bench-password", "name": "Bench"}))
+            .send()
+            .await?
+            .error_for_status()?
+            .json()
+            .await?;
+        let token = session["token"].as_str().context("no token")?.to_owned();
+        for i in 0..20 {
+            client.post(format!("{api}/api/tasks")).bearer_auth(&token).json(&json!({"title": format!("task {i}")})).send().await?.error_for_status()?;
+        }
+        let first: serde_json::Value = client.post(format!("{api}/api/chat")).bearer_auth(&token).json(&json!({"message": "what's left?"})).send().await?.error_for_status()?.json().await?;
+        let conversation = first["conversation_id"].as_str().context("no conversation")?.to_owned();
+        let auth = format!("Bearer {token}");
+        let tool_call = Target::post_json(
+            format!("{}/mcp", stack.mcp.base_url()),
+            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_tasks","arguments":{"status":"pending","limit":20}}}"#,
+        )
+        .header("authorization", &auth)
+        .header("accept", "application/json, text/event-stream")
+        .header("mcp-protocol-version", "2025-11-25");
+        let chat_turn = Target::post_json(format!("{api}/api/chat"), format!(r#"{{"conversation_id":"{conversation}","message":"what's left?"}}"#)).header("authorization", &auth);
+        let duration = Duration::from_secs(args.seconds);
+        println!("\nbench mcp: release build, {} s per row, this machine", args.seconds);
+        for (name, target) in [("tools/call list_tasks", &tool_call), ("/api/chat turn (built-in)", &chat_turn)] {
+            for clients in [1, 32] {
+                let report = http_bench::run(vec![target.clone()], clients, duration).await?;
+                println!(
+                    "  {name:<26} {clients:>2} clients: p50 {:>6.2} ms  p95 {:>6.2} ms  ({:.0} req/s, {} errors, {} non-2xx)",
+                    ms(report.p50),
+                    ms(report.p95),
+                    report.rps(),
+                    report.errors,
+                    report.non_success
+                );
+            }
+        }
+        println!("  targets: p95 < 5 ms for the tool call, < 15 ms for the chat turn");
+        stack.stop().await?;
+        Ok(())
+    })
+}
