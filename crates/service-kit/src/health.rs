@@ -258,7 +258,8 @@ mod tests {
         assert_eq!(body["status"], "unhealthy");
         assert_eq!(body["checks"]["database"], "failed");
         assert_eq!(body["checks"]["hangs_when_down"], "failed");
-        assert!(elapsed < Duration::from_millis(100), "took {elapsed:?}");
+        // Bounded by the 80 ms check timeout, not the 30 s hang (timing targets live in benchmarks).
+        assert!(elapsed < Duration::from_millis(1000), "took {elapsed:?}");
 
         // Liveness never depends on the checks.
         assert_eq!(

@@ -263,25 +263,38 @@ fn create_database_at(bin: &Path, admin_url: &str, name: &str) -> Result<String>
     if !name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
         bail!("database name {name:?} must be alphanumeric or underscore");
     }
+    // CREATE DATABASE copies template1 and fails when another copy is in progress ("source
+    // database is being accessed by other users"): one at a time per process, and retry
+    // for the other processes (test binaries run in parallel against one server).
+    static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+    let _guard = ONE_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner());
     let psql = bin.join("psql");
     let psql = if psql.exists() {
         psql
     } else {
         PathBuf::from("psql")
     };
-    let out = Command::new(&psql)
-        .args(["-v", "ON_ERROR_STOP=1", "-q", "-d", admin_url, "-c"])
-        .arg(format!("CREATE DATABASE \"{name}\""))
-        .stdin(Stdio::null())
-        .output()
-        .with_context(|| format!("running {}", psql.display()))?;
-    if !out.status.success() {
-        bail!(
-            "creating database {name} failed: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+    let mut attempt = 0;
+    loop {
+        let out = Command::new(&psql)
+            .args(["-v", "ON_ERROR_STOP=1", "-q", "-d", admin_url, "-c"])
+            .arg(format!("CREATE DATABASE \"{name}\""))
+            .stdin(Stdio::null())
+            .output()
+            .with_context(|| format!("running {}", psql.display()))?;
+        if out.status.success() {
+            return Ok(replace_database(admin_url, name));
+        }
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        attempt += 1;
+        if stderr.contains("being accessed by other users") && attempt < 50 {
+            std::thread::sleep(Duration::from_millis(20 * attempt));
+            continue;
+        }
+        bail!("creating database {name} failed: {stderr}");
     }
-    Ok(replace_database(admin_url, name))
 }
 
 /// Replaces the database name (the path) of a PostgreSQL URL, keeping any query string.
@@ -461,7 +474,8 @@ fn sweep_stale_dirs() {
             .ok()
             .and_then(|s| s.lines().next().and_then(|l| l.trim().parse::<u32>().ok()))
             .is_some_and(|pid| Path::new(&format!("/proc/{pid}")).exists());
-        // A dir without a pid file may belong to a run that is still in initdb: leave it if young.
+        // Never touch a young dir: initdb's single-user backend writes and removes its own pid
+        // file, so a fresh dir can look dead for a moment. Stale dirs of killed runs are old.
         let young = entry
             .metadata()
             .and_then(|m| m.modified())
@@ -471,8 +485,7 @@ fn sweep_stale_dirs() {
                     .unwrap_or(true)
             })
             .unwrap_or(true);
-        let initialising = young && !pid_file.exists();
-        if !alive && !initialising {
+        if !alive && !young {
             let _ = std::fs::remove_dir_all(entry.path());
         }
     }

@@ -7,7 +7,7 @@ use crate::query::{
     Cursor, CursorValue, Order, Paging, SortKey, StatusFilter, TaskPage, TaskQuery,
 };
 use crate::validate::{NewTask, TaskPatch};
-use sqlx::{PgPool, Postgres, QueryBuilder};
+use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
 const COLUMNS: &str = "id, number, title, description, completed, completed_at, priority, due_at, tags, created_at, updated_at";
@@ -126,14 +126,16 @@ impl<'a> TaskStore<'a> {
     }
 
     pub async fn list(&self, user: Uuid, query: &TaskQuery) -> Result<TaskPage, StoreError> {
-        let mut count =
-            QueryBuilder::<Postgres>::new("SELECT count(*) FROM tasks WHERE user_id = ");
-        count.push_bind(user);
-        push_filters(&mut count, query);
-        let total: i64 = count.build_query_scalar().fetch_one(self.pool).await?;
-
-        let mut q =
-            QueryBuilder::<Postgres>::new(format!("SELECT {COLUMNS} FROM tasks WHERE user_id = "));
+        // With offset paging the total rides along as a window count: one round trip.
+        let by_offset = matches!(query.paging, Paging::Offset(_));
+        let total_column = if by_offset {
+            ", count(*) OVER () AS total_count"
+        } else {
+            ""
+        };
+        let mut q = QueryBuilder::<Postgres>::new(format!(
+            "SELECT {COLUMNS}{total_column} FROM tasks WHERE user_id = "
+        ));
         q.push_bind(user);
         push_filters(&mut q, query);
         let column = query.sort.column();
@@ -150,7 +152,26 @@ impl<'a> TaskStore<'a> {
         if let Paging::Offset(offset) = query.paging {
             q.push(" OFFSET ").push_bind(i64::from(offset));
         }
-        let mut items = q.build_query_as::<Task>().fetch_all(self.pool).await?;
+        let rows = q.build().fetch_all(self.pool).await?;
+        let window_total: Option<i64> = match rows.first() {
+            Some(row) if by_offset => Some(row.try_get("total_count")?),
+            _ => None,
+        };
+        let mut items = rows
+            .iter()
+            .map(Task::from_row)
+            .collect::<Result<Vec<_>, _>>()?;
+        let total = match window_total {
+            Some(total) => total,
+            // Cursor paging, or an offset past the end: count separately.
+            None => {
+                let mut count =
+                    QueryBuilder::<Postgres>::new("SELECT count(*) FROM tasks WHERE user_id = ");
+                count.push_bind(user);
+                push_filters(&mut count, query);
+                count.build_query_scalar().fetch_one(self.pool).await?
+            }
+        };
         let has_more = items.len() > query.limit as usize;
         items.truncate(query.limit as usize);
         let next_cursor = if has_more {

@@ -95,6 +95,17 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
             peak_rss = peak_rss.max(sampler.await.unwrap_or(0));
             rows.push((name, report));
         }
+        // /health with a hung database: freeze PostgreSQL and time the answer.
+        pg.set_frozen(true)?;
+        let mut hung = Vec::new();
+        for _ in 0..20 {
+            let started = std::time::Instant::now();
+            let status = client.get(format!("{base}/health")).send().await.map(|r| r.status().as_u16()).unwrap_or(0);
+            hung.push((started.elapsed(), status));
+        }
+        pg.set_frozen(false)?;
+        hung.sort();
+        let hung_statuses: Vec<u16> = hung.iter().map(|(_, s)| *s).collect();
         api.terminate(Duration::from_secs(10)).await?;
 
         println!("\nbench api: {} connections, {} s each, release build, this machine ({} cores)", args.connections, args.seconds, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
@@ -104,7 +115,14 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         println!("  idle RSS                   {:.1} MiB", idle_rss as f64 / 1024.0);
         println!("  peak RSS under load        {:.1} MiB", peak_rss as f64 / 1024.0);
         println!("  start -> /readyz 200       {:.0} ms (fresh database, runs migrations), {:.0} ms (restart)", ms(cold_ready), ms(warm_ready));
-        println!("  targets: list p99 < 10 ms, idle RSS < 20 MiB, ready < 250 ms");
+        println!(
+            "  GET /health, hung database  median {:.1} ms, max {:.1} ms over {} requests (statuses {:?})",
+            ms(hung[hung.len() / 2].0),
+            ms(hung[hung.len() - 1].0),
+            hung.len(),
+            hung_statuses.iter().collect::<std::collections::BTreeSet<_>>()
+        );
+        println!("  targets: list p99 < 10 ms, idle RSS < 20 MiB, ready < 250 ms, /health < 100 ms with a hung database");
         drop(pg);
         Ok(())
     })
