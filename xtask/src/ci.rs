@@ -44,6 +44,16 @@ fn chart(sh: &Shell, _: &mut Tally) -> Result<()> {
     crate::manifests::ci_checks(sh)
 }
 
+/// Every `.nix` file parses and `flake.lock` pins every input (Nix itself cannot build here).
+fn nix(sh: &Shell, _: &mut Tally) -> Result<()> {
+    crate::images::nix_checks(sh)
+}
+
+/// Release images built twice and compared, inspected by skopeo, scanned, and run under runc.
+fn images(sh: &Shell, _: &mut Tally) -> Result<()> {
+    crate::images::ci_checks(sh)
+}
+
 /// Tests counted across all suites, for the closing line.
 #[derive(Default)]
 pub struct Tally {
@@ -58,12 +68,14 @@ impl Cmd {
         sh.set_var("PATH", format!("{}:{path}", tools.display()));
         let mut tally = Tally::default();
         let mut timings: Vec<(&str, f64)> = Vec::new();
-        let steps: [(&str, StepFn); 5] = [
+        let steps: [(&str, StepFn); 7] = [
             ("fmt", fmt),
             ("clippy", clippy),
             ("test", test),
             ("mcp-sdk", mcp_sdk),
             ("chart", chart),
+            ("nix", nix),
+            ("images", images),
         ];
         for (name, step) in steps {
             if self.skip.iter().any(|s| s == name) {
