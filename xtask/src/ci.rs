@@ -54,6 +54,12 @@ fn images(sh: &Shell, _: &mut Tally) -> Result<()> {
     crate::images::ci_checks(sh)
 }
 
+/// The smoke suite against `cargo xtask dev`'s stack: all green with every service up, and
+/// failing (as it must) once todo-mcp is stopped.
+fn smoke(sh: &Shell, _: &mut Tally) -> Result<()> {
+    crate::dev::smoke_against_dev(sh)
+}
+
 /// Tests counted across all suites, for the closing line.
 #[derive(Default)]
 pub struct Tally {
@@ -68,7 +74,7 @@ impl Cmd {
         sh.set_var("PATH", format!("{}:{path}", tools.display()));
         let mut tally = Tally::default();
         let mut timings: Vec<(&str, f64)> = Vec::new();
-        let steps: [(&str, StepFn); 7] = [
+        let steps: [(&str, StepFn); 8] = [
             ("fmt", fmt),
             ("clippy", clippy),
             ("test", test),
@@ -76,6 +82,7 @@ impl Cmd {
             ("chart", chart),
             ("nix", nix),
             ("images", images),
+            ("smoke", smoke),
         ];
         for (name, step) in steps {
             if self.skip.iter().any(|s| s == name) {

@@ -25,9 +25,18 @@ pub struct ServiceProcess {
 
 impl ServiceProcess {
     /// Starts `binary serve` on `port` with `env` added to a minimal environment.
-    pub fn spawn(name: &str, binary: &Path, port: u16, env: &[(&str, String)], log: LogMode) -> Result<ServiceProcess> {
+    pub fn spawn(
+        name: &str,
+        binary: &Path,
+        port: u16,
+        env: &[(&str, String)],
+        log: LogMode,
+    ) -> Result<ServiceProcess> {
         if !binary.exists() {
-            bail!("{} not found: build it first (`cargo build -p {name}`)", binary.display());
+            bail!(
+                "{} not found: build it first (`cargo build -p {name}`)",
+                binary.display()
+            );
         }
         let mut cmd = Command::new(binary);
         cmd.arg("serve")
@@ -44,7 +53,9 @@ impl ServiceProcess {
             }
         }
         let started = Instant::now();
-        let mut child = cmd.spawn().with_context(|| format!("starting {}", binary.display()))?;
+        let mut child = cmd
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
         if let LogMode::Prefixed { colour } = log {
             let prefix = format!("\x1b[{colour}m{name:>8} |\x1b[0m ");
             if let Some(out) = child.stdout.take() {
@@ -54,7 +65,12 @@ impl ServiceProcess {
                 tokio::spawn(forward(BufReader::new(err), prefix));
             }
         }
-        Ok(ServiceProcess { name: name.to_owned(), port, child, started })
+        Ok(ServiceProcess {
+            name: name.to_owned(),
+            port,
+            child,
+            started,
+        })
     }
 
     pub fn base_url(&self) -> String {
@@ -67,7 +83,9 @@ impl ServiceProcess {
 
     /// Waits until `/readyz` answers 200 and returns the time since spawn.
     pub async fn wait_ready(&mut self, timeout: Duration) -> Result<Duration> {
-        let client = reqwest::Client::builder().timeout(Duration::from_secs(1)).build()?;
+        let client = reqwest::Client::builder()
+            .timeout(Duration::from_secs(1))
+            .build()?;
         let url = format!("{}/readyz", self.base_url());
         loop {
             if let Ok(r) = client.get(&url).send().await
@@ -76,10 +94,17 @@ impl ServiceProcess {
                 return Ok(self.started.elapsed());
             }
             if let Some(status) = self.child.try_wait()? {
-                bail!("{} exited with {status} before it was ready (see its log lines above)", self.name);
+                bail!(
+                    "{} exited with {status} before it was ready (see its log lines above)",
+                    self.name
+                );
             }
             if self.started.elapsed() > timeout {
-                bail!("{} was not ready after {:?}: {url} did not answer 200", self.name, timeout);
+                bail!(
+                    "{} was not ready after {:?}: {url} did not answer 200",
+                    self.name,
+                    timeout
+                );
             }
             tokio::time::sleep(Duration::from_millis(2)).await;
         }
@@ -92,8 +117,12 @@ impl ServiceProcess {
 
     /// SIGTERM, then wait up to `grace` (SIGKILL after that). Returns whether it exited cleanly.
     pub async fn terminate(&mut self, grace: Duration) -> Result<bool> {
-        let Some(pid) = self.child.id() else { return Ok(true) };
-        let _ = std::process::Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+        let Some(pid) = self.child.id() else {
+            return Ok(true);
+        };
+        let _ = std::process::Command::new("kill")
+            .args(["-TERM", &pid.to_string()])
+            .status();
         match tokio::time::timeout(grace, self.child.wait()).await {
             Ok(status) => Ok(status?.success()),
             Err(_) => {

@@ -3,6 +3,7 @@
 //! separate from the servers under test.
 
 mod api;
+mod dev;
 mod mcp;
 
 use anyhow::Result;
@@ -23,6 +24,8 @@ enum What {
     Mcp(mcp::Args),
     /// Image sizes, file counts and build times.
     Images,
+    /// Time from `cargo xtask dev` start to all services ready.
+    Dev(dev::Args),
 }
 
 impl Cmd {
@@ -31,6 +34,7 @@ impl Cmd {
             What::Api(args) => api::run(sh, args),
             What::Mcp(args) => mcp::run(sh, args),
             What::Images => crate::images::bench(sh),
+            What::Dev(args) => dev::run(sh, args),
         }
     }
 }
