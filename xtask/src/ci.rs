@@ -60,6 +60,12 @@ fn smoke(sh: &Shell, _: &mut Tally) -> Result<()> {
     crate::dev::smoke_against_dev(sh)
 }
 
+/// The browser end to end: headless Chromium against todo-web, todo-api and todo-mcp on a
+/// real PostgreSQL (sign up, tasks, filters, chat, reload); screenshots in target/e2e-artifacts.
+fn e2e(sh: &Shell, _: &mut Tally) -> Result<()> {
+    crate::e2e::browser_e2e(sh)
+}
+
 /// Tests counted across all suites, for the closing line.
 #[derive(Default)]
 pub struct Tally {
@@ -74,7 +80,7 @@ impl Cmd {
         sh.set_var("PATH", format!("{}:{path}", tools.display()));
         let mut tally = Tally::default();
         let mut timings: Vec<(&str, f64)> = Vec::new();
-        let steps: [(&str, StepFn); 8] = [
+        let steps: [(&str, StepFn); 9] = [
             ("fmt", fmt),
             ("clippy", clippy),
             ("test", test),
@@ -83,6 +89,7 @@ impl Cmd {
             ("nix", nix),
             ("images", images),
             ("smoke", smoke),
+            ("e2e", e2e),
         ];
         for (name, step) in steps {
             if self.skip.iter().any(|s| s == name) {

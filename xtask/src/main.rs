@@ -9,6 +9,7 @@ mod ci;
 mod deploy;
 mod dev;
 mod doctor;
+mod e2e;
 mod images;
 mod manifests;
 mod smoke;

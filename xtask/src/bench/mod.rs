@@ -5,6 +5,7 @@
 mod api;
 mod dev;
 mod mcp;
+mod web;
 
 use anyhow::Result;
 use std::path::PathBuf;
@@ -26,6 +27,8 @@ enum What {
     Images,
     /// Time from `cargo xtask dev` start to all services ready.
     Dev(dev::Args),
+    /// todo-web: time to first byte of the tasks page at 32 connections, and page weight.
+    Web(web::Args),
 }
 
 impl Cmd {
@@ -35,6 +38,7 @@ impl Cmd {
             What::Mcp(args) => mcp::run(sh, args),
             What::Images => crate::images::bench(sh),
             What::Dev(args) => dev::run(sh, args),
+            What::Web(args) => web::run(sh, args),
         }
     }
 }

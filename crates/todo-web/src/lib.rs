@@ -1,0 +1,107 @@
+//! todo-web: the web UI of todo-chatbot. Server-rendered pages (askama templates checked at
+//! compile time), CSS and JS embedded in the binary, and every action a plain form that
+//! works without JavaScript; the script only makes it smoother. All data comes from todo-api
+//! over HTTP (`API_URL`); the browser only ever talks to this service.
+//!
+//! `main.rs` is a thin CLI; everything here is reachable from tests, which start the real
+//! API against a real PostgreSQL.
+
+pub mod api;
+pub mod assets;
+pub mod config;
+pub mod pages;
+pub mod routes;
+pub mod session;
+pub mod views;
+
+use api::Api;
+use axum::http::{HeaderName, HeaderValue, StatusCode};
+use axum::routing::{get, post};
+use axum::{Router, middleware};
+use config::Config;
+use routes::{AppState, auth, chat, tasks};
+use service_kit::Health;
+use std::future::Future;
+use std::time::Duration;
+use tokio::net::TcpListener;
+use tower_http::set_header::SetResponseHeaderLayer;
+
+pub const SERVICE: &str = "todo-web";
+pub const VERSION: &str = env!("CARGO_PKG_VERSION");
+
+/// Scripts and styles only from this origin (no inline code), forms only to it, no framing.
+const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'";
+
+/// Builds the HTTP application.
+pub fn app(state: AppState, health: &Health, cookie_secure: bool) -> Router {
+    let pages = Router::new()
+        .route("/", get(routes::root))
+        .route("/signin", get(auth::signin_page).post(auth::signin))
+        .route("/signup", get(auth::signup_page).post(auth::signup))
+        .route("/signout", post(auth::signout))
+        .route("/tasks", get(tasks::page).post(tasks::create))
+        .route("/tasks/{id}", post(tasks::update))
+        .route("/tasks/{id}/edit", get(tasks::edit_page))
+        .route(
+            "/tasks/{id}/delete",
+            get(tasks::delete_page).post(tasks::delete),
+        )
+        .route("/tasks/{id}/complete", post(tasks::complete))
+        .route("/tasks/{id}/reopen", post(tasks::reopen))
+        .route("/chat", post(chat::send))
+        .fallback(routes::not_found)
+        .method_not_allowed_fallback(routes::not_found)
+        .layer(middleware::from_fn_with_state(
+            cookie_secure,
+            session::middleware,
+        ))
+        .with_state(state);
+    let header = |name: &'static str, value: &'static str| {
+        SetResponseHeaderLayer::if_not_present(
+            HeaderName::from_static(name),
+            HeaderValue::from_static(value),
+        )
+    };
+    Router::new()
+        .route("/static/{file}", get(assets::serve))
+        .merge(health.routes())
+        .merge(pages)
+        .layer(header("content-security-policy", CSP))
+        .layer(header("x-content-type-options", "nosniff"))
+        .layer(header("x-frame-options", "DENY"))
+        .layer(header("referrer-policy", "same-origin"))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            tracing::error!("a request handler panicked");
+            axum::response::IntoResponse::into_response((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; the request id identifies it in the logs",
+            ))
+        }))
+        .layer(middleware::from_fn(service_kit::request_log::middleware))
+}
+
+/// Ready when the API answers its `/livez`: without it no page can be served.
+pub fn health(api: &Api) -> Health {
+    let api = api.clone();
+    Health::new(SERVICE, VERSION).with_check("api", move || {
+        let api = api.clone();
+        async move { api.livez(Duration::from_secs(1)).await }
+    })
+}
+
+/// Runs the web UI on `listener` until `shutdown` resolves, then drains.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    // reqwest's rustls uses aws-lc-rs; make it the process default before any TLS happens.
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    let api = Api::new(&config.api_url, config.api_timeout)?;
+    let health = health(&api);
+    let app = app(AppState { api }, &health, config.cookie_secure);
+    tracing::info!(addr = %listener.local_addr()?, api_url = %config.api_url, version = VERSION, "todo-web listening");
+    service_kit::serve(listener, app, health, shutdown, config.shutdown_grace).await?;
+    tracing::info!("todo-web stopped");
+    Ok(())
+}

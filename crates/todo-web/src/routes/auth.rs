@@ -1,0 +1,168 @@
+//! Sign up, sign in, sign out. The API issues the token; todo-web keeps it in an HttpOnly
+//! cookie and never shows it to scripts.
+
+use super::{AppState, Form, safe_next};
+use crate::api::{ApiFailure, Session as ApiSession};
+use crate::pages::html;
+use crate::session::{self, Flash, Session, see_other};
+use crate::views::{API_DOWN, AuthPage, FieldErrors, Layout};
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+
+pub async fn signin_page(
+    Extension(session): Extension<Session>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let next = serde_urlencoded::from_str::<Vec<(String, String)>>(raw.as_deref().unwrap_or(""))
+        .unwrap_or_default()
+        .into_iter()
+        .find(|(k, _)| k == "next")
+        .map(|(_, v)| v)
+        .unwrap_or_default();
+    page(&session, false, next)
+}
+
+pub async fn signup_page(Extension(session): Extension<Session>) -> Response {
+    page(&session, true, String::new())
+}
+
+fn page(session: &Session, signup: bool, next: String) -> Response {
+    if session.token.is_some() {
+        return see_other(&safe_next(&next));
+    }
+    let mut response = html(
+        StatusCode::OK,
+        &AuthPage {
+            layout: Layout::new(if signup { "Create account" } else { "Sign in" }, session),
+            signup,
+            next,
+            name: String::new(),
+            email: String::new(),
+            errors: FieldErrors::default(),
+        },
+    );
+    // A stale session cookie is dropped here, once the page has told the user why.
+    if session.expired {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, session.clear(session::SESSION));
+    }
+    response
+}
+
+pub async fn signin(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    let email = form.get("email").trim().to_owned();
+    let ip = session.client_ip.map(|ip| ip.to_string());
+    let result = app
+        .api
+        .login(&email, form.get("password"), ip.as_deref())
+        .await;
+    finish(&session, result, false, &form, Flash::SignedIn)
+}
+
+pub async fn signup(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    let result = app
+        .api
+        .register(
+            form.get("email").trim(),
+            form.get("password"),
+            form.get("name").trim(),
+        )
+        .await;
+    finish(&session, result, true, &form, Flash::Welcome)
+}
+
+/// On success: the session cookie and on to the tasks. Otherwise the form again, with the
+/// API's message next to the field it concerns and what was typed (except the password).
+fn finish(
+    session: &Session,
+    result: Result<ApiSession, ApiFailure>,
+    signup: bool,
+    form: &Form,
+    flash: Flash,
+) -> Response {
+    let next = form.get("next").to_owned();
+    let (status, errors, banner) = match result {
+        Ok(api_session) => {
+            let mut r = see_other(&safe_next(&next));
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                session.cookie(
+                    session::SESSION,
+                    &api_session.token,
+                    Some(api_session.expires_in),
+                ),
+            );
+            r.headers_mut()
+                .append(header::SET_COOKIE, session.flash_cookie(flash));
+            return r;
+        }
+        Err(ApiFailure::Unauthorized(message)) => (
+            StatusCode::UNAUTHORIZED,
+            FieldErrors::general(sentence_case(&message)),
+            None,
+        ),
+        Err(ApiFailure::Rejected(r)) => (
+            StatusCode::from_u16(r.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY),
+            FieldErrors::from_rejection(&r),
+            None,
+        ),
+        Err(ApiFailure::Unavailable(why)) => {
+            tracing::warn!(error = %why, "sign-in/up: todo-api unavailable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                FieldErrors::general(
+                    "We can't reach the service right now. Please try again in a moment.",
+                ),
+                Some(API_DOWN),
+            )
+        }
+    };
+    let mut layout = Layout::new(if signup { "Create account" } else { "Sign in" }, session);
+    layout.flash = None;
+    if let Some(b) = banner {
+        layout = layout.with_banner(b);
+    }
+    html(
+        status,
+        &AuthPage {
+            layout,
+            signup,
+            next,
+            name: form.get("name").to_owned(),
+            email: form.get("email").to_owned(),
+            errors,
+        },
+    )
+}
+
+fn sentence_case(message: &str) -> String {
+    let mut m = message.trim().trim_end_matches('.').to_owned();
+    if let Some(first) = m.get(0..1) {
+        let upper = first.to_uppercase();
+        m.replace_range(0..1, &upper);
+    }
+    format!("{m}.")
+}
+
+pub async fn signout(Extension(session): Extension<Session>) -> Response {
+    let mut r = see_other("/signin");
+    let h = r.headers_mut();
+    h.append(header::SET_COOKIE, session.clear(session::SESSION));
+    h.append(header::SET_COOKIE, session.clear(session::CONVERSATION));
+    h.append(header::SET_COOKIE, session.flash_cookie(Flash::SignedOut));
+    r
+}

@@ -1,0 +1,722 @@
+//! The tasks page (list, filters, add form, chat panel) and the task actions: add, edit,
+//! complete, reopen, delete (with a confirmation page when JavaScript is off).
+
+use super::{AppState, Form, failed, signed_in, to_signin};
+use crate::api::{ApiFailure, ConversationDetail, TaskInput};
+use crate::pages::html;
+use crate::session::{self, Flash, Session, see_other};
+use crate::views::{
+    ChatPanel, FieldErrors, Layout, Link, MessageView, TaskDeletePage, TaskEditPage, TaskForm,
+    TaskView, TasksPage, ToolView,
+};
+use axum::Extension;
+use axum::body::Bytes;
+use axum::extract::{Path, RawQuery, State};
+use axum::http::{StatusCode, header};
+use axum::response::Response;
+use time::OffsetDateTime;
+
+pub const PAGE_SIZE: u32 = 50;
+const STATUSES: [&str; 3] = ["all", "pending", "completed"];
+const PRIORITIES: [&str; 3] = ["low", "medium", "high"];
+const SORTS: [&str; 5] = ["created_at", "updated_at", "due_at", "priority", "title"];
+
+/// What the tasks page shows, from its query string. Unknown or invalid values fall back to
+/// the defaults, so the API only ever sees parameters it knows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListState {
+    pub status: String,
+    pub priority: String,
+    pub tag: String,
+    pub q: String,
+    pub sort: String,
+    pub order: String,
+    pub page: u32,
+    /// `c`: a conversation id, or "new" for an empty chat.
+    pub conversation: Option<String>,
+}
+
+impl Default for ListState {
+    fn default() -> ListState {
+        ListState {
+            status: "all".into(),
+            priority: String::new(),
+            tag: String::new(),
+            q: String::new(),
+            sort: "created_at".into(),
+            order: "desc".into(),
+            page: 1,
+            conversation: None,
+        }
+    }
+}
+
+impl ListState {
+    pub fn parse(raw: &str) -> ListState {
+        let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).unwrap_or_default();
+        let mut s = ListState::default();
+        for (k, v) in pairs {
+            let v = v.trim();
+            match k.as_str() {
+                "status" if STATUSES.contains(&v) => s.status = v.to_owned(),
+                "priority" if PRIORITIES.contains(&v) => s.priority = v.to_owned(),
+                "tag" => s.tag = v.trim_start_matches('#').chars().take(64).collect(),
+                "q" => s.q = v.chars().take(200).collect(),
+                "sort" if SORTS.contains(&v) => s.sort = v.to_owned(),
+                "order" if v == "asc" || v == "desc" => s.order = v.to_owned(),
+                "page" => {
+                    s.page = v
+                        .parse()
+                        .ok()
+                        .filter(|p| (1..=10_000).contains(p))
+                        .unwrap_or(1)
+                }
+                "c" if v == "new" || uuid::Uuid::parse_str(v).is_ok() => {
+                    s.conversation = Some(v.to_owned())
+                }
+                _ => {}
+            }
+        }
+        s
+    }
+
+    /// This page's query string (defaults left out).
+    pub fn query(&self) -> String {
+        let d = ListState::default();
+        let mut pairs: Vec<(&str, String)> = Vec::new();
+        if self.status != d.status {
+            pairs.push(("status", self.status.clone()));
+        }
+        for (k, v) in [
+            ("priority", &self.priority),
+            ("tag", &self.tag),
+            ("q", &self.q),
+        ] {
+            if !v.is_empty() {
+                pairs.push((k, v.clone()));
+            }
+        }
+        if self.sort != d.sort {
+            pairs.push(("sort", self.sort.clone()));
+        }
+        if self.order != d.order {
+            pairs.push(("order", self.order.clone()));
+        }
+        if self.page > 1 {
+            pairs.push(("page", self.page.to_string()));
+        }
+        if let Some(c) = &self.conversation {
+            pairs.push(("c", c.clone()));
+        }
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    }
+
+    pub fn url(&self) -> String {
+        let q = self.query();
+        if q.is_empty() {
+            "/tasks".into()
+        } else {
+            format!("/tasks?{q}")
+        }
+    }
+
+    /// The API's query string for this page.
+    pub fn api_query(&self) -> String {
+        let mut pairs: Vec<(&str, String)> = vec![
+            ("status", self.status.clone()),
+            ("sort", self.sort.clone()),
+            ("order", self.order.clone()),
+            ("limit", PAGE_SIZE.to_string()),
+            ("offset", ((self.page - 1) * PAGE_SIZE).to_string()),
+        ];
+        if !self.priority.is_empty() {
+            pairs.push(("priority", self.priority.clone()));
+        }
+        if !self.tag.is_empty() {
+            pairs.push(("tag", self.tag.clone()));
+        }
+        if !self.q.is_empty() {
+            pairs.push(("q", self.q.clone()));
+        }
+        serde_urlencoded::to_string(&pairs).unwrap_or_default()
+    }
+
+    pub fn filtered(&self) -> bool {
+        self.status != "all"
+            || !self.priority.is_empty()
+            || !self.tag.is_empty()
+            || !self.q.is_empty()
+    }
+
+    fn with(&self, change: impl FnOnce(&mut ListState)) -> ListState {
+        let mut s = self.clone();
+        s.page = 1;
+        change(&mut s);
+        s
+    }
+}
+
+/// What a re-rendered page keeps from a failed form post.
+#[derive(Default)]
+pub struct Carry {
+    pub add: Option<TaskForm>,
+    pub chat_message: Option<String>,
+    pub chat_errors: FieldErrors,
+}
+
+pub async fn page(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let state = ListState::parse(raw.as_deref().unwrap_or(""));
+    let token = match signed_in(&session, &state.url()) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    render(
+        &app,
+        &session,
+        token,
+        &state,
+        Carry::default(),
+        StatusCode::OK,
+    )
+    .await
+}
+
+/// Renders the tasks page: the list, and the chat panel (conversations and the open one),
+/// fetched from the API concurrently.
+pub async fn render(
+    app: &AppState,
+    session: &Session,
+    token: &str,
+    state: &ListState,
+    carry: Carry,
+    status: StatusCode,
+) -> Response {
+    let from_cookie = state.conversation.is_none();
+    let open = match state.conversation.as_deref() {
+        Some("new") => None,
+        Some(id) => Some(id.to_owned()),
+        None => session.conversation.clone(),
+    };
+    let api = &app.api;
+    let api_query = state.api_query();
+    let (list, conversations, detail) = tokio::join!(
+        api.list_tasks(token, &api_query),
+        api.conversations(token),
+        async {
+            match &open {
+                Some(id) => Some(api.conversation(token, id).await),
+                None => None,
+            }
+        }
+    );
+    let here = state.url();
+    let (page, list_error) = match list {
+        Ok(p) => (Some(p), None),
+        Err(ApiFailure::Rejected(r)) => (None, Some(r.message)),
+        Err(other) => return failed(session, other, &here),
+    };
+    if matches!(conversations, Err(ApiFailure::Unauthorized(_))) {
+        return to_signin(session, &here);
+    }
+
+    let now = OffsetDateTime::now_utc();
+    let back = state.query();
+    let (tasks, total) = match page {
+        Some(p) => {
+            let total = p.total;
+            let views = p
+                .items
+                .into_iter()
+                .map(|t| {
+                    TaskView::new(
+                        t,
+                        now,
+                        |tag| state.with(|s| s.tag = tag.to_owned()).url(),
+                        &back,
+                    )
+                })
+                .collect::<Vec<_>>();
+            (views, total)
+        }
+        None => (Vec::new(), 0),
+    };
+    let first = (state.page - 1) * PAGE_SIZE;
+    let shown = tasks.len() as u32;
+    let range = if total as u32 <= PAGE_SIZE && state.page == 1 {
+        format!("{total} task{}", if total == 1 { "" } else { "s" })
+    } else {
+        format!("{}–{} of {total}", first + 1, first + shown)
+    };
+    let prev_url = (state.page > 1).then(|| {
+        let mut s = state.clone();
+        s.page -= 1;
+        s.url()
+    });
+    let next_url = (i64::from(first + shown) < total).then(|| {
+        let mut s = state.clone();
+        s.page += 1;
+        s.url()
+    });
+
+    // The chat panel degrades on its own: the task list stays usable without it.
+    let mut chat_unavailable = false;
+    let mut notice = None;
+    let mut forget_conversation = false;
+    let mut conversation_id = String::new();
+    let mut messages = Vec::new();
+    match detail {
+        Some(Ok(d)) => {
+            conversation_id = d.conversation.id.clone();
+            messages = message_views(d);
+        }
+        Some(Err(ApiFailure::Rejected(r))) if r.status == 404 => {
+            notice = Some("That conversation no longer exists. Start a new one below.".to_owned());
+            forget_conversation = from_cookie;
+        }
+        Some(Err(e)) => {
+            tracing::warn!(error = %e, "loading a conversation failed");
+            chat_unavailable = true;
+        }
+        None => {}
+    }
+    let conversations = match conversations {
+        Ok(list) => list
+            .into_iter()
+            .take(10)
+            .map(|c| Link {
+                current: c.id == conversation_id,
+                url: state.with(|s| s.conversation = Some(c.id.clone())).url(),
+                label: c
+                    .title
+                    .filter(|t| !t.trim().is_empty())
+                    .map(|t| truncate(&t, 48))
+                    .unwrap_or_else(|| {
+                        format!("Chat of {}", crate::views::iso_date(c.updated_at.date()))
+                    }),
+            })
+            .collect(),
+        Err(e) => {
+            tracing::warn!(error = %e, "listing conversations failed");
+            chat_unavailable = true;
+            Vec::new()
+        }
+    };
+    let add_open = carry.add.as_ref().is_some_and(|f| {
+        f.errors.any() && f.errors.title.is_none()
+            || !f.due_date.is_empty()
+            || !f.tags.is_empty()
+            || !f.description.is_empty()
+    });
+    let page = TasksPage {
+        layout: Layout::new("Tasks", session),
+        back,
+        status: state.status.clone(),
+        priority: state.priority.clone(),
+        tag: state.tag.clone(),
+        q: state.q.clone(),
+        sort: state.sort.clone(),
+        order: state.order.clone(),
+        filtered: state.filtered(),
+        status_tabs: [
+            ("all", "All"),
+            ("pending", "Pending"),
+            ("completed", "Completed"),
+        ]
+        .into_iter()
+        .map(|(value, label)| Link {
+            label: label.to_owned(),
+            url: state.with(|s| s.status = value.to_owned()).url(),
+            current: state.status == value,
+        })
+        .collect(),
+        clear_url: ListState {
+            conversation: state.conversation.clone(),
+            ..ListState::default()
+        }
+        .url(),
+        tasks,
+        total,
+        range,
+        prev_url,
+        next_url,
+        add: carry.add.unwrap_or_default(),
+        add_open,
+        list_error,
+        chat: ChatPanel {
+            conversation_id,
+            conversations,
+            messages,
+            new_url: state.with(|s| s.conversation = Some("new".into())).url(),
+            message: carry.chat_message.unwrap_or_default(),
+            errors: carry.chat_errors,
+            notice,
+            unavailable: chat_unavailable,
+        },
+    };
+    let mut response = html(status, &page);
+    if forget_conversation {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, session.clear(session::CONVERSATION));
+    }
+    response
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    if s.chars().count() > max {
+        format!("{}…", s.chars().take(max - 1).collect::<String>())
+    } else {
+        s.to_owned()
+    }
+}
+
+/// Messages for display. Tool results are shown compactly under the assistant message that
+/// made the calls; separate `tool` messages are shown only when no assistant message lists
+/// its calls (so nothing appears twice).
+fn message_views(d: ConversationDetail) -> Vec<MessageView> {
+    let calls_listed = d
+        .messages
+        .iter()
+        .any(|m| m.role == "assistant" && m.tool_calls.as_ref().is_some_and(|c| !c.is_empty()));
+    d.messages
+        .into_iter()
+        .filter(|m| m.role != "tool" || !calls_listed)
+        .map(|m| {
+            let who = match m.role.as_str() {
+                "user" => "You",
+                "assistant" => "Assistant",
+                _ => "Tool",
+            };
+            let role = match m.role.as_str() {
+                "user" | "assistant" => m.role.clone(),
+                _ => "tool".to_owned(),
+            };
+            let text = if role == "tool" {
+                truncate(&m.content, 160)
+            } else {
+                m.content
+            };
+            MessageView {
+                role,
+                who,
+                text,
+                tools: m
+                    .tool_calls
+                    .unwrap_or_default()
+                    .iter()
+                    .map(ToolView::new)
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The add/edit form as typed, and what it asks the API for.
+fn task_form(form: &Form) -> (TaskForm, TaskInput) {
+    let values = TaskForm {
+        title: form.get("title").to_owned(),
+        description: form.get("description").to_owned(),
+        priority: match form.get("priority") {
+            p if PRIORITIES.contains(&p) => p.to_owned(),
+            _ => "medium".to_owned(),
+        },
+        due_date: form.get("due_date").trim().to_owned(),
+        due_time: form.get("due_time").trim().to_owned(),
+        tags: form.get("tags").to_owned(),
+        errors: FieldErrors::default(),
+    };
+    let due_at = match (values.due_date.as_str(), values.due_time.as_str()) {
+        ("", _) => None,
+        (date, "") => Some(date.to_owned()),
+        (date, time) => Some(format!("{date}T{time}")),
+    };
+    let tags: Vec<String> = values
+        .tags
+        .split([',', ' '])
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(str::to_owned)
+        .collect();
+    let input = TaskInput {
+        title: values.title.clone(),
+        description: Some(values.description.clone()).filter(|d| !d.trim().is_empty()),
+        priority: values.priority.clone(),
+        due_at,
+        tags: (!tags.is_empty()).then_some(tags),
+    };
+    (values, input)
+}
+
+fn back_state(form: &Form) -> ListState {
+    ListState::parse(form.get("back"))
+}
+
+fn flash_back(session: &Session, state: &ListState, flash: Flash) -> Response {
+    let mut r = see_other(&state.url());
+    r.headers_mut()
+        .append(header::SET_COOKIE, session.flash_cookie(flash));
+    r
+}
+
+pub async fn create(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    let state = back_state(&form);
+    let token = match signed_in(&session, &state.url()) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let (mut values, input) = task_form(&form);
+    match app.api.create_task(token, &input).await {
+        Ok(_) => flash_back(&session, &state, Flash::Added),
+        Err(ApiFailure::Rejected(r)) => {
+            values.errors = FieldErrors::from_rejection(&r);
+            let status = StatusCode::from_u16(r.status).unwrap_or(StatusCode::UNPROCESSABLE_ENTITY);
+            let carry = Carry {
+                add: Some(values),
+                ..Carry::default()
+            };
+            render(&app, &session, token, &state, carry, status).await
+        }
+        Err(e) => failed(&session, e, &state.url()),
+    }
+}
+
+pub async fn edit_page(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let state = back_param(raw.as_deref());
+    let token = match signed_in(&session, &state.url()) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match app.api.get_task(token, &id).await {
+        Ok(task) => html(
+            StatusCode::OK,
+            &TaskEditPage {
+                layout: Layout::new(format!("Edit task #{}", task.number), &session),
+                id: task.id.clone(),
+                number: task.number,
+                back: state.query(),
+                cancel_url: state.url(),
+                form: TaskForm::from_task(&task),
+            },
+        ),
+        Err(e) => gone_or_failed(&session, &state, e),
+    }
+}
+
+/// `?back=<query>` of the edit and delete pages.
+fn back_param(raw: Option<&str>) -> ListState {
+    let pairs: Vec<(String, String)> =
+        serde_urlencoded::from_str(raw.unwrap_or("")).unwrap_or_default();
+    pairs
+        .into_iter()
+        .find(|(k, _)| k == "back")
+        .map(|(_, v)| ListState::parse(&v))
+        .unwrap_or_default()
+}
+
+/// A task that is not there (deleted meanwhile, or never this user's): back to the list
+/// with a notice. Anything else: the usual failure page.
+fn gone_or_failed(session: &Session, state: &ListState, e: ApiFailure) -> Response {
+    match e {
+        ApiFailure::Rejected(r)
+            if r.status == 404
+                || r.code == "TASK_NOT_FOUND"
+                || r.field.as_deref() == Some("id") =>
+        {
+            flash_back(session, state, Flash::TaskGone)
+        }
+        other => failed(session, other, &state.url()),
+    }
+}
+
+pub async fn update(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let form = Form::parse(&body);
+    let state = back_state(&form);
+    let token = match signed_in(&session, &state.url()) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    let (mut values, input) = task_form(&form);
+    match app.api.update_task(token, &id, &input, None).await {
+        Ok(_) => flash_back(&session, &state, Flash::Updated),
+        Err(ApiFailure::Rejected(r)) if r.status == 422 && r.field.as_deref() != Some("id") => {
+            values.errors = FieldErrors::from_rejection(&r);
+            let number = app
+                .api
+                .get_task(token, &id)
+                .await
+                .map(|t| t.number)
+                .unwrap_or(0);
+            html(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &TaskEditPage {
+                    layout: Layout::new(format!("Edit task #{number}"), &session),
+                    id: id.clone(),
+                    number,
+                    back: state.query(),
+                    cancel_url: state.url(),
+                    form: values,
+                },
+            )
+        }
+        Err(e) => gone_or_failed(&session, &state, e),
+    }
+}
+
+pub async fn complete(
+    state: State<AppState>,
+    session: Extension<Session>,
+    id: Path<String>,
+    body: Bytes,
+) -> Response {
+    set_completed(state, session, id, body, true).await
+}
+
+pub async fn reopen(
+    state: State<AppState>,
+    session: Extension<Session>,
+    id: Path<String>,
+    body: Bytes,
+) -> Response {
+    set_completed(state, session, id, body, false).await
+}
+
+async fn set_completed(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<String>,
+    body: Bytes,
+    done: bool,
+) -> Response {
+    let state = back_state(&Form::parse(&body));
+    let token = match signed_in(&session, &state.url()) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match app.api.set_completed(token, &id, done).await {
+        Ok(_) => flash_back(
+            &session,
+            &state,
+            if done {
+                Flash::Completed
+            } else {
+                Flash::Reopened
+            },
+        ),
+        Err(e) => gone_or_failed(&session, &state, e),
+    }
+}
+
+pub async fn delete_page(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<String>,
+    RawQuery(raw): RawQuery,
+) -> Response {
+    let state = back_param(raw.as_deref());
+    let token = match signed_in(&session, &state.url()) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match app.api.get_task(token, &id).await {
+        Ok(task) => html(
+            StatusCode::OK,
+            &TaskDeletePage {
+                layout: Layout::new(format!("Delete task #{}", task.number), &session),
+                id: task.id,
+                number: task.number,
+                title: task.title,
+                back: state.query(),
+                cancel_url: state.url(),
+            },
+        ),
+        Err(e) => gone_or_failed(&session, &state, e),
+    }
+}
+
+pub async fn delete(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> Response {
+    let state = back_state(&Form::parse(&body));
+    let token = match signed_in(&session, &state.url()) {
+        Ok(t) => t,
+        Err(r) => return r,
+    };
+    match app.api.delete_task(token, &id).await {
+        Ok(()) => flash_back(&session, &state, Flash::Deleted),
+        Err(e) => gone_or_failed(&session, &state, e),
+    }
+}
+
+/// Used by the chat handler: back to the page with this conversation open.
+pub fn with_conversation(state: &ListState, id: &str) -> ListState {
+    let mut s = state.clone();
+    s.conversation = Some(id.to_owned());
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_state_round_trips_and_drops_what_it_does_not_know() {
+        let s = ListState::parse(
+            "status=pending&priority=high&tag=%23Work&q=milk+run&sort=due_at&order=asc&page=2&c=new&evil=1&sort2=x",
+        );
+        assert_eq!(s.status, "pending");
+        assert_eq!(s.tag, "Work");
+        assert_eq!(s.q, "milk run");
+        assert_eq!(s.page, 2);
+        assert_eq!(s.conversation.as_deref(), Some("new"));
+        assert_eq!(ListState::parse(&s.query()), s);
+        assert!(!s.api_query().contains("evil") && !s.api_query().contains("c="));
+        assert!(s.api_query().contains("offset=50"));
+        let bad = ListState::parse("status=done&sort=colour&order=up&page=-3&c=../x");
+        assert_eq!(bad, ListState::default());
+        assert_eq!(bad.url(), "/tasks");
+        assert!(!bad.filtered());
+    }
+
+    #[test]
+    fn forms_become_api_input() {
+        let f = Form::parse(&Bytes::from_static(
+            b"title=Call+mom&priority=high&due_date=2026-11-27&due_time=17%3A30&tags=family%2C+phone&description=+",
+        ));
+        let (values, input) = task_form(&f);
+        assert_eq!(values.title, "Call mom");
+        assert_eq!(input.due_at.as_deref(), Some("2026-11-27T17:30"));
+        assert_eq!(
+            input.tags,
+            Some(vec!["family".to_owned(), "phone".to_owned()])
+        );
+        assert_eq!(input.description, None);
+        let f = Form::parse(&Bytes::from_static(b"title=x&priority=urgent"));
+        let (_, input) = task_form(&f);
+        assert_eq!(
+            (input.priority.as_str(), input.due_at, input.tags),
+            ("medium", None, None)
+        );
+    }
+}

@@ -1,0 +1,456 @@
+//! The browser session: cookies, CSRF protection and one-shot flash notices.
+//!
+//! - `todo_session`: the API token (HttpOnly, SameSite=Lax, Secure over https). The browser
+//!   never sees it from script; todo-web forwards it to the API as a Bearer token.
+//! - `todo_csrf`: a random per-browser secret (HttpOnly). Every form carries a token that is
+//!   HMAC-SHA256(secret, session token): a cross-site page can neither read the secret nor
+//!   derive the token, and a planted cookie does not help without the session token either.
+//!   Every state-changing request must carry it (form field `csrf` or header `x-csrf-token`),
+//!   and a cross-origin `Origin` header is refused outright.
+//! - `todo_flash`: a notice code for the page after a redirect (Post/Redirect/Get), read once.
+//! - `todo_conv`: the conversation the chat panel shows when the URL does not say.
+
+use axum::body::{Body, Bytes};
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use base64::Engine as _;
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+use std::net::{IpAddr, SocketAddr};
+
+pub const SESSION: &str = "todo_session";
+pub const CSRF: &str = "todo_csrf";
+pub const FLASH: &str = "todo_flash";
+pub const CONVERSATION: &str = "todo_conv";
+/// Form bodies above this are refused before parsing (the largest form, a task, is ~2 KiB).
+pub const FORM_LIMIT: usize = 64 * 1024;
+
+/// Who the user is, read from the token's claims for display only (the API verifies the
+/// token on every call; todo-web never trusts these for access decisions).
+#[derive(Debug, Clone, Deserialize)]
+pub struct Claims {
+    pub name: String,
+    pub email: String,
+    pub exp: i64,
+}
+
+/// What a request knows about its browser session. Put in the request extensions by
+/// [`middleware`]; handlers take it with `Extension<Session>`.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The API token, when signed in and not expired.
+    pub token: Option<String>,
+    pub claims: Option<Claims>,
+    /// True when a session cookie was present but is expired or unreadable.
+    pub expired: bool,
+    pub csrf_token: String,
+    pub flash: Option<Flash>,
+    pub conversation: Option<String>,
+    /// Cookies should be Secure (COOKIE_SECURE or the request came over https).
+    pub secure: bool,
+    pub client_ip: Option<IpAddr>,
+}
+
+impl Session {
+    /// A `Set-Cookie` value for one of this service's cookies.
+    pub fn cookie(&self, name: &str, value: &str, max_age_secs: Option<u64>) -> HeaderValue {
+        set_cookie(name, value, max_age_secs, self.secure)
+    }
+
+    pub fn clear(&self, name: &str) -> HeaderValue {
+        set_cookie(name, "", Some(0), self.secure)
+    }
+
+    pub fn flash_cookie(&self, flash: Flash) -> HeaderValue {
+        self.cookie(FLASH, flash.code(), Some(60))
+    }
+}
+
+fn set_cookie(name: &str, value: &str, max_age_secs: Option<u64>, secure: bool) -> HeaderValue {
+    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    if let Some(age) = max_age_secs {
+        c.push_str(&format!("; Max-Age={age}"));
+    }
+    if secure {
+        c.push_str("; Secure");
+    }
+    // Values are ours (JWT, hex, codes, UUIDs): always valid header text.
+    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+/// One-shot notices after a redirect. Codes, not text, travel in the cookie, so a cookie
+/// cannot inject content into the page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Flash {
+    Welcome,
+    SignedIn,
+    SignedOut,
+    Expired,
+    Added,
+    Updated,
+    Completed,
+    Reopened,
+    Deleted,
+    TaskGone,
+}
+
+impl Flash {
+    pub fn code(self) -> &'static str {
+        match self {
+            Flash::Welcome => "welcome",
+            Flash::SignedIn => "signed_in",
+            Flash::SignedOut => "signed_out",
+            Flash::Expired => "expired",
+            Flash::Added => "added",
+            Flash::Updated => "updated",
+            Flash::Completed => "completed",
+            Flash::Reopened => "reopened",
+            Flash::Deleted => "deleted",
+            Flash::TaskGone => "task_gone",
+        }
+    }
+
+    pub fn parse(code: &str) -> Option<Flash> {
+        [
+            Flash::Welcome,
+            Flash::SignedIn,
+            Flash::SignedOut,
+            Flash::Expired,
+            Flash::Added,
+            Flash::Updated,
+            Flash::Completed,
+            Flash::Reopened,
+            Flash::Deleted,
+            Flash::TaskGone,
+        ]
+        .into_iter()
+        .find(|f| f.code() == code)
+    }
+
+    pub fn message(self) -> &'static str {
+        match self {
+            Flash::Welcome => "Welcome! Your account is ready. Add your first task below.",
+            Flash::SignedIn => "Signed in.",
+            Flash::SignedOut => "You are signed out.",
+            Flash::Expired => "Your session has ended. Please sign in again.",
+            Flash::Added => "Task added.",
+            Flash::Updated => "Task saved.",
+            Flash::Completed => "Task completed.",
+            Flash::Reopened => "Task reopened.",
+            Flash::Deleted => "Task deleted.",
+            Flash::TaskGone => "That task no longer exists.",
+        }
+    }
+
+    /// Problems are shown differently from confirmations.
+    pub fn is_warning(self) -> bool {
+        matches!(self, Flash::Expired | Flash::TaskGone)
+    }
+}
+
+/// The cookies of a request, by name (first occurrence wins).
+pub fn cookies(headers: &HeaderMap) -> Vec<(String, String)> {
+    headers
+        .get_all(header::COOKIE)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(';'))
+        .filter_map(|pair| {
+            let (k, v) = pair.trim().split_once('=')?;
+            Some((k.trim().to_owned(), v.trim().to_owned()))
+        })
+        .collect()
+}
+
+fn cookie<'a>(jar: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    jar.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .filter(|v| !v.is_empty())
+}
+
+/// The CSRF token for forms: HMAC-SHA256(key = the browser's CSRF secret, message = the
+/// session token or nothing), hex.
+pub fn csrf_token(secret: &str, session_token: Option<&str>) -> String {
+    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
+        Ok(m) => m,
+        // HMAC takes keys of any length; this arm is unreachable in practice.
+        Err(_) => return String::new(),
+    };
+    mac.update(b"todo-web csrf v1\0");
+    mac.update(session_token.unwrap_or("").as_bytes());
+    hex(&mac.finalize().into_bytes())
+}
+
+pub fn hex(bytes: &[u8]) -> String {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut out = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        out.push(DIGITS[(b >> 4) as usize] as char);
+        out.push(DIGITS[(b & 0xf) as usize] as char);
+    }
+    out
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+fn random_secret() -> String {
+    hex(&rand::random::<[u8; 32]>())
+}
+
+/// The claims of a JWT, unverified (display only). `None` when unreadable.
+pub fn read_claims(token: &str) -> Option<Claims> {
+    let payload = token.split('.').nth(1)?;
+    let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(payload.trim_end_matches('='))
+        .ok()?;
+    serde_json::from_slice(&bytes).ok()
+}
+
+/// The request came over https: the ingress says so in `X-Forwarded-Proto`.
+pub fn is_https(headers: &HeaderMap) -> bool {
+    headers
+        .get("x-forwarded-proto")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+}
+
+/// The browser's address: behind a proxy on a private network (the ingress), the last
+/// `X-Forwarded-For` entry; a public peer is taken as is (same rule as todo-api).
+pub fn client_ip(peer: Option<SocketAddr>, headers: &HeaderMap) -> Option<IpAddr> {
+    let peer_ip = peer?.ip();
+    let behind_proxy = match peer_ip {
+        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback(),
+        IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
+    };
+    if behind_proxy
+        && let Some(ip) = headers
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.rsplit(',').next())
+            .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
+    {
+        return Some(ip);
+    }
+    Some(peer_ip)
+}
+
+/// A cross-origin `Origin` header on a state-changing request: refused even with a token.
+/// Absent (older browsers, non-browser clients) or `null` defers to the token check.
+fn origin_mismatch(headers: &HeaderMap) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
+        return false;
+    };
+    if origin == "null" {
+        return false;
+    }
+    let origin_host = origin
+        .split_once("://")
+        .map(|(_, rest)| rest)
+        .unwrap_or(origin)
+        .trim_end_matches('/');
+    let host = headers
+        .get("x-forwarded-host")
+        .or_else(|| headers.get(header::HOST))
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(',').next())
+        .map(str::trim);
+    match host {
+        Some(host) => !origin_host.eq_ignore_ascii_case(host),
+        None => true,
+    }
+}
+
+/// Reads the session from the cookies, checks CSRF on every state-changing request, and adds
+/// the cookies the response needs (a new CSRF secret, clearing a flash that was shown).
+pub async fn middleware(State(cookie_secure): State<bool>, req: Request, next: Next) -> Response {
+    let (mut parts, body) = req.into_parts();
+    let jar = cookies(&parts.headers);
+    let peer = parts
+        .extensions
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|c| c.0);
+    let (secret, new_secret) = match cookie(&jar, CSRF)
+        .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        Some(s) => (s.to_owned(), false),
+        None => (random_secret(), true),
+    };
+    let raw_token = cookie(&jar, SESSION).map(str::to_owned);
+    let claims = raw_token.as_deref().and_then(read_claims);
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let live = claims.as_ref().is_some_and(|c| c.exp > now);
+    let expired = raw_token.is_some() && !live;
+    let token = raw_token.filter(|_| live);
+    let flash = cookie(&jar, FLASH).and_then(Flash::parse);
+    let session = Session {
+        csrf_token: csrf_token(&secret, token.as_deref()),
+        claims: claims.filter(|_| live),
+        token,
+        expired,
+        flash,
+        conversation: cookie(&jar, CONVERSATION)
+            .filter(|c| uuid::Uuid::parse_str(c).is_ok())
+            .map(str::to_owned),
+        secure: cookie_secure || is_https(&parts.headers),
+        client_ip: client_ip(peer, &parts.headers),
+    };
+
+    let body = if parts.method != Method::GET && parts.method != Method::HEAD {
+        let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
+            Ok(b) => b,
+            Err(_) => return crate::pages::too_large(&session),
+        };
+        if origin_mismatch(&parts.headers) {
+            tracing::warn!(path = %parts.uri.path(), "cross-origin form post refused");
+            return crate::pages::csrf_rejected(&session);
+        }
+        let sent = parts
+            .headers
+            .get("x-csrf-token")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+            .or_else(|| form_field(&bytes, "csrf"));
+        let valid = !new_secret
+            && sent.is_some_and(|t| constant_time_eq(t.as_bytes(), session.csrf_token.as_bytes()));
+        if !valid {
+            tracing::warn!(path = %parts.uri.path(), "form post without a valid CSRF token refused");
+            return crate::pages::csrf_rejected(&session);
+        }
+        Body::from(bytes)
+    } else {
+        body
+    };
+
+    let shown_flash = session.flash.is_some();
+    let secure = session.secure;
+    parts.extensions.insert(session);
+    let mut response = next.run(Request::from_parts(parts, body)).await;
+    let headers = response.headers_mut();
+    if new_secret {
+        headers.append(
+            header::SET_COOKIE,
+            set_cookie(CSRF, &secret, Some(400 * 24 * 3600), secure),
+        );
+    }
+    let sets_flash = headers
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(FLASH.as_bytes()));
+    // A GET that rendered the notice consumes it; a redirect carries its own.
+    if shown_flash && !sets_flash && !response.status().is_redirection() {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie(FLASH, "", Some(0), secure));
+    }
+    response
+}
+
+/// One field of an urlencoded body.
+pub fn form_field(body: &Bytes, name: &str) -> Option<String> {
+    serde_urlencoded::from_bytes::<Vec<(String, String)>>(body)
+        .ok()?
+        .into_iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v)
+}
+
+/// A response that sends the browser on with 303 See Other (Post/Redirect/Get).
+pub fn see_other(location: &str) -> Response {
+    let mut r = axum::http::StatusCode::SEE_OTHER.into_response();
+    if let Ok(v) = HeaderValue::from_str(location) {
+        r.headers_mut().insert(header::LOCATION, v);
+    }
+    r.headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    r
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use super::*;
+
+    #[test]
+    fn csrf_tokens_bind_secret_and_session() {
+        let a = csrf_token("secret-a", Some("token-1"));
+        assert_eq!(a.len(), 64);
+        assert_eq!(a, csrf_token("secret-a", Some("token-1")));
+        assert_ne!(a, csrf_token("secret-b", Some("token-1")));
+        assert_ne!(a, csrf_token("secret-a", Some("token-2")));
+        assert_ne!(a, csrf_token("secret-a", None));
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"ab"));
+    }
+
+    #[test]
+    fn cookies_parse_and_set_with_the_right_attributes() {
+        let mut h = HeaderMap::new();
+        h.insert(
+            header::COOKIE,
+            HeaderValue::from_static("a=1; todo_session=x.y.z ;b="),
+        );
+        let jar = cookies(&h);
+        assert_eq!(cookie(&jar, "todo_session"), Some("x.y.z"));
+        assert_eq!(cookie(&jar, "b"), None);
+        let c = set_cookie(SESSION, "t", Some(60), true);
+        assert_eq!(
+            c.to_str().unwrap(),
+            "todo_session=t; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
+        );
+        assert!(
+            !set_cookie(SESSION, "t", None, false)
+                .to_str()
+                .unwrap()
+                .contains("Secure")
+        );
+    }
+
+    #[test]
+    fn https_and_origin_checks() {
+        let mut h = HeaderMap::new();
+        assert!(!is_https(&h));
+        h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
+        assert!(is_https(&h));
+        h.insert(header::HOST, HeaderValue::from_static("todo.example.com"));
+        assert!(!origin_mismatch(&h), "no Origin: decided by the token");
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://todo.example.com"),
+        );
+        assert!(!origin_mismatch(&h));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://evil.example"),
+        );
+        assert!(origin_mismatch(&h));
+    }
+
+    #[test]
+    fn claims_are_read_for_display() {
+        let payload = base64::engine::general_purpose::URL_SAFE_NO_PAD
+            .encode(br#"{"sub":"x","name":"Ann","email":"a@x.io","exp":99}"#);
+        let c = read_claims(&format!("h.{payload}.sig")).unwrap();
+        assert_eq!((c.name.as_str(), c.exp), ("Ann", 99));
+        assert!(read_claims("garbage").is_none());
+        assert_eq!(Flash::parse("added"), Some(Flash::Added));
+        assert_eq!(Flash::parse("<script>"), None);
+    }
+
+    #[test]
+    fn client_ip_trusts_forwarding_only_from_private_peers() {
+        let mut h = HeaderMap::new();
+        h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
+        let private: SocketAddr = "10.1.2.3:5000".parse().unwrap();
+        let public: SocketAddr = "198.51.100.1:5000".parse().unwrap();
+        assert_eq!(client_ip(Some(private), &h), "203.0.113.7".parse().ok());
+        assert_eq!(client_ip(Some(public), &h), "198.51.100.1".parse().ok());
+    }
+}
