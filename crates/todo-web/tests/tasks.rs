@@ -409,8 +409,5 @@ async fn a_page_of_fifty_tasks_weighs_under_60_kb() {
         "page weight: {total} bytes = HTML {} + CSS {css} + JS {js}",
         page.body.len()
     );
-    if std::env::var_os("SHOW_PAGE").is_some() {
-        println!("{}", page.body);
-    }
     assert!(total < 60 * 1024, "{total} bytes: over the 60 KB budget");
 }

@@ -111,6 +111,13 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
             duration,
         )
         .await?;
+        // One connection: the page's own latency, without queueing behind 31 others.
+        let single = http_bench::run(
+            vec![Target::get(format!("{web}/tasks")).header("cookie", &cookie)],
+            1,
+            Duration::from_secs(args.seconds.clamp(1, 5)),
+        )
+        .await?;
         let signin_page = http_bench::run(vec![Target::get(format!("{web}/signin")).header("cookie", &format!("todo_csrf={csrf_cookie}"))], args.connections, duration).await?;
         stack.stop().await?;
         if tasks_page.errors > 0 || tasks_page.non_success > 0 {
@@ -126,6 +133,8 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         );
         println!("  GET /tasks ({} tasks)            {tasks_page}", args.tasks);
         println!("  GET /tasks first byte            p95 {:.2} ms", ms(tasks_page.first_byte_p95));
+        println!("  GET /tasks, 1 connection         {single}");
+        println!("  GET /tasks, 1 connection, first byte p95 {:.2} ms", ms(single.first_byte_p95));
         println!("  for scale: GET /api/tasks direct {api_list}");
         println!("  for scale: GET /signin (no API)  {signin_page}");
         println!(
