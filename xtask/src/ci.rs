@@ -49,11 +49,6 @@ fn nix(sh: &Shell, _: &mut Tally) -> Result<()> {
     crate::images::nix_checks(sh)
 }
 
-/// Release images built twice and compared, inspected by skopeo, scanned, and run under runc.
-fn images(sh: &Shell, _: &mut Tally) -> Result<()> {
-    crate::images::ci_checks(sh)
-}
-
 /// The smoke suite against `cargo xtask dev`'s stack: all green with every service up, and
 /// failing (as it must) once todo-mcp is stopped.
 fn smoke(sh: &Shell, _: &mut Tally) -> Result<()> {
@@ -80,14 +75,13 @@ impl Cmd {
         sh.set_var("PATH", format!("{}:{path}", tools.display()));
         let mut tally = Tally::default();
         let mut timings: Vec<(&str, f64)> = Vec::new();
-        let steps: [(&str, StepFn); 9] = [
+        let steps: [(&str, StepFn); 8] = [
             ("fmt", fmt),
             ("clippy", clippy),
             ("test", test),
             ("mcp-sdk", mcp_sdk),
             ("chart", chart),
             ("nix", nix),
-            ("images", images),
             ("smoke", smoke),
             ("e2e", e2e),
         ];
