@@ -10,7 +10,7 @@
 
 mod webdriver;
 
-use crate::util::{Step, project_root};
+use crate::util::{Step, project_root, target_dir};
 use anyhow::{Context, Result, bail};
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -78,21 +78,6 @@ pub fn browser_e2e(sh: &Shell) -> Result<()> {
             )
         })
     })
-}
-
-/// The cargo target directory (`CARGO_TARGET_DIR` or `<repo>/target`).
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) => {
-            let dir = PathBuf::from(dir);
-            if dir.is_absolute() {
-                dir
-            } else {
-                project_root().join(dir)
-            }
-        }
-        None => project_root().join("target"),
-    }
 }
 
 fn find_tool(names: &[&str]) -> Result<PathBuf> {

@@ -2,19 +2,26 @@
 //! request as soon as the previous answer arrived, for a fixed duration. Every latency is
 //! kept, so percentiles are exact (no histogram buckets). Benchmarks print the [`Report`];
 //! nothing here asserts a speed.
+//!
+//! Benchmarks drive load through [`LoadGenerator`], which runs this crate's optimized
+//! `http-bench` binary as a process of its own (as one would run wrk): the load then costs
+//! the same whatever profile the caller (xtask, a debug build) was compiled in.
 
 use anyhow::{Context, Result, bail};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{Method, Request};
 use hyper_util::rt::TokioIo;
+use serde::{Deserialize, Serialize};
 use std::fmt;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// One request to send over and over; `body` for POSTs.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Target {
+    #[serde(with = "method_name")]
     pub method: Method,
     /// `http://host:port/path?query`
     pub url: String,
@@ -47,7 +54,7 @@ impl Target {
     }
 }
 
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Report {
     pub requests: u64,
     pub errors: u64,
@@ -82,6 +89,78 @@ impl fmt::Display for Report {
             self.errors,
             self.non_success
         )
+    }
+}
+
+/// What the `http-bench` binary reads on stdin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Plan {
+    pub targets: Vec<Target>,
+    pub connections: usize,
+    pub duration: Duration,
+}
+
+/// Runs load from the `http-bench` binary, a separate (release-built) process.
+#[derive(Debug, Clone)]
+pub struct LoadGenerator {
+    binary: PathBuf,
+}
+
+impl LoadGenerator {
+    /// `binary`: the built `http-bench` (for example `target/release/http-bench`).
+    pub fn new(binary: impl Into<PathBuf>) -> LoadGenerator {
+        LoadGenerator {
+            binary: binary.into(),
+        }
+    }
+
+    pub fn binary(&self) -> &Path {
+        &self.binary
+    }
+
+    /// Like [`run`], in the generator's process; returns its report.
+    pub async fn run(
+        &self,
+        targets: Vec<Target>,
+        connections: usize,
+        duration: Duration,
+    ) -> Result<Report> {
+        use tokio::io::AsyncWriteExt;
+        let plan = serde_json::to_vec(&Plan {
+            targets,
+            connections,
+            duration,
+        })?;
+        let mut child = tokio::process::Command::new(&self.binary)
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true)
+            .spawn()
+            .with_context(|| {
+                format!(
+                    "starting the load generator {} (build it with `cargo build --release -p http-bench`)",
+                    self.binary.display()
+                )
+            })?;
+        let mut stdin = child.stdin.take().context("load generator stdin")?;
+        stdin.write_all(&plan).await?;
+        drop(stdin);
+        let out = child.wait_with_output().await?;
+        if !out.status.success() {
+            bail!(
+                "the load generator {} failed ({}): {}",
+                self.binary.display(),
+                out.status,
+                String::from_utf8_lossy(&out.stderr).trim()
+            );
+        }
+        serde_json::from_slice(&out.stdout).with_context(|| {
+            format!(
+                "reading the load generator's report: {}",
+                String::from_utf8_lossy(&out.stdout).trim()
+            )
+        })
     }
 }
 
@@ -207,6 +286,21 @@ async fn connection_loop(targets: &[Target], worker: usize, deadline: Instant) -
         }
     }
     Ok(samples)
+}
+
+/// `hyper::Method` as its name in JSON.
+mod method_name {
+    use hyper::Method;
+    use serde::{Deserialize, Deserializer, Serializer};
+
+    pub fn serialize<S: Serializer>(m: &Method, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(m.as_str())
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Method, D::Error> {
+        let name = String::deserialize(d)?;
+        Method::from_bytes(name.as_bytes()).map_err(serde::de::Error::custom)
+    }
 }
 
 /// Resident memory of a process in KiB, from /proc (Linux).

@@ -54,6 +54,17 @@ impl SortKey {
         }
     }
 
+    /// The `NULLS` clause of this key's ORDER BY. Only `due_at` can be NULL (those tasks go
+    /// last either way); the others say nothing, because an explicit `NULLS LAST` on a
+    /// `DESC` sort would no longer match the `(user_id, created_at DESC, id DESC)` index and
+    /// every list would sort all of the user's tasks.
+    pub(crate) fn nulls(self) -> &'static str {
+        match self {
+            SortKey::DueAt => " NULLS LAST",
+            _ => "",
+        }
+    }
+
     pub(crate) fn column(self) -> &'static str {
         match self {
             SortKey::CreatedAt => "created_at",

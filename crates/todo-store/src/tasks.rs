@@ -126,16 +126,14 @@ impl<'a> TaskStore<'a> {
     }
 
     pub async fn list(&self, user: Uuid, query: &TaskQuery) -> Result<TaskPage, StoreError> {
-        // With offset paging the total rides along as a window count: one round trip.
-        let by_offset = matches!(query.paging, Paging::Offset(_));
-        let total_column = if by_offset {
-            ", count(*) OVER () AS total_count"
-        } else {
-            ""
-        };
+        // The total rides along as an uncorrelated subquery (run once): one round trip, and
+        // unlike `count(*) OVER ()` it does not make the page query read every matching row.
         let mut q = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {COLUMNS}{total_column} FROM tasks WHERE user_id = "
+            "SELECT {COLUMNS}, (SELECT count(*) FROM tasks WHERE user_id = "
         ));
+        q.push_bind(user);
+        push_filters(&mut q, query);
+        q.push(") AS total_count FROM tasks WHERE user_id = ");
         q.push_bind(user);
         push_filters(&mut q, query);
         let column = query.sort.column();
@@ -144,26 +142,25 @@ impl<'a> TaskStore<'a> {
             push_keyset(&mut q, cursor, column, cmp);
         }
         let dir = query.order.sql();
-        q.push(format!(
-            " ORDER BY {column} {dir} NULLS LAST, id {dir} LIMIT "
-        ));
+        let nulls = query.sort.nulls();
+        q.push(format!(" ORDER BY {column} {dir}{nulls}, id {dir} LIMIT "));
         // One extra row tells whether another page exists.
         q.push_bind(i64::from(query.limit) + 1);
         if let Paging::Offset(offset) = query.paging {
             q.push(" OFFSET ").push_bind(i64::from(offset));
         }
         let rows = q.build().fetch_all(self.pool).await?;
-        let window_total: Option<i64> = match rows.first() {
-            Some(row) if by_offset => Some(row.try_get("total_count")?),
-            _ => None,
+        let page_total: Option<i64> = match rows.first() {
+            Some(row) => Some(row.try_get("total_count")?),
+            None => None,
         };
         let mut items = rows
             .iter()
             .map(Task::from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let total = match window_total {
+        let total = match page_total {
             Some(total) => total,
-            // Cursor paging, or an offset past the end: count separately.
+            // An empty page (no tasks, or past the end) carries no total: count separately.
             None => {
                 let mut count =
                     QueryBuilder::<Postgres>::new("SELECT count(*) FROM tasks WHERE user_id = ");
@@ -237,7 +234,7 @@ fn push_filters(q: &mut QueryBuilder<Postgres>, query: &TaskQuery) {
     }
 }
 
-/// Rows strictly after the cursor in `ORDER BY column dir NULLS LAST, id dir`.
+/// Rows strictly after the cursor in `ORDER BY column dir [NULLS LAST], id dir`.
 fn push_keyset(q: &mut QueryBuilder<Postgres>, cursor: &Cursor, column: &str, cmp: &str) {
     let nullable = cursor.sort == SortKey::DueAt;
     let cast = if cursor.sort == SortKey::Priority {
@@ -251,6 +248,13 @@ fn push_keyset(q: &mut QueryBuilder<Postgres>, cursor: &Cursor, column: &str, cm
             q.push(format!(" AND {column} IS NULL AND id {cmp} "))
                 .push_bind(cursor.id);
         }
+        value if !nullable => {
+            // A row comparison, so the (user_id, created_at DESC, id DESC) index can seek
+            // straight to the cursor instead of filtering from the first row.
+            q.push(format!(" AND ({column}, id) {cmp} ("));
+            push_value(q, value);
+            q.push(format!("{cast}, ")).push_bind(cursor.id).push(")");
+        }
         value => {
             q.push(format!(" AND ({column} {cmp} "));
             push_value(q, value);
@@ -259,10 +263,8 @@ fn push_keyset(q: &mut QueryBuilder<Postgres>, cursor: &Cursor, column: &str, cm
             q.push(format!("{cast} AND id {cmp} "))
                 .push_bind(cursor.id)
                 .push(")");
-            if nullable {
-                q.push(format!(" OR {column} IS NULL"));
-            }
-            q.push(")");
+            // due_at: the NULLs come after every dated task.
+            q.push(format!(" OR {column} IS NULL)"));
         }
     }
 }

@@ -2,7 +2,7 @@
 //! load at 64 connections on `/livez`, the task list and task creation. Also idle and loaded
 //! RSS and the time from process start to `/readyz` 200 (fresh database, and a restart).
 
-use super::{ms, release_binaries};
+use super::{load_generator, ms, release_binaries};
 use anyhow::{Context, Result};
 use http_bench::{Target, rss_kib};
 use local_stack::{LogMode, ServiceProcess, free_port};
@@ -24,7 +24,9 @@ pub struct Args {
 const SECRET: &str = "bench-secret-bench-secret-bench-secret";
 
 pub fn run(sh: &Shell, args: Args) -> Result<()> {
-    let bin = release_binaries(sh, &["todo-api"])?.join("todo-api");
+    let bin_dir = release_binaries(sh, &["todo-api"])?;
+    let bin = bin_dir.join("todo-api");
+    let load = load_generator(&bin_dir);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let pg = PgServer::start()?;
@@ -91,7 +93,7 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
                 }
                 peak
             });
-            let report = http_bench::run(targets, args.connections, duration).await?;
+            let report = load.run(targets, args.connections, duration).await?;
             peak_rss = peak_rss.max(sampler.await.unwrap_or(0));
             rows.push((name, report));
         }

@@ -2,7 +2,7 @@
 //! `/api/chat` turn with the built-in engine (API -> MCP -> database and back), at 1 and 32
 //! concurrent clients. Release builds, throwaway database, 20 seeded tasks.
 
-use super::{ms, release_binaries};
+use super::{load_generator, ms, release_binaries};
 use anyhow::{Context, Result};
 use http_bench::Target;
 use serde_json::json;
@@ -18,6 +18,7 @@ pub struct Args {
 
 pub fn run(sh: &Shell, args: Args) -> Result<()> {
     let bin_dir = release_binaries(sh, &["todo-api", "todo-mcp"])?;
+    let load = load_generator(&bin_dir);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let stack = local_stack::Stack::start(local_stack::StackConfig {
@@ -58,7 +59,7 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         println!("\nbench mcp: release build, {} s per row, this machine", args.seconds);
         for (name, target) in [("tools/call list_tasks", &tool_call), ("/api/chat turn (built-in)", &chat_turn)] {
             for clients in [1, 32] {
-                let report = http_bench::run(vec![target.clone()], clients, duration).await?;
+                let report = load.run(vec![target.clone()], clients, duration).await?;
                 println!(
                     "  {name:<26} {clients:>2} clients: p50 {:>6.2} ms  p95 {:>6.2} ms  ({:.0} req/s, {} errors, {} non-2xx)",
                     ms(report.p50),

@@ -1,6 +1,6 @@
 //! `cargo xtask bench <what>`: benchmarks print numbers; they never pass or fail on speed.
-//! Each one builds what it measures in release mode and drives load from this process,
-//! separate from the servers under test.
+//! Each one builds what it measures in release mode and drives load from the release-built
+//! `http-bench` binary, a process separate from the servers under test.
 
 mod api;
 mod dev;
@@ -8,7 +8,7 @@ mod mcp;
 mod web;
 
 use anyhow::Result;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
 
 #[derive(clap::Args)]
@@ -43,15 +43,22 @@ impl Cmd {
     }
 }
 
-/// Builds the given packages in release mode and returns the directory holding the binaries.
+/// Builds the given packages and the load generator in release mode and returns the directory
+/// holding the binaries (cargo's, so `CARGO_TARGET_DIR` is honoured).
 pub fn release_binaries(sh: &Shell, packages: &[&str]) -> Result<PathBuf> {
     let _step = crate::util::Step::new(format!("build (release): {}", packages.join(", ")));
     let args: Vec<String> = packages
         .iter()
+        .chain(&["http-bench"])
         .flat_map(|p| ["-p".to_owned(), (*p).to_owned()])
         .collect();
     cmd!(sh, "cargo build --release {args...}").run()?;
-    Ok(crate::util::project_root().join("target/release"))
+    Ok(crate::util::target_dir().join("release"))
+}
+
+/// The load generator [`release_binaries`] built next to the services.
+pub fn load_generator(bin_dir: &Path) -> http_bench::LoadGenerator {
+    http_bench::LoadGenerator::new(bin_dir.join("http-bench"))
 }
 
 pub fn ms(d: std::time::Duration) -> f64 {

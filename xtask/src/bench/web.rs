@@ -3,11 +3,10 @@
 //! byte. And the page's weight: HTML + CSS + JS bytes as sent. Release builds, throwaway
 //! database, every service a separate process.
 
-use super::{ms, release_binaries};
+use super::{load_generator, ms, release_binaries};
 use anyhow::{Context, Result, bail};
 use http_bench::Target;
 use serde_json::json;
-use std::path::PathBuf;
 use std::time::Duration;
 use xshell::Shell;
 
@@ -25,9 +24,8 @@ pub struct Args {
 }
 
 pub fn run(sh: &Shell, args: Args) -> Result<()> {
-    release_binaries(sh, &["todo-api", "todo-mcp", "todo-web"])?;
-    // Where cargo put them (it honours CARGO_TARGET_DIR).
-    let bin_dir = target_dir().join("release");
+    let bin_dir = release_binaries(sh, &["todo-api", "todo-mcp", "todo-web"])?;
+    let load = load_generator(&bin_dir);
     let rt = tokio::runtime::Runtime::new()?;
     rt.block_on(async move {
         let stack = local_stack::Stack::start(local_stack::StackConfig {
@@ -104,21 +102,21 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
 
         eprintln!("load: GET /tasks ({} tasks) at {} connections for {} s", args.tasks, args.connections, args.seconds);
         let duration = Duration::from_secs(args.seconds);
-        let tasks_page = http_bench::run(vec![Target::get(format!("{web}/tasks")).header("cookie", &cookie)], args.connections, duration).await?;
-        let api_list = http_bench::run(
+        let tasks_page = load.run(vec![Target::get(format!("{web}/tasks")).header("cookie", &cookie)], args.connections, duration).await?;
+        let api_list = load.run(
             vec![Target::get(format!("{api}/api/tasks?status=all&sort=created_at&order=desc&limit=50&offset=0")).header("authorization", &format!("Bearer {session}"))],
             args.connections,
             duration,
         )
         .await?;
         // One connection: the page's own latency, without queueing behind 31 others.
-        let single = http_bench::run(
+        let single = load.run(
             vec![Target::get(format!("{web}/tasks")).header("cookie", &cookie)],
             1,
             Duration::from_secs(args.seconds.clamp(1, 5)),
         )
         .await?;
-        let signin_page = http_bench::run(vec![Target::get(format!("{web}/signin")).header("cookie", &format!("todo_csrf={csrf_cookie}"))], args.connections, duration).await?;
+        let signin_page = load.run(vec![Target::get(format!("{web}/signin")).header("cookie", &format!("todo_csrf={csrf_cookie}"))], args.connections, duration).await?;
         stack.stop().await?;
         if tasks_page.errors > 0 || tasks_page.non_success > 0 {
             bail!("the tasks page failed under load: {tasks_page}");
@@ -147,14 +145,6 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         println!("  targets: first-byte p95 < 15 ms, page weight < 60 KB");
         Ok(())
     })
-}
-
-fn target_dir() -> PathBuf {
-    match std::env::var_os("CARGO_TARGET_DIR") {
-        Some(dir) if PathBuf::from(&dir).is_absolute() => PathBuf::from(dir),
-        Some(dir) => crate::util::project_root().join(dir),
-        None => crate::util::project_root().join("target"),
-    }
 }
 
 /// The value a response sets for cookie `name`.
