@@ -164,8 +164,10 @@ impl LoadGenerator {
     }
 }
 
-/// Runs the load and returns the report. `targets` are used round-robin per connection (so a
-/// POST benchmark can vary its bodies).
+/// Runs the load and returns the report. The targets are dealt out to the connections:
+/// connection `c` sends targets `c`, `c + connections`, `c + 2 * connections`, ... in turn
+/// (wrapping around), so a POST benchmark can vary its bodies and a benchmark with one
+/// target per user keeps each user on one connection, as a real client would.
 pub async fn run(targets: Vec<Target>, connections: usize, duration: Duration) -> Result<Report> {
     if targets.is_empty() || connections == 0 {
         bail!("need at least one target and one connection");
@@ -177,7 +179,7 @@ pub async fn run(targets: Vec<Target>, connections: usize, duration: Duration) -
     for worker in 0..connections {
         let targets = targets.clone();
         workers.push(tokio::spawn(async move {
-            connection_loop(&targets, worker, deadline).await
+            connection_loop(&targets, worker, connections, deadline).await
         }));
     }
     let mut total = Samples::default();
@@ -219,7 +221,23 @@ struct Samples {
     non_success: u64,
 }
 
-async fn connection_loop(targets: &[Target], worker: usize, deadline: Instant) -> Result<Samples> {
+/// The index after `i` for a connection among `connections` (see [`run`]).
+fn next_target(i: usize, connections: usize, targets: usize) -> usize {
+    let next = i + connections;
+    if next < targets {
+        next
+    } else {
+        // Back to this connection's first target.
+        i % connections % targets
+    }
+}
+
+async fn connection_loop(
+    targets: &[Target],
+    worker: usize,
+    connections: usize,
+    deadline: Instant,
+) -> Result<Samples> {
     let mut samples = Samples::default();
     let first = &targets[0];
     let uri: hyper::Uri = first
@@ -228,7 +246,7 @@ async fn connection_loop(targets: &[Target], worker: usize, deadline: Instant) -
         .with_context(|| format!("bad URL {}", first.url))?;
     let authority = uri.authority().context("URL needs host:port")?.clone();
     let mut sender = None;
-    let mut i = worker;
+    let mut i = worker % targets.len();
     while Instant::now() < deadline {
         if sender.is_none() {
             let stream = match tokio::net::TcpStream::connect(authority.as_str()).await {
@@ -246,7 +264,7 @@ async fn connection_loop(targets: &[Target], worker: usize, deadline: Instant) -
         }
         let Some(s) = sender.as_mut() else { continue };
         let target = &targets[i % targets.len()];
-        i += 1;
+        i = next_target(i, connections, targets.len());
         let target_uri: hyper::Uri = target.url.parse()?;
         let path = target_uri
             .path_and_query()
@@ -318,6 +336,27 @@ pub fn rss_kib(pid: u32) -> Option<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn targets_are_dealt_out_to_connections() {
+        let walk = |first: usize, connections: usize, targets: usize| {
+            let mut i = first % targets;
+            let mut seen = Vec::new();
+            for _ in 0..6 {
+                seen.push(i);
+                i = next_target(i, connections, targets);
+            }
+            seen
+        };
+        // More targets than connections: each connection cycles through its own share.
+        assert_eq!(walk(1, 3, 7), [1, 4, 1, 4, 1, 4]);
+        assert_eq!(walk(0, 3, 7), [0, 3, 6, 0, 3, 6]);
+        // One target per connection: each stays on its own.
+        assert_eq!(walk(2, 4, 4), [2; 6]);
+        // Fewer targets than connections: they share.
+        assert_eq!(walk(3, 4, 2), [1; 6]);
+        assert_eq!(walk(0, 1, 3), [0, 1, 2, 0, 1, 2]);
+    }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn measures_a_real_server() {

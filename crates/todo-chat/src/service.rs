@@ -160,20 +160,17 @@ impl ChatService {
         let recent = self
             .store
             .conversations()
-            .recent_messages(user, conversation, self.limits.max_messages)
+            .recent_texts(user, conversation, self.limits.max_messages)
             .await?;
         let mut window: Vec<HistoryMessage> = Vec::new();
         let mut budget = self.limits.max_chars;
-        for m in recent.into_iter().rev() {
-            let cost = m.content.chars().count();
+        for (role, content) in recent.into_iter().rev() {
+            let cost = content.chars().count();
             if cost > budget {
                 break;
             }
             budget -= cost;
-            window.push(HistoryMessage {
-                role: m.role,
-                content: m.content,
-            });
+            window.push(HistoryMessage { role, content });
         }
         window.reverse();
         Ok(window)

@@ -57,30 +57,28 @@ impl<'a> ConversationStore<'a> {
         content: &str,
         tool_calls: Option<&serde_json::Value>,
     ) -> Result<Option<Message>, StoreError> {
-        let mut tx = self.pool.begin().await?;
-        let touched = sqlx::query(
-            "UPDATE conversations SET updated_at = now() WHERE user_id = $1 AND id = $2",
-        )
-        .bind(user)
-        .bind(conversation)
-        .execute(&mut *tx)
-        .await?;
-        if touched.rows_affected() == 0 {
-            return Ok(None);
-        }
+        // One statement (so one round trip, and atomic without BEGIN/COMMIT): the insert
+        // only happens when the conversation is this user's, and bumps its updated_at.
         let row = sqlx::query(
-            "INSERT INTO messages (conversation_id, user_id, role, content, tool_calls)
-             VALUES ($1, $2, $3, $4, $5)
+            "WITH touched AS (
+                 UPDATE conversations SET updated_at = now()
+                 WHERE user_id = $1 AND id = $2
+                 RETURNING id
+             )
+             INSERT INTO messages (conversation_id, user_id, role, content, tool_calls)
+             SELECT id, $1, $3, $4, $5 FROM touched
              RETURNING id, conversation_id, role, content, tool_calls, created_at",
         )
-        .bind(conversation)
         .bind(user)
+        .bind(conversation)
         .bind(role.as_str())
         .bind(content)
         .bind(tool_calls)
-        .fetch_one(&mut *tx)
+        .fetch_optional(self.pool)
         .await?;
-        tx.commit().await?;
+        let Some(row) = row else {
+            return Ok(None);
+        };
         message_from_row(&row).map(Some)
     }
 
@@ -103,6 +101,35 @@ impl<'a> ConversationStore<'a> {
         .fetch_all(self.pool)
         .await?;
         rows.iter().map(message_from_row).collect()
+    }
+
+    /// The last `limit` messages' roles and words, oldest first: the history a chat engine
+    /// reads. Leaves out the tool-call payloads, which can be many times larger.
+    pub async fn recent_texts(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        limit: i64,
+    ) -> Result<Vec<(Role, String)>, StoreError> {
+        let rows: Vec<(String, String)> = sqlx::query_as(
+            "SELECT role, content FROM (
+                 SELECT id, role, content FROM messages
+                 WHERE user_id = $1 AND conversation_id = $2 ORDER BY id DESC LIMIT $3
+             ) recent ORDER BY id ASC",
+        )
+        .bind(user)
+        .bind(conversation)
+        .bind(limit)
+        .fetch_all(self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(role, content)| {
+                let role = Role::parse(&role).ok_or_else(|| {
+                    StoreError::Migration(format!("unknown role {role:?} in messages"))
+                })?;
+                Ok((role, content))
+            })
+            .collect()
     }
 }
 

@@ -445,6 +445,28 @@ async fn conversations_keep_messages_in_order_and_per_user() {
         ["m2", "m3", "m4"]
     );
     assert_eq!(recent[0].tool_calls.as_ref().unwrap()[0]["i"], 2);
+    let texts = store
+        .conversations()
+        .recent_texts(a, c.id, 3)
+        .await
+        .unwrap();
+    assert_eq!(
+        texts,
+        recent
+            .iter()
+            .map(|m| (m.role, m.content.clone()))
+            .collect::<Vec<_>>(),
+        "the same window, without the payloads"
+    );
+    assert!(
+        store
+            .conversations()
+            .recent_texts(b, c.id, 3)
+            .await
+            .unwrap()
+            .is_empty(),
+        "B reads nothing of A's conversation"
+    );
     assert_eq!(
         store
             .conversations()
@@ -462,6 +484,15 @@ async fn conversations_keep_messages_in_order_and_per_user() {
             .is_empty()
     );
     assert_eq!(store.conversations().get(b, c.id).await.unwrap(), None);
+    let after = store
+        .conversations()
+        .recent_messages(a, c.id, 10)
+        .await
+        .unwrap();
+    assert!(
+        after.iter().all(|m| m.content != "intrude"),
+        "B's message did not land in A's conversation"
+    );
     let c2 = store.conversations().create(a, "Later").await.unwrap();
     store
         .conversations()

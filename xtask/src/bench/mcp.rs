@@ -16,6 +16,9 @@ pub struct Args {
     seconds: u64,
 }
 
+/// The larger of the two client counts measured.
+const MAX_CLIENTS: usize = 32;
+
 pub fn run(sh: &Shell, args: Args) -> Result<()> {
     let bin_dir = release_binaries(sh, &["todo-api", "todo-mcp"])?;
     let load = load_generator(&bin_dir);
@@ -32,34 +35,43 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         .await?;
         let api = stack.api.base_url();
         let client = reqwest::Client::new();
-        let session: serde_json::Value = client
-            .post(format!("{api}/api/auth/register"))
-            .json(&json!({"email": "bench@example.com", "password": "bench-password", "name": "Bench"}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let token = session["token"].as_str().context("no token")?.to_owned();
-        for i in 0..20 {
-            client.post(format!("{api}/api/tasks")).bearer_auth(&token).json(&json!({"title": format!("task {i}")})).send().await?.error_for_status()?;
+        // One user (20 tasks, one conversation) per client, as real clients are: 32 clients
+        // hammering one conversation would measure its row lock, not the service.
+        let mut tool_calls = Vec::new();
+        let mut chat_turns = Vec::new();
+        eprintln!("seeding {MAX_CLIENTS} users with 20 tasks each...");
+        for user in 0..MAX_CLIENTS {
+            let session: serde_json::Value = client
+                .post(format!("{api}/api/auth/register"))
+                .json(&json!({"email": format!("bench{user}@example.com"), "password": "bench-password", "name": "Bench"}))
+                .send()
+                .await?
+                .error_for_status()?
+                .json()
+                .await?;
+            let token = session["token"].as_str().context("no token")?.to_owned();
+            for i in 0..20 {
+                client.post(format!("{api}/api/tasks")).bearer_auth(&token).json(&json!({"title": format!("task {i}")})).send().await?.error_for_status()?;
+            }
+            let first: serde_json::Value = client.post(format!("{api}/api/chat")).bearer_auth(&token).json(&json!({"message": "what's left?"})).send().await?.error_for_status()?.json().await?;
+            let conversation = first["conversation_id"].as_str().context("no conversation")?.to_owned();
+            let auth = format!("Bearer {token}");
+            tool_calls.push(
+                Target::post_json(
+                    format!("{}/mcp", stack.mcp.base_url()),
+                    r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_tasks","arguments":{"status":"pending","limit":20}}}"#,
+                )
+                .header("authorization", &auth)
+                .header("accept", "application/json, text/event-stream")
+                .header("mcp-protocol-version", "2025-11-25"),
+            );
+            chat_turns.push(Target::post_json(format!("{api}/api/chat"), format!(r#"{{"conversation_id":"{conversation}","message":"what's left?"}}"#)).header("authorization", &auth));
         }
-        let first: serde_json::Value = client.post(format!("{api}/api/chat")).bearer_auth(&token).json(&json!({"message": "what's left?"})).send().await?.error_for_status()?.json().await?;
-        let conversation = first["conversation_id"].as_str().context("no conversation")?.to_owned();
-        let auth = format!("Bearer {token}");
-        let tool_call = Target::post_json(
-            format!("{}/mcp", stack.mcp.base_url()),
-            r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_tasks","arguments":{"status":"pending","limit":20}}}"#,
-        )
-        .header("authorization", &auth)
-        .header("accept", "application/json, text/event-stream")
-        .header("mcp-protocol-version", "2025-11-25");
-        let chat_turn = Target::post_json(format!("{api}/api/chat"), format!(r#"{{"conversation_id":"{conversation}","message":"what's left?"}}"#)).header("authorization", &auth);
         let duration = Duration::from_secs(args.seconds);
         println!("\nbench mcp: release build, {} s per row, this machine", args.seconds);
-        for (name, target) in [("tools/call list_tasks", &tool_call), ("/api/chat turn (built-in)", &chat_turn)] {
-            for clients in [1, 32] {
-                let report = load.run(vec![target.clone()], clients, duration).await?;
+        for (name, targets) in [("tools/call list_tasks", &tool_calls), ("/api/chat turn (built-in)", &chat_turns)] {
+            for clients in [1, MAX_CLIENTS] {
+                let report = load.run(targets[..clients].to_vec(), clients, duration).await?;
                 println!(
                     "  {name:<26} {clients:>2} clients: p50 {:>6.2} ms  p95 {:>6.2} ms  ({:.0} req/s, {} errors, {} non-2xx)",
                     ms(report.p50),
