@@ -49,6 +49,13 @@ fn nix(sh: &Shell, _: &mut Tally) -> Result<()> {
     crate::images::nix_checks(sh)
 }
 
+/// Every service image built twice (identical digests), accepted by skopeo, free of shells,
+/// package managers and secrets, and run under runc: read-only, uid 65532, TLS to PostgreSQL,
+/// clean exit on SIGTERM. Alone: `cargo xtask images --ci`.
+fn images(sh: &Shell, _: &mut Tally) -> Result<()> {
+    crate::images::ci_checks(sh)
+}
+
 /// The smoke suite against `cargo xtask dev`'s stack: all green with every service up, and
 /// failing (as it must) once todo-mcp is stopped.
 fn smoke(sh: &Shell, _: &mut Tally) -> Result<()> {
@@ -75,13 +82,14 @@ impl Cmd {
         sh.set_var("PATH", format!("{}:{path}", tools.display()));
         let mut tally = Tally::default();
         let mut timings: Vec<(&str, f64)> = Vec::new();
-        let steps: [(&str, StepFn); 8] = [
+        let steps: [(&str, StepFn); 9] = [
             ("fmt", fmt),
             ("clippy", clippy),
             ("test", test),
             ("mcp-sdk", mcp_sdk),
             ("chart", chart),
             ("nix", nix),
+            ("images", images),
             ("smoke", smoke),
             ("e2e", e2e),
         ];

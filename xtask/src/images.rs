@@ -5,11 +5,8 @@
 //! `target/images/manifest.json`. Also the image parts of CI ([`ci_checks`]), the image
 //! benchmark ([`bench`]) and the Nix file checks ([`nix_checks`]).
 
-// Called by `cargo xtask ci` (xtask/src/ci.rs); the allows go once it is wired up there.
-#[allow(dead_code)]
 mod nixcheck;
 
-#[allow(unused_imports)]
 pub use nixcheck::nix_checks;
 
 use crate::util::{Step, project_root};
@@ -49,16 +46,25 @@ pub struct Cmd {
     /// Directory for <service>.oci.tar and manifest.json (relative to the repository root)
     #[arg(long, value_name = "DIR", default_value = OUT_DIR)]
     out: PathBuf,
-    /// Run the image checks of `cargo xtask ci` instead: reproducible build of every image,
-    /// skopeo, layer scan, and each service under runc against a throwaway PostgreSQL
+    /// Run the image checks of `cargo xtask ci` instead: the Nix files (parse, flake.lock),
+    /// then a reproducible build of every image, skopeo, a layer scan, and each service
+    /// under runc against a throwaway PostgreSQL
     #[arg(long, conflicts_with_all = ["services", "check_reproducible", "out"])]
     ci: bool,
+    /// With --ci: build once instead of twice (for local iteration; CI always builds twice)
+    #[arg(long, requires = "ci")]
+    quick: bool,
 }
 
 impl Cmd {
     pub fn run(self, sh: &Shell) -> Result<()> {
         if self.ci {
-            return ci_checks(sh);
+            nix_checks(sh)?;
+            return if self.quick {
+                image_checks(sh, false)
+            } else {
+                ci_checks(sh)
+            };
         }
         let built = build_images(
             sh,
@@ -110,6 +116,8 @@ struct Assembled {
     service: ServiceImage,
     binary_path: PathBuf,
     image: Image,
+    /// The archive file's bytes (assembled once, written as is).
+    archive: Vec<u8>,
     archive_digest: String,
     assemble_time: Duration,
 }
@@ -130,6 +138,12 @@ pub fn build_images(sh: &Shell, opts: &Options) -> Result<Vec<BuiltImage>> {
         base.ca_provenance
     );
 
+    // Both builds must see the same sources, or a difference proves nothing.
+    let sources_before = if opts.check_reproducible {
+        Some(source_fingerprint(sh, &root)?)
+    } else {
+        None
+    };
     let first_dir = root.join(BUILD_DIR);
     {
         let _step = Step::new(format!("images: release build in {BUILD_DIR}"));
@@ -147,12 +161,27 @@ pub fn build_images(sh: &Shell, opts: &Options) -> Result<Vec<BuiltImage>> {
             compile(sh, &root, &services, &second_dir)?;
         }
         let second = assemble(&services, &second_dir, epoch, &base)?;
+        let sources_changed =
+            sources_before.as_deref() != Some(source_fingerprint(sh, &root)?.as_str());
         let differences = compare(&root, &first, &second);
         if !differences.is_empty() {
+            if sources_changed {
+                bail!(
+                    "the two builds differ, but the sources also changed while they ran (so the \
+                     edits may be the cause); run `cargo xtask images --check-reproducible` again \
+                     on a quiet tree:\n  {}",
+                    differences.join("\n  ")
+                );
+            }
             bail!(
                 "the two builds differ:\n  {}\n{CHECK_DIR} is kept for inspection (compare the files \
                  with `cmp -l` or diffoscope)",
                 differences.join("\n  ")
+            );
+        }
+        if sources_changed {
+            eprintln!(
+                "images: note: files changed during the check, but none of it reached the images"
             );
         }
         eprintln!("images: both builds are identical ({} images)", first.len());
@@ -161,6 +190,30 @@ pub fn build_images(sh: &Shell, opts: &Options) -> Result<Vec<BuiltImage>> {
     }
 
     write_outputs(&root, &opts.out, first)
+}
+
+/// A digest over every file git would commit (tracked or new, not ignored), path and content.
+fn source_fingerprint(sh: &Shell, root: &Path) -> Result<String> {
+    let listing = cmd!(
+        sh,
+        "git -C {root} ls-files -z --cached --others --exclude-standard"
+    )
+    .quiet()
+    .read()
+    .context("listing the sources with git ls-files")?;
+    let mut paths: Vec<&str> = listing.split('\0').filter(|p| !p.is_empty()).collect();
+    paths.sort_unstable();
+    paths.dedup();
+    let mut all = Vec::new();
+    for path in paths {
+        // Deleted-but-tracked files simply count as absent.
+        let content = std::fs::read(root.join(path)).unwrap_or_default();
+        all.extend_from_slice(path.as_bytes());
+        all.push(0);
+        all.extend_from_slice(oci_image::digest::sha256_digest(&content).as_bytes());
+        all.push(b'\n');
+    }
+    Ok(oci_image::digest::sha256_digest(&all))
 }
 
 /// Every service with an image, or the named ones (by package or image name).
@@ -279,11 +332,13 @@ fn assemble(
             epoch,
         })
         .with_context(|| format!("assembling the {} image", service.spec.name))?;
-        let archive_digest = oci_image::digest::sha256_digest(&image.archive_bytes()?);
+        let archive = image.archive_bytes()?;
+        let archive_digest = oci_image::digest::sha256_digest(&archive);
         out.push(Assembled {
             service: service.clone(),
             binary_path: path,
             image,
+            archive,
             archive_digest,
             assemble_time: started.elapsed(),
         });
@@ -349,7 +404,8 @@ fn write_outputs(root: &Path, out: &Path, assembled: Vec<Assembled>) -> Result<V
     let mut entries = Vec::new();
     for a in assembled {
         let archive = out.join(format!("{}.oci.tar", a.service.package));
-        let size = a.image.write_archive(&archive)?;
+        oci_image::image::write_atomically(&archive, &a.archive)?;
+        let size = a.archive.len() as u64;
         let archive_display = relative(root, &archive);
         entries.push(CatalogEntry {
             service: a.service.package.clone(),
@@ -447,6 +503,10 @@ impl CiSecrets {
 ///
 /// Needs skopeo, umoci and runc (`.ci/install/20-oci-tools.sh`), PostgreSQL binaries, root.
 pub fn ci_checks(sh: &Shell) -> Result<()> {
+    image_checks(sh, true)
+}
+
+fn image_checks(sh: &Shell, check_reproducible: bool) -> Result<()> {
     for tool in ["skopeo", "umoci", "runc"] {
         oci_image::tools::require(tool)?;
     }
@@ -455,7 +515,7 @@ pub fn ci_checks(sh: &Shell) -> Result<()> {
         sh,
         &Options {
             services: Vec::new(),
-            check_reproducible: true,
+            check_reproducible,
             out: root.join(OUT_DIR),
         },
     )?;
@@ -470,10 +530,20 @@ pub fn ci_checks(sh: &Shell) -> Result<()> {
     let secrets = CiSecrets::generate()?;
     let pg = throwaway_postgres::PgServer::start()
         .context("starting a throwaway PostgreSQL for the image run checks")?;
-    let database_url = with_password(
-        &pg.create_database("todo_images_ci")?,
-        "postgres",
-        &secrets.db_password,
+    // The services reach this database over TLS with full verification, as they would
+    // reach Neon: proof that the static binaries' TLS stack works inside the image.
+    let tls_dir = tempfile::Builder::new()
+        .prefix("todo-images-tls-")
+        .tempdir()?;
+    let tls = TestTls::generate(sh, tls_dir.path())?;
+    pg.enable_tls(&tls.server_cert, &tls.server_key)?;
+    let database_url = format!(
+        "{}?sslmode=verify-full&sslrootcert={CA_IN_CONTAINER}",
+        with_password(
+            &pg.create_database(CI_DATABASE)?,
+            "postgres",
+            &secrets.db_password,
+        )
     );
 
     {
@@ -495,7 +565,95 @@ pub fn ci_checks(sh: &Shell) -> Result<()> {
 
     let _step =
         Step::new("images: run every service under runc (read-only, uid 65532, host network)");
-    run_services(&built, &secrets, &database_url)
+    run_services(&built, &secrets, &database_url, &tls.ca_path, &pg)
+}
+
+/// Where the test CA appears inside the containers.
+const CA_IN_CONTAINER: &str = "/etc/todo-ci/ca.pem";
+/// The database the runc check's services share.
+const CI_DATABASE: &str = "todo_images_ci";
+
+/// A throwaway CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
+struct TestTls {
+    ca_path: PathBuf,
+    server_cert: Vec<u8>,
+    server_key: Vec<u8>,
+}
+
+impl TestTls {
+    fn generate(sh: &Shell, dir: &Path) -> Result<TestTls> {
+        let openssl = oci_image::tools::require("openssl")?;
+        let ca_key = dir.join("ca.key");
+        let ca = dir.join("ca.pem");
+        let key = dir.join("server.key");
+        let csr = dir.join("server.csr");
+        let cert = dir.join("server.pem");
+        let ext = dir.join("server.ext");
+        std::fs::write(
+            &ext,
+            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
+        )?;
+        let curve = [
+            "-newkey",
+            "ec",
+            "-pkeyopt",
+            "ec_paramgen_curve:prime256v1",
+            "-nodes",
+        ];
+        cmd!(sh, "{openssl} req -x509 {curve...} -keyout {ca_key} -out {ca} -days 2 -subj /CN=todo-ci-test-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign")
+            .quiet()
+            .ignore_stderr()
+            .run()
+            .context("creating the test CA with openssl")?;
+        cmd!(
+            sh,
+            "{openssl} req {curve...} -keyout {key} -out {csr} -subj /CN=127.0.0.1"
+        )
+        .quiet()
+        .ignore_stderr()
+        .run()
+        .context("creating the server key with openssl")?;
+        cmd!(sh, "{openssl} x509 -req -in {csr} -CA {ca} -CAkey {ca_key} -CAcreateserial -out {cert} -days 2 -extfile {ext}")
+            .quiet()
+            .ignore_stderr()
+            .run()
+            .context("signing the server certificate with openssl")?;
+        Ok(TestTls {
+            ca_path: ca,
+            server_cert: std::fs::read(&cert)?,
+            server_key: std::fs::read(&key)?,
+        })
+    }
+}
+
+/// Fails unless every connection the services hold to the CI database is encrypted.
+fn require_tls_connections(pg: &throwaway_postgres::PgServer) -> Result<()> {
+    let psql = throwaway_postgres::bin_dir()?.join("psql");
+    let url = pg.url();
+    let out = std::process::Command::new(&psql)
+        .args(["-X", "-A", "-t", "-q", "-d", &url, "-c"])
+        .arg(format!(
+            "SELECT count(*) FILTER (WHERE s.ssl), count(*) FROM pg_stat_activity a \
+             JOIN pg_stat_ssl s USING (pid) WHERE a.datname = '{CI_DATABASE}'"
+        ))
+        .output()
+        .with_context(|| format!("running {}", psql.display()))?;
+    ensure!(
+        out.status.success(),
+        "asking PostgreSQL about TLS failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8_lossy(&out.stdout);
+    let (encrypted, total) = text
+        .trim()
+        .split_once('|')
+        .context("unexpected pg_stat_ssl answer")?;
+    ensure!(
+        total != "0" && encrypted == total,
+        "only {encrypted} of the services' {total} database connections use TLS"
+    );
+    eprintln!("  database connections from the images: {total}, all TLS (verify-full)");
+    Ok(())
 }
 
 /// `skopeo inspect` must accept the archive and report our manifest digest.
@@ -573,7 +731,17 @@ fn service_env(
     Ok(env)
 }
 
-fn run_services(built: &[BuiltImage], secrets: &CiSecrets, database_url: &str) -> Result<()> {
+fn run_services(
+    built: &[BuiltImage],
+    secrets: &CiSecrets,
+    database_url: &str,
+    ca: &Path,
+    pg: &throwaway_postgres::PgServer,
+) -> Result<()> {
+    let ca_mount = vec![oci_image::runc::BindMount {
+        source: ca.to_owned(),
+        destination: CA_IN_CONTAINER.to_owned(),
+    }];
     for b in built {
         ensure!(
             START_ORDER.contains(&b.service.as_str()),
@@ -602,8 +770,11 @@ fn run_services(built: &[BuiltImage], secrets: &CiSecrets, database_url: &str) -
 
     if let Some(api) = image("todo-api") {
         let started = Instant::now();
-        let mut settings =
-            run_settings(api, service_env("todo-api", &ports, secrets, database_url)?);
+        let mut settings = run_settings(
+            api,
+            service_env("todo-api", &ports, secrets, database_url)?,
+            ca_mount.clone(),
+        );
         settings.args = Some(vec![api.spec.binary_path(), "migrate".into()]);
         oci_image::runc::configure_bundle(&bundles["todo-api"], &settings)?;
         let mut migrate = runc.spawn(
@@ -628,7 +799,7 @@ fn run_services(built: &[BuiltImage], secrets: &CiSecrets, database_url: &str) -
         let Some(b) = image(service) else { continue };
         let env = service_env(service, &ports, secrets, database_url)?;
         let port: u16 = env["PORT"].parse()?;
-        let settings = run_settings(b, env);
+        let settings = run_settings(b, env, ca_mount.clone());
         oci_image::runc::configure_bundle(&bundles[*service], &settings)?;
         let started = Instant::now();
         let mut container = runc.spawn(
@@ -648,6 +819,8 @@ fn run_services(built: &[BuiltImage], secrets: &CiSecrets, database_url: &str) -
         running.push((service.to_string(), port, container));
     }
 
+    require_tls_connections(pg)?;
+
     // Stop in reverse order, each must exit 0 on SIGTERM.
     while let Some((service, _port, mut container)) = running.pop() {
         let started = Instant::now();
@@ -666,7 +839,11 @@ fn run_services(built: &[BuiltImage], secrets: &CiSecrets, database_url: &str) -
 }
 
 /// Serve settings: the image's own entrypoint + cmd, as its non-root user.
-fn run_settings(b: &BuiltImage, env: BTreeMap<String, String>) -> RunSettings {
+fn run_settings(
+    b: &BuiltImage,
+    env: BTreeMap<String, String>,
+    mounts: Vec<oci_image::runc::BindMount>,
+) -> RunSettings {
     let mut args = b.spec.entrypoint.clone();
     args.extend(b.spec.cmd.iter().cloned());
     RunSettings {
@@ -674,12 +851,12 @@ fn run_settings(b: &BuiltImage, env: BTreeMap<String, String>) -> RunSettings {
         gid: b.spec.group,
         env,
         args: Some(args),
+        mounts,
     }
 }
 
 /// `cargo xtask bench images`: per image, compressed and uncompressed size, file count, and
 /// the time of a cold (fresh target dir) and a warm (everything cached) build.
-#[allow(dead_code)] // Called by xtask/src/bench.rs once wired up.
 pub fn bench(sh: &Shell) -> Result<()> {
     let root = project_root();
     let services = select_services(&root, &[])?;
@@ -712,7 +889,7 @@ pub fn bench(sh: &Shell) -> Result<()> {
     let mut over = Vec::new();
     for (c, w) in cold.iter().zip(&warm) {
         let path = out.join(format!("{}.oci.tar", c.service.package));
-        c.image.write_archive(&path)?;
+        oci_image::image::write_atomically(&path, &c.archive)?;
         let archive = read_archive(&path)?;
         let compressed = archive.compressed_size();
         let verdict = if compressed < SIZE_BUDGET {

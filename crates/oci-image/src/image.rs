@@ -315,20 +315,26 @@ impl Image {
         tree.to_tar(u64::try_from(self.epoch).unwrap_or(0))
     }
 
-    /// Writes the archive to `path` (atomically: a reader never sees half a file) and
-    /// returns its size.
+    /// Writes the archive to `path` and returns its size.
     pub fn write_archive(&self, path: &Path) -> Result<u64> {
         let bytes = self.archive_bytes()?;
-        let dir = path.parent().unwrap_or(Path::new("."));
-        std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
-        let mut tmp = tempfile::NamedTempFile::new_in(dir)
-            .with_context(|| format!("creating a temp file in {}", dir.display()))?;
-        std::io::Write::write_all(&mut tmp, &bytes)
-            .with_context(|| format!("writing {}", path.display()))?;
-        tmp.persist(path)
-            .with_context(|| format!("renaming the archive to {}", path.display()))?;
+        write_atomically(path, &bytes)?;
         Ok(bytes.len() as u64)
     }
+}
+
+/// Writes `bytes` to `path` through a temp file in the same directory and a rename, so a
+/// reader never sees half an archive.
+pub fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)
+        .with_context(|| format!("creating a temp file in {}", dir.display()))?;
+    std::io::Write::write_all(&mut tmp, bytes)
+        .with_context(|| format!("writing {}", path.display()))?;
+    tmp.persist(path)
+        .with_context(|| format!("renaming the archive to {}", path.display()))?;
+    Ok(())
 }
 
 #[cfg(test)]

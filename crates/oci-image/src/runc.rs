@@ -33,6 +33,15 @@ pub struct RunSettings {
     pub env: BTreeMap<String, String>,
     /// Replaces entrypoint + cmd when set (e.g. `["/bin/todo-api", "migrate"]`).
     pub args: Option<Vec<String>>,
+    /// Host files or directories bound read-only into the container (e.g. a test CA).
+    pub mounts: Vec<BindMount>,
+}
+
+/// A read-only bind mount: `source` on the host appears at `destination` in the container.
+#[derive(Debug, Clone)]
+pub struct BindMount {
+    pub source: PathBuf,
+    pub destination: String,
 }
 
 /// Applies the recipe above to a bundle's `config.json`.
@@ -108,6 +117,14 @@ pub fn configure(config: &mut Value, settings: &RunSettings) -> Result<()> {
         "destination": "/tmp", "type": "tmpfs", "source": "tmpfs",
         "options": ["nosuid", "nodev", "noexec", "mode=1777", "size=65536k"]
     }));
+    for mount in &settings.mounts {
+        mounts.retain(|m| m["destination"] != mount.destination.as_str());
+        mounts.push(json!({
+            "destination": mount.destination, "type": "bind",
+            "source": mount.source.to_string_lossy(),
+            "options": ["bind", "ro", "nosuid", "nodev", "noexec"]
+        }));
+    }
     for file in ["/etc/hosts", "/etc/resolv.conf"] {
         if Path::new(file).is_file() {
             mounts.retain(|m| m["destination"] != file);
@@ -365,6 +382,10 @@ mod tests {
                 ("JWT_SECRET".into(), "s".into()),
             ]),
             args: Some(vec!["/bin/demo".into(), "migrate".into()]),
+            mounts: vec![BindMount {
+                source: "/tmp/ca.pem".into(),
+                destination: "/etc/todo-ci/ca.pem".into(),
+            }],
         };
         configure(&mut config, &settings).unwrap();
         assert_eq!(config["process"]["terminal"], false);
@@ -391,6 +412,12 @@ mod tests {
         assert_eq!(tmp["type"], "tmpfs");
         let sys = mounts.iter().find(|m| m["destination"] == "/sys").unwrap();
         assert_eq!(sys["type"], "none");
+        let ca = mounts
+            .iter()
+            .find(|m| m["destination"] == "/etc/todo-ci/ca.pem")
+            .unwrap();
+        assert_eq!(ca["source"], "/tmp/ca.pem");
+        assert!(ca["options"].as_array().unwrap().contains(&json!("ro")));
     }
 
     #[test]

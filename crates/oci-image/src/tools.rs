@@ -13,7 +13,7 @@ pub fn require(tool: &str) -> Result<PathBuf> {
         return Ok(path);
     }
     bail!(
-        "`{tool}` is not installed (not found on PATH): run `{INSTALLER}` (apt-get install -y skopeo umoci runc nix-bin)"
+        "`{tool}` is not installed (not found on PATH): run `{INSTALLER}` (apt-get install -y skopeo umoci runc nix-bin openssl)"
     )
 }
 

@@ -178,6 +178,7 @@ fn a_real_image_passes_skopeo_umoci_and_runc() {
             gid: 65532,
             env: BTreeMap::from([("RUST_LOG".into(), "info".into())]),
             args: None,
+            mounts: Vec::new(),
         },
     )
     .unwrap();

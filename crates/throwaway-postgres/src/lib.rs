@@ -102,6 +102,32 @@ impl PgServer {
         create_database_at(&self.bin, &self.url(), name)
     }
 
+    /// Turns TLS on with this certificate and key (PEM) and restarts the server, so clients
+    /// can connect with `sslmode=verify-full`. Plain connections still work.
+    pub fn enable_tls(&self, cert_pem: &[u8], key_pem: &[u8]) -> Result<()> {
+        use std::os::unix::fs::PermissionsExt;
+        let data = self.dir.path().join("data");
+        for (name, content) in [("server.crt", cert_pem), ("server.key", key_pem)] {
+            let path = data.join(name);
+            std::fs::write(&path, content)
+                .with_context(|| format!("writing {}", path.display()))?;
+            // PostgreSQL refuses a key others can read, or one it does not own.
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o600))?;
+            if let Some((uid, gid)) = self.run_as {
+                std::os::unix::fs::chown(&path, Some(uid), Some(gid))?;
+            }
+        }
+        let conf = data.join("postgresql.conf");
+        let mut settings = std::fs::read_to_string(&conf)
+            .with_context(|| format!("reading {}", conf.display()))?;
+        settings
+            .push_str("\nssl = on\nssl_cert_file = 'server.crt'\nssl_key_file = 'server.key'\n");
+        std::fs::write(&conf, settings).with_context(|| format!("writing {}", conf.display()))?;
+        self.stop()?;
+        self.start_again()
+            .context("restarting PostgreSQL with TLS on (see server.log in its data dir)")
+    }
+
     /// Stops the server (fast shutdown), keeping its data, so a test can see the database go away.
     pub fn stop(&self) -> Result<()> {
         let mut guard = self
