@@ -123,14 +123,14 @@ impl<'a> ConversationStore<'a> {
         .fetch_all(self.pool)
         .await?;
         rows.into_iter()
-            .map(|(role, content)| {
-                let role = Role::parse(&role).ok_or_else(|| {
-                    StoreError::Migration(format!("unknown role {role:?} in messages"))
-                })?;
-                Ok((role, content))
-            })
+            .map(|(role, content)| Ok((parse_role(&role)?, content)))
             .collect()
     }
+}
+
+fn parse_role(role: &str) -> Result<Role, StoreError> {
+    Role::parse(role)
+        .ok_or_else(|| StoreError::Migration(format!("unknown role {role:?} in messages")))
 }
 
 fn message_from_row(row: &sqlx::postgres::PgRow) -> Result<Message, StoreError> {
@@ -138,8 +138,7 @@ fn message_from_row(row: &sqlx::postgres::PgRow) -> Result<Message, StoreError> 
     Ok(Message {
         id: row.try_get("id")?,
         conversation_id: row.try_get("conversation_id")?,
-        role: Role::parse(&role)
-            .ok_or_else(|| StoreError::Migration(format!("unknown role {role:?} in messages")))?,
+        role: parse_role(&role)?,
         content: row.try_get("content")?,
         tool_calls: row.try_get("tool_calls")?,
         created_at: row.try_get("created_at")?,

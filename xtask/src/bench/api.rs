@@ -2,7 +2,7 @@
 //! load at 64 connections on `/livez`, the task list and task creation. Also idle and loaded
 //! RSS and the time from process start to `/readyz` 200 (fresh database, and a restart).
 
-use super::{load_generator, ms, release_binaries};
+use super::{load_generator, ms, register, release_binaries};
 use anyhow::{Context, Result};
 use http_bench::{Target, rss_kib};
 use local_stack::{LogMode, ServiceProcess, free_port};
@@ -44,15 +44,7 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
 
         let base = api.base_url();
         let client = reqwest::Client::new();
-        let session: serde_json::Value = client
-            .post(format!("{base}/api/auth/register"))
-            .json(&json!({"email": "bench@example.com", "password": "bench-password", "name": "Bench"}))
-            .send()
-            .await?
-            .error_for_status()?
-            .json()
-            .await?;
-        let token = session["token"].as_str().context("no token")?.to_owned();
+        let token = register(&client, &base, "bench@example.com").await?;
         eprintln!("seeding 1,000 tasks...");
         let mut seeded = 0;
         for chunk in (0..1000).collect::<Vec<_>>().chunks(50) {

@@ -2,7 +2,7 @@
 //! `/api/chat` turn with the built-in engine (API -> MCP -> database and back), at 1 and 32
 //! concurrent clients. Release builds, throwaway database, 20 seeded tasks.
 
-use super::{load_generator, ms, release_binaries};
+use super::{load_generator, ms, register, release_binaries};
 use anyhow::{Context, Result};
 use http_bench::Target;
 use serde_json::json;
@@ -41,15 +41,7 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         let mut chat_turns = Vec::new();
         eprintln!("seeding {MAX_CLIENTS} users with 20 tasks each...");
         for user in 0..MAX_CLIENTS {
-            let session: serde_json::Value = client
-                .post(format!("{api}/api/auth/register"))
-                .json(&json!({"email": format!("bench{user}@example.com"), "password": "bench-password", "name": "Bench"}))
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
-            let token = session["token"].as_str().context("no token")?.to_owned();
+            let token = register(&client, &api, &format!("bench{user}@example.com")).await?;
             for i in 0..20 {
                 client.post(format!("{api}/api/tasks")).bearer_auth(&token).json(&json!({"title": format!("task {i}")})).send().await?.error_for_status()?;
             }

@@ -61,6 +61,22 @@ pub fn load_generator(bin_dir: &Path) -> http_bench::LoadGenerator {
     http_bench::LoadGenerator::new(bin_dir.join("http-bench"))
 }
 
+/// Registers `email` with todo-api at `api` (password `bench-password`); returns its token.
+pub async fn register(client: &reqwest::Client, api: &str, email: &str) -> Result<String> {
+    let session: serde_json::Value = client
+        .post(format!("{api}/api/auth/register"))
+        .json(&serde_json::json!({"email": email, "password": "bench-password", "name": "Bench"}))
+        .send()
+        .await?
+        .error_for_status()?
+        .json()
+        .await?;
+    session["token"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| anyhow::anyhow!("no token in the register answer for {email}"))
+}
+
 pub fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }
