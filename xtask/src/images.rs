@@ -6,6 +6,7 @@
 //! benchmark ([`bench`]) and the Nix file checks ([`nix_checks`]).
 
 mod nixcheck;
+mod tls;
 
 pub use nixcheck::nix_checks;
 
@@ -535,7 +536,7 @@ fn image_checks(sh: &Shell, check_reproducible: bool) -> Result<()> {
     let tls_dir = tempfile::Builder::new()
         .prefix("todo-images-tls-")
         .tempdir()?;
-    let tls = TestTls::generate(sh, tls_dir.path())?;
+    let tls = tls::TestTls::generate(sh, tls_dir.path())?;
     pg.enable_tls(&tls.server_cert, &tls.server_key)?;
     let database_url = format!(
         "{}?sslmode=verify-full&sslrootcert={CA_IN_CONTAINER}",
@@ -565,96 +566,13 @@ fn image_checks(sh: &Shell, check_reproducible: bool) -> Result<()> {
 
     let _step =
         Step::new("images: run every service under runc (read-only, uid 65532, host network)");
-    run_services(&built, &secrets, &database_url, &tls.ca_path, &pg)
+    run_services(&built, &secrets, &database_url, &tls, &pg)
 }
 
 /// Where the test CA appears inside the containers.
 const CA_IN_CONTAINER: &str = "/etc/todo-ci/ca.pem";
 /// The database the runc check's services share.
 const CI_DATABASE: &str = "todo_images_ci";
-
-/// A throwaway CA and a server certificate for 127.0.0.1 signed by it (openssl CLI).
-struct TestTls {
-    ca_path: PathBuf,
-    server_cert: Vec<u8>,
-    server_key: Vec<u8>,
-}
-
-impl TestTls {
-    fn generate(sh: &Shell, dir: &Path) -> Result<TestTls> {
-        let openssl = oci_image::tools::require("openssl")?;
-        let ca_key = dir.join("ca.key");
-        let ca = dir.join("ca.pem");
-        let key = dir.join("server.key");
-        let csr = dir.join("server.csr");
-        let cert = dir.join("server.pem");
-        let ext = dir.join("server.ext");
-        std::fs::write(
-            &ext,
-            "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\nbasicConstraints=CA:FALSE\n",
-        )?;
-        let curve = [
-            "-newkey",
-            "ec",
-            "-pkeyopt",
-            "ec_paramgen_curve:prime256v1",
-            "-nodes",
-        ];
-        cmd!(sh, "{openssl} req -x509 {curve...} -keyout {ca_key} -out {ca} -days 2 -subj /CN=todo-ci-test-ca -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign")
-            .quiet()
-            .ignore_stderr()
-            .run()
-            .context("creating the test CA with openssl")?;
-        cmd!(
-            sh,
-            "{openssl} req {curve...} -keyout {key} -out {csr} -subj /CN=127.0.0.1"
-        )
-        .quiet()
-        .ignore_stderr()
-        .run()
-        .context("creating the server key with openssl")?;
-        cmd!(sh, "{openssl} x509 -req -in {csr} -CA {ca} -CAkey {ca_key} -CAcreateserial -out {cert} -days 2 -extfile {ext}")
-            .quiet()
-            .ignore_stderr()
-            .run()
-            .context("signing the server certificate with openssl")?;
-        Ok(TestTls {
-            ca_path: ca,
-            server_cert: std::fs::read(&cert)?,
-            server_key: std::fs::read(&key)?,
-        })
-    }
-}
-
-/// Fails unless every connection the services hold to the CI database is encrypted.
-fn require_tls_connections(pg: &throwaway_postgres::PgServer) -> Result<()> {
-    let psql = throwaway_postgres::bin_dir()?.join("psql");
-    let url = pg.url();
-    let out = std::process::Command::new(&psql)
-        .args(["-X", "-A", "-t", "-q", "-d", &url, "-c"])
-        .arg(format!(
-            "SELECT count(*) FILTER (WHERE s.ssl), count(*) FROM pg_stat_activity a \
-             JOIN pg_stat_ssl s USING (pid) WHERE a.datname = '{CI_DATABASE}'"
-        ))
-        .output()
-        .with_context(|| format!("running {}", psql.display()))?;
-    ensure!(
-        out.status.success(),
-        "asking PostgreSQL about TLS failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let text = String::from_utf8_lossy(&out.stdout);
-    let (encrypted, total) = text
-        .trim()
-        .split_once('|')
-        .context("unexpected pg_stat_ssl answer")?;
-    ensure!(
-        total != "0" && encrypted == total,
-        "only {encrypted} of the services' {total} database connections use TLS"
-    );
-    eprintln!("  database connections from the images: {total}, all TLS (verify-full)");
-    Ok(())
-}
 
 /// `skopeo inspect` must accept the archive and report our manifest digest.
 fn skopeo_inspect(sh: &Shell, b: &BuiltImage) -> Result<()> {
@@ -692,6 +610,8 @@ struct Ports {
     mcp: u16,
     api: u16,
     web: u16,
+    /// The fake TLS LLM endpoint todo-api's chat engine calls.
+    llm: u16,
 }
 
 /// Order the stack starts in: mcp (DB), api (DB, mcp), web (api).
@@ -719,6 +639,14 @@ fn service_env(
             set("DATABASE_URL", database_url.to_owned());
             set("JWT_SECRET", secrets.jwt_secret.clone());
             set("MCP_URL", format!("http://127.0.0.1:{}/mcp", ports.mcp));
+            // The chat engine calls an OpenAI-compatible endpoint over TLS. Its certificate
+            // comes from the test CA, so the CA replaces the image's bundle for this run.
+            set(
+                "LLM_BASE_URL",
+                format!("https://127.0.0.1:{}/v1", ports.llm),
+            );
+            set("LLM_MODEL", tls::LLM_MODEL.to_owned());
+            set("SSL_CERT_FILE", CA_IN_CONTAINER.to_owned());
         }
         "todo-web" => {
             set("PORT", ports.web.to_string());
@@ -735,11 +663,11 @@ fn run_services(
     built: &[BuiltImage],
     secrets: &CiSecrets,
     database_url: &str,
-    ca: &Path,
+    tls: &tls::TestTls,
     pg: &throwaway_postgres::PgServer,
 ) -> Result<()> {
     let ca_mount = vec![oci_image::runc::BindMount {
-        source: ca.to_owned(),
+        source: tls.ca_path.clone(),
         destination: CA_IN_CONTAINER.to_owned(),
     }];
     for b in built {
@@ -757,7 +685,9 @@ fn run_services(
         mcp: free_port()?,
         api: free_port()?,
         web: free_port()?,
+        llm: free_port()?,
     };
+    let _llm = tls::FakeLlm::start(tls, ports.llm)?;
     let id_suffix = std::process::id();
 
     // Each image unpacked once: migrate and serve reuse the todo-api bundle.
@@ -819,7 +749,10 @@ fn run_services(
         running.push((service.to_string(), port, container));
     }
 
-    require_tls_connections(pg)?;
+    tls::require_tls_connections(pg, CI_DATABASE)?;
+    if image("todo-api").is_some() {
+        tls::chat_over_tls(ports.api)?;
+    }
 
     // Stop in reverse order, each must exit 0 on SIGTERM.
     while let Some((service, _port, mut container)) = running.pop() {
@@ -943,6 +876,7 @@ mod tests {
             mcp: 1,
             api: 2,
             web: 3,
+            llm: 4,
         };
         let secrets = CiSecrets {
             jwt_secret: "j".repeat(64),
