@@ -16,6 +16,42 @@ pub enum LogMode {
     Quiet,
 }
 
+/// Variables a service may take from the shell that starts the stack: where things are, the
+/// locale, the CA bundle for outbound TLS, and how much to log.
+const INHERITED: &[&str] = &[
+    "PATH",
+    "HOME",
+    "TMPDIR",
+    "LANG",
+    "LC_ALL",
+    "TZ",
+    "SSL_CERT_FILE",
+    "SSL_CERT_DIR",
+    "RUST_LOG",
+    "RUST_BACKTRACE",
+];
+
+/// A service's whole environment: the few [`INHERITED`] variables of `parent`, then `settings`
+/// (which win). Anything else in the shell (a stray `LLM_BASE_URL`, `DATABASE_MAX_CONNECTIONS`,
+/// `COOKIE_SECURE`) would silently change how tests, benchmarks and the smoke suite behave, so
+/// it is not passed on: a setting reaches a service only when the stack says so.
+pub fn service_environment(
+    parent: impl IntoIterator<Item = (String, String)>,
+    settings: &[(&str, &str)],
+) -> Vec<(String, String)> {
+    let mut env: Vec<(String, String)> = parent
+        .into_iter()
+        .filter(|(k, _)| INHERITED.contains(&k.as_str()))
+        .filter(|(k, _)| !settings.iter().any(|(s, _)| s == k))
+        .collect();
+    env.extend(
+        settings
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned())),
+    );
+    env
+}
+
 pub struct ServiceProcess {
     pub name: String,
     pub port: u16,
@@ -24,7 +60,8 @@ pub struct ServiceProcess {
 }
 
 impl ServiceProcess {
-    /// Starts `binary serve` on `port` with `env` added to a minimal environment.
+    /// Starts `binary serve` on `port` with `env` added to a minimal environment (see
+    /// [`service_environment`]).
     pub fn spawn(
         name: &str,
         binary: &Path,
@@ -39,9 +76,12 @@ impl ServiceProcess {
             );
         }
         let mut cmd = Command::new(binary);
+        let port_setting = port.to_string();
+        let mut settings = vec![("PORT", port_setting.as_str())];
+        settings.extend(env.iter().map(|(k, v)| (*k, v.as_str())));
         cmd.arg("serve")
-            .env("PORT", port.to_string())
-            .envs(env.iter().map(|(k, v)| (*k, v.as_str())))
+            .env_clear()
+            .envs(service_environment(std::env::vars(), &settings))
             .stdin(Stdio::null())
             .kill_on_drop(true);
         match log {
@@ -137,5 +177,56 @@ async fn forward<R: tokio::io::AsyncRead + Unpin>(reader: BufReader<R>, prefix: 
     let mut lines = reader.lines();
     while let Ok(Some(line)) = lines.next_line().await {
         eprintln!("{prefix}{line}");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn only_the_stacks_settings_and_a_few_shell_variables_reach_a_service() {
+        let parent = vars(&[
+            ("PATH", "/usr/bin"),
+            ("LLM_BASE_URL", "https://api.example.com/v1"),
+            ("LLM_API_KEY", "sk-from-the-shell"),
+            ("DATABASE_MAX_CONNECTIONS", "1"),
+            ("DATABASE_URL", "postgres://elsewhere/db"),
+            ("RUST_LOG", "debug"),
+        ]);
+        let env = service_environment(
+            parent,
+            &[
+                ("DATABASE_URL", "postgres://127.0.0.1:5432/todo"),
+                ("RUST_LOG", "warn"),
+            ],
+        );
+        let mut env = env;
+        env.sort();
+        assert_eq!(
+            env,
+            vars(&[
+                ("DATABASE_URL", "postgres://127.0.0.1:5432/todo"),
+                ("PATH", "/usr/bin"),
+                ("RUST_LOG", "warn"),
+            ])
+        );
+    }
+
+    #[test]
+    fn a_setting_passed_on_purpose_reaches_the_service() {
+        // `cargo xtask dev` forwards the shell's LLM_* this way.
+        let env = service_environment(
+            vars(&[("LLM_MODEL", "shell")]),
+            &[("LLM_MODEL", "gpt-4o-mini")],
+        );
+        assert_eq!(env, vars(&[("LLM_MODEL", "gpt-4o-mini")]));
     }
 }

@@ -4,6 +4,7 @@
 //! use instead of curl.
 
 pub mod api_error;
+pub mod binary;
 pub mod config;
 pub mod health;
 pub mod probe;

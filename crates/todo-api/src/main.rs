@@ -1,10 +1,12 @@
 //! The todo-api binary: `serve` (default), `migrate`, `healthcheck`.
 
 use clap::{Parser, Subcommand};
-use service_kit::Env;
+use service_kit::{Env, binary};
 use std::process::ExitCode;
 use todo_api::config::{Config, database_url};
 use todo_store::{PoolSettings, Store};
+
+const SERVICE: &str = "todo-api";
 
 #[derive(Parser)]
 #[command(name = "todo-api", version, about = "REST API of todo-chatbot")]
@@ -39,9 +41,9 @@ fn main() -> ExitCode {
             );
             let url = match database_url(&env) {
                 Ok(url) => url,
-                Err(e) => return config_error(e),
+                Err(e) => return binary::config_error(SERVICE, e),
             };
-            run_async(async move {
+            binary::run_async(SERVICE, async move {
                 let store = Store::connect_lazy(&url, &PoolSettings::default())?;
                 store.migrate().await?;
                 store.close().await;
@@ -52,41 +54,13 @@ fn main() -> ExitCode {
         Cmd::Serve => {
             let config = match Config::from_env(&env) {
                 Ok(c) => c,
-                Err(e) => return config_error(e),
+                Err(e) => return binary::config_error(SERVICE, e),
             };
             service_kit::telemetry::init(config.log_format);
-            run_async(async move {
-                let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("cannot listen on port {}: {e}", config.port))?;
+            binary::run_async(SERVICE, async move {
+                let listener = binary::bind(config.port).await?;
                 todo_api::run(config, listener, service_kit::shutdown_signal()).await
             })
         }
     }
-}
-
-fn run_async(fut: impl std::future::Future<Output = anyhow::Result<()>>) -> ExitCode {
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("todo-api: cannot start the async runtime: {e}");
-            return ExitCode::FAILURE;
-        }
-    };
-    match runtime.block_on(fut) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            tracing::error!(error = format!("{e:#}"), "todo-api failed");
-            eprintln!("todo-api: {e:#}");
-            ExitCode::FAILURE
-        }
-    }
-}
-
-fn config_error(e: service_kit::ConfigError) -> ExitCode {
-    eprintln!("todo-api: {e}");
-    ExitCode::from(2)
 }

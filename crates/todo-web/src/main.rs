@@ -1,9 +1,11 @@
 //! The todo-web binary: `serve` (default) and `healthcheck`.
 
 use clap::{Parser, Subcommand};
-use service_kit::Env;
+use service_kit::{Env, binary};
 use std::process::ExitCode;
 use todo_web::config::Config;
+
+const SERVICE: &str = "todo-web";
 
 #[derive(Parser)]
 #[command(name = "todo-web", version, about = "Web UI of todo-chatbot")]
@@ -31,36 +33,13 @@ fn main() -> ExitCode {
         Cmd::Serve => {
             let config = match Config::from_env(&Env::from_process()) {
                 Ok(c) => c,
-                Err(e) => {
-                    eprintln!("todo-web: {e}");
-                    return ExitCode::from(2);
-                }
+                Err(e) => return binary::config_error(SERVICE, e),
             };
             service_kit::telemetry::init(config.log_format);
-            let runtime = match tokio::runtime::Builder::new_multi_thread()
-                .enable_all()
-                .build()
-            {
-                Ok(rt) => rt,
-                Err(e) => {
-                    eprintln!("todo-web: cannot start the async runtime: {e}");
-                    return ExitCode::FAILURE;
-                }
-            };
-            let result = runtime.block_on(async move {
-                let listener = tokio::net::TcpListener::bind(("0.0.0.0", config.port))
-                    .await
-                    .map_err(|e| anyhow::anyhow!("cannot listen on port {}: {e}", config.port))?;
+            binary::run_async(SERVICE, async move {
+                let listener = binary::bind(config.port).await?;
                 todo_web::run(config, listener, service_kit::shutdown_signal()).await
-            });
-            match result {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    tracing::error!(error = format!("{e:#}"), "todo-web failed");
-                    eprintln!("todo-web: {e:#}");
-                    ExitCode::FAILURE
-                }
-            }
+            })
         }
     }
 }

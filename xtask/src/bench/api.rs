@@ -19,6 +19,9 @@ pub struct Args {
     /// Seconds per measured endpoint.
     #[arg(long, default_value_t = 10)]
     seconds: u64,
+    /// The API's database pool size (DATABASE_MAX_CONNECTIONS; the service's default is 10).
+    #[arg(long)]
+    db_connections: Option<u32>,
 }
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret";
@@ -32,7 +35,14 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         let pg = PgServer::start()?;
         let url = pg.create_database("bench_api")?;
         let port = free_port()?;
-        let env = [("DATABASE_URL", url.clone()), ("JWT_SECRET", SECRET.to_owned()), ("RUST_LOG", "warn".to_owned())];
+        let mut env = vec![
+            ("DATABASE_URL", url.clone()),
+            ("JWT_SECRET", SECRET.to_owned()),
+            ("RUST_LOG", "warn".to_owned()),
+        ];
+        if let Some(n) = args.db_connections {
+            env.push(("DATABASE_MAX_CONNECTIONS", n.to_string()));
+        }
         let mut api = ServiceProcess::spawn("todo-api", &bin, port, &env, LogMode::Quiet)?;
         let cold_ready = api.wait_ready(Duration::from_secs(30)).await?;
         api.terminate(Duration::from_secs(10)).await?;
