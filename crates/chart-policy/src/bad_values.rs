@@ -205,6 +205,32 @@ pub const CASES: &[BadValues] = &[
         helm4: &["web.autoscaling.minReplicas (5) is greater than web.autoscaling.maxReplicas (3)"],
         helm3: &["web.autoscaling.minReplicas (5) is greater than web.autoscaling.maxReplicas (3)"],
     },
+    BadValues {
+        name: "database pools larger than the in-cluster PostgreSQL accepts",
+        set: &["database.poolSize=10"],
+        set_string: &[],
+        helm4: &[
+            "the services may open 130 database connections",
+            "PostgreSQL accepts 97",
+            "lower database.poolSize",
+        ],
+        helm3: &[
+            "the services may open 130 database connections",
+            "PostgreSQL accepts 97",
+            "lower database.poolSize",
+        ],
+    },
+    BadValues {
+        name: "pool size zero",
+        set: &["database.poolSize=0"],
+        set_string: &[],
+        helm4: &[SCHEMA, "/database/poolSize", "minimum"],
+        helm3: &[
+            SCHEMA,
+            "database.poolSize",
+            "Must be greater than or equal to 1",
+        ],
+    },
 ];
 
 impl BadValues {

@@ -36,6 +36,9 @@ pub const SECRET_ENV: [&str; 5] = [
     "DATABASE_PASSWORD",
 ];
 
+/// Where a container's database connection comes from (the pool size is not part of it).
+const DATABASE_CONNECTION_ENV: [&str; 2] = ["DATABASE_URL", "DATABASE_PASSWORD"];
+
 /// One broken rule.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Violation {
@@ -96,6 +99,7 @@ pub fn check(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
     all.extend(ingress(rendered, expect));
     all.extend(scaling(rendered, expect));
     all.extend(rollout(rendered, expect));
+    all.extend(connection_budget(rendered));
     all
 }
 
@@ -790,6 +794,7 @@ pub fn wiring(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
                 "MCP_URL",
                 "LLM_BASE_URL",
                 "LLM_MODEL",
+                "DATABASE_MAX_CONNECTIONS",
             ],
         ),
         (
@@ -800,6 +805,7 @@ pub fn wiring(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
                 "LOG_FORMAT",
                 "DATABASE_URL",
                 "JWT_SECRET",
+                "DATABASE_MAX_CONNECTIONS",
             ],
         ),
         (
@@ -930,14 +936,14 @@ pub fn wiring(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
                         .env
                         .iter()
                         .flatten()
-                        .filter(|v| v.name.contains("DATABASE"))
+                        .filter(|v| DATABASE_CONNECTION_ENV.contains(&v.name.as_str()))
                         .cloned()
                         .collect::<Vec<_>>();
                     let init_db = init
                         .env
                         .iter()
                         .flatten()
-                        .filter(|v| v.name.contains("DATABASE"))
+                        .filter(|v| DATABASE_CONNECTION_ENV.contains(&v.name.as_str()))
                         .cloned()
                         .collect::<Vec<_>>();
                     report.check(
@@ -1522,5 +1528,125 @@ pub fn rollout(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
             );
         }
     }
+    report.violations
+}
+
+/// PostgreSQL's default max_connections, and the slots it keeps for superusers.
+pub const POSTGRES_DEFAULT_MAX_CONNECTIONS: i64 = 100;
+pub const POSTGRES_RESERVED_CONNECTIONS: i64 = 3;
+/// A service's pool size when DATABASE_MAX_CONNECTIONS is unset.
+pub const SERVICE_DEFAULT_POOL: i64 = 10;
+
+/// Pods of a Deployment at full scale-out: the HPA's maximum (or the replicas), plus the pods a
+/// rollout adds on top (maxSurge; Kubernetes' default is 25%, rounded up).
+fn peak_pods(rendered: &Rendered, component: &str) -> Option<i64> {
+    let deployment = rendered
+        .deployments()
+        .find(|d| label(&d.metadata.labels, COMPONENT_LABEL) == Some(component))?;
+    let spec = deployment.spec.as_ref()?;
+    let pods = rendered
+        .autoscalers()
+        .find(|h| label(&h.metadata.labels, COMPONENT_LABEL) == Some(component))
+        .and_then(|h| h.spec.as_ref())
+        .map(|s| i64::from(s.max_replicas))
+        .unwrap_or(i64::from(spec.replicas.unwrap_or(1)));
+    let surge = spec
+        .strategy
+        .as_ref()
+        .and_then(|s| s.rolling_update.as_ref())
+        .and_then(|r| r.max_surge.clone())
+        .unwrap_or(IntOrString::String("25%".into()));
+    let surge = match surge {
+        IntOrString::Int(n) => i64::from(n),
+        IntOrString::String(percent) => {
+            let percent: i64 = percent.trim_end_matches('%').parse().ok()?;
+            (pods * percent + 99) / 100
+        }
+    };
+    Some(pods + surge)
+}
+
+/// `max_connections` from a postgres container's arguments (`-c max_connections=N`).
+fn max_connections(container: &Container) -> Option<i64> {
+    container
+        .args
+        .iter()
+        .flatten()
+        .chain(container.command.iter().flatten())
+        .find_map(|arg| {
+            arg.trim_start_matches("-c")
+                .trim()
+                .strip_prefix("max_connections=")
+        })
+        .and_then(|n| n.parse().ok())
+}
+
+/// The services' database pools fit the in-cluster PostgreSQL even at full scale-out during a
+/// rollout: otherwise new pods fail to connect exactly when load is highest. (An external
+/// database's limit is not in the render; `database.poolSize` documents it.)
+pub fn connection_budget(rendered: &Rendered) -> Vec<Violation> {
+    let mut report = Report::new("connections");
+    let Some(postgres) = rendered
+        .workloads()
+        .into_iter()
+        .find(|w| w.component().as_deref() == Some("postgresql"))
+        .and_then(|w| w.spec.containers.first().cloned())
+    else {
+        return report.violations;
+    };
+    let available = max_connections(&postgres).unwrap_or(POSTGRES_DEFAULT_MAX_CONNECTIONS)
+        - POSTGRES_RESERVED_CONNECTIONS;
+    let mut needed = 0;
+    let mut parts = Vec::new();
+    for workload in rendered
+        .workloads()
+        .into_iter()
+        .filter(|w| w.kind == "Deployment")
+    {
+        let component = workload.component().unwrap_or_default();
+        let Some(container) = workload
+            .spec
+            .containers
+            .iter()
+            .find(|c| c.name == component)
+        else {
+            continue;
+        };
+        if !container
+            .env
+            .iter()
+            .flatten()
+            .any(|v| v.name == "DATABASE_URL")
+        {
+            continue;
+        }
+        let pool = match resolve_env(rendered, container, "DATABASE_MAX_CONNECTIONS") {
+            None => SERVICE_DEFAULT_POOL,
+            Some(value) => match value.parse::<i64>() {
+                Ok(n) => n,
+                Err(_) => {
+                    report.fail(
+                        workload.id(),
+                        format!("DATABASE_MAX_CONNECTIONS is {value:?}, not a number"),
+                    );
+                    continue;
+                }
+            },
+        };
+        let Some(pods) = peak_pods(rendered, &component) else {
+            report.fail(workload.id(), "cannot tell its peak pod count");
+            continue;
+        };
+        needed += pods * pool;
+        parts.push(format!("{component} {pods} pods x {pool}"));
+    }
+    report.check(
+        needed <= available,
+        "postgresql",
+        format!(
+            "the services may open {needed} connections ({}) but PostgreSQL accepts {available}",
+            parts.join(", ")
+        ),
+    );
     report.violations
 }

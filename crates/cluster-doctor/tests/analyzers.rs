@@ -106,6 +106,24 @@ fn crash_loop_reports_last_exit_and_log_tail() {
 }
 
 #[test]
+fn crash_loop_on_exhausted_connections_points_at_the_pool_size() {
+    let mut snapshot = fixture("crashloop.yaml");
+    snapshot.logs.insert(
+        ContainerKey::new("todo-api-7c9d8b6f4-x2x7q", "api"),
+        "todo-api: error returned from database: sorry, too many clients already\n".to_owned(),
+    );
+    let findings = analyzers::crash_loop(&snapshot);
+    assert_eq!(findings.len(), 1);
+    let suggestion = &findings[0].suggestion;
+    assert!(
+        suggestion.contains("no connection slots left")
+            && suggestion.contains("database.poolSize")
+            && suggestion.contains("postgresql.maxConnections"),
+        "{suggestion}"
+    );
+}
+
+#[test]
 fn crash_loop_without_logs_still_points_at_kubectl_logs() {
     let snapshot = fixture("crashloop.yaml");
     let findings = analyzers::crash_loop(&snapshot);

@@ -276,6 +276,7 @@ Environment of each service container (contracts of the services).
 {{ include "todo.env.config" (dict "root" . "key" "MCP_URL") }}
 {{ include "todo.env.config" (dict "root" . "key" "LLM_BASE_URL") }}
 {{ include "todo.env.config" (dict "root" . "key" "LLM_MODEL") }}
+{{ include "todo.env.config" (dict "root" . "key" "DATABASE_MAX_CONNECTIONS") }}
 {{ include "todo.env.database" . }}
 {{ include "todo.env.jwt" . }}
 {{- if .Values.llm.existingSecret }}
@@ -289,6 +290,7 @@ Environment of each service container (contracts of the services).
 
 {{- define "todo.env.mcp" -}}
 {{ include "todo.env.common" . }}
+{{ include "todo.env.config" (dict "root" . "key" "DATABASE_MAX_CONNECTIONS") }}
 {{ include "todo.env.database" . }}
 {{ include "todo.env.jwt" . }}
 {{- end }}
@@ -369,6 +371,21 @@ Checks across values that the schema cannot express. Included by templates/valid
 {{- end }}
 {{- if gt (int $values.autoscaling.minReplicas) (int $values.autoscaling.maxReplicas) }}
 {{- fail (printf "%s.autoscaling.minReplicas (%d) is greater than %s.autoscaling.maxReplicas (%d)" $component (int $values.autoscaling.minReplicas) $component (int $values.autoscaling.maxReplicas)) }}
+{{- end }}
+{{- end }}
+{{- if include "todo.postgresql.enabled" . }}
+{{- /* Every pool at full scale-out, plus the rollout's surge pod (maxSurge 1) per service,
+must fit max_connections minus the 3 superuser slots, or pods fail to connect exactly when
+load is highest. */}}
+{{- $pods := 0 }}
+{{- range $component := list "api" "mcp" }}
+{{- $values := index $.Values $component }}
+{{- $pods = add $pods 1 (ternary $values.autoscaling.maxReplicas $values.replicaCount $values.autoscaling.enabled) }}
+{{- end }}
+{{- $needed := mul $pods .Values.database.poolSize }}
+{{- $available := sub .Values.postgresql.maxConnections 3 }}
+{{- if gt (int $needed) (int $available) }}
+{{- fail (printf "the services may open %d database connections (%d api and mcp pods at full scale-out, counting one rollout surge pod each, x database.poolSize %d) but the in-cluster PostgreSQL accepts %d (postgresql.maxConnections %d minus 3 reserved): lower database.poolSize or the replica counts, or raise postgresql.maxConnections" (int $needed) (int $pods) (int .Values.database.poolSize) (int $available) (int .Values.postgresql.maxConnections)) }}
 {{- end }}
 {{- end }}
 {{- end }}

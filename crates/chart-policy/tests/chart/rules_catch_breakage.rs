@@ -406,6 +406,38 @@ fn unsafe_rollout_is_caught() {
 }
 
 #[test]
+fn database_pools_beyond_max_connections_are_caught() {
+    // values.yaml: api autoscales to 10 pods, mcp runs 1, each +1 surge pod: 13 pools.
+    let (mut rendered, _) = render("values.yaml");
+    for object in &mut rendered.objects {
+        if let Object::ConfigMap(cm) = object {
+            cm.data
+                .as_mut()
+                .unwrap()
+                .insert("DATABASE_MAX_CONNECTIONS".into(), "10".into());
+        }
+    }
+    assert_caught(
+        policy::connection_budget(&rendered),
+        "connections",
+        "the services may open 130 connections (api 11 pods x 10, mcp 2 pods x 10) but PostgreSQL accepts 97",
+    );
+
+    let (mut rendered, _) = dev();
+    for object in &mut rendered.objects {
+        if let Object::StatefulSet(set) = object {
+            let pod = set.spec.as_mut().unwrap().template.spec.as_mut().unwrap();
+            pod.containers[0].args = Some(vec!["-c".into(), "max_connections=10".into()]);
+        }
+    }
+    assert_caught(
+        policy::connection_budget(&rendered),
+        "connections",
+        "but PostgreSQL accepts 7",
+    );
+}
+
+#[test]
 fn unexpected_kind_is_refused_by_the_parser() {
     let error = Rendered::parse(
         "apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRole\nmetadata:\n  name: x\n",

@@ -448,7 +448,15 @@ pub fn crash_loop(snapshot: &Snapshot) -> Vec<Finding> {
                 "`kubectl logs -n {namespace} {name} -c {} --previous`",
                 status.name
             );
-            let suggestion = if log.contains("DATABASE_URL")
+            let suggestion = if log.contains("too many clients already")
+                || log.contains("remaining connection slots are reserved")
+            {
+                format!(
+                    "PostgreSQL has no connection slots left: the services' pools (pods x database.poolSize) \
+                     exceed its max_connections. Lower `database.poolSize` or the replica counts, or raise \
+                     `postgresql.maxConnections` (or use the external database's pooler). Full log: {logs_command}."
+                )
+            } else if log.contains("DATABASE_URL")
                 || log.contains("password authentication failed")
                 || (log.contains("5432") && log.contains("refused"))
             {
