@@ -1,7 +1,14 @@
-//! Closed-loop HTTP/1.1 load: `connections` keep-alive connections, each sending its next
-//! request as soon as the previous answer arrived, for a fixed duration. Every latency is
-//! kept, so percentiles are exact (no histogram buckets). Benchmarks print the [`Report`];
-//! nothing here asserts a speed.
+//! HTTP/1.1 load over `connections` keep-alive connections for a fixed duration, in one of two
+//! shapes:
+//! - closed loop (like wrk): each connection sends its next request as soon as the previous
+//!   answer arrived, so the load finds the saturation throughput, and latency at saturation
+//!   is connections / throughput (Little's law);
+//! - a fixed rate (like wrk2, [`Plan::rate`]): requests are due on a schedule whatever the
+//!   server does, and each latency is measured from when the request was due, so a stall
+//!   counts against every request it delayed (no coordinated omission).
+//!
+//! Every latency is kept, so percentiles are exact (no histogram buckets). Benchmarks print
+//! the [`Report`]; nothing here asserts a speed.
 //!
 //! Benchmarks drive load through [`LoadGenerator`], which runs this crate's optimized
 //! `http-bench` binary as a process of its own (as one would run wrk): the load then costs
@@ -66,6 +73,9 @@ pub struct Report {
     pub p99: Duration,
     pub max: Duration,
     pub first_byte_p95: Duration,
+    /// The rate the plan asked for (`None`: closed loop).
+    #[serde(default)]
+    pub offered_rate: Option<f64>,
 }
 
 impl Report {
@@ -77,6 +87,9 @@ impl Report {
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+        if let Some(rate) = self.offered_rate {
+            write!(f, "offered {rate:>6.0}/s: ")?;
+        }
         write!(
             f,
             "{:>9.0} req/s  p50 {:>6.2} ms  p95 {:>6.2} ms  p99 {:>6.2} ms  max {:>7.2} ms  ({} requests, {} errors, {} non-2xx)",
@@ -98,6 +111,27 @@ pub struct Plan {
     pub targets: Vec<Target>,
     pub connections: usize,
     pub duration: Duration,
+    /// Requests per second over all connections, on a schedule (`None`: closed loop).
+    #[serde(default)]
+    pub rate: Option<f64>,
+}
+
+impl Plan {
+    /// Closed-loop load.
+    pub fn closed(targets: Vec<Target>, connections: usize, duration: Duration) -> Plan {
+        Plan {
+            targets,
+            connections,
+            duration,
+            rate: None,
+        }
+    }
+
+    /// The same load at a fixed `rate` (requests per second over all connections).
+    pub fn at_rate(mut self, rate: f64) -> Plan {
+        self.rate = Some(rate);
+        self
+    }
 }
 
 /// Runs load from the `http-bench` binary, a separate (release-built) process.
@@ -125,12 +159,14 @@ impl LoadGenerator {
         connections: usize,
         duration: Duration,
     ) -> Result<Report> {
+        self.run_plan(&Plan::closed(targets, connections, duration))
+            .await
+    }
+
+    /// Like [`run_plan`], in the generator's process; returns its report.
+    pub async fn run_plan(&self, plan: &Plan) -> Result<Report> {
         use tokio::io::AsyncWriteExt;
-        let plan = serde_json::to_vec(&Plan {
-            targets,
-            connections,
-            duration,
-        })?;
+        let plan = serde_json::to_vec(plan)?;
         let mut child = tokio::process::Command::new(&self.binary)
             .stdin(std::process::Stdio::piped())
             .stdout(std::process::Stdio::piped())
@@ -169,17 +205,41 @@ impl LoadGenerator {
 /// (wrapping around), so a POST benchmark can vary its bodies and a benchmark with one
 /// target per user keeps each user on one connection, as a real client would.
 pub async fn run(targets: Vec<Target>, connections: usize, duration: Duration) -> Result<Report> {
+    run_plan(Plan::closed(targets, connections, duration)).await
+}
+
+/// Runs `plan` and returns the report (see [`run`] for how targets are dealt out).
+pub async fn run_plan(plan: Plan) -> Result<Report> {
+    let Plan {
+        targets,
+        connections,
+        duration,
+        rate,
+    } = plan;
     if targets.is_empty() || connections == 0 {
         bail!("need at least one target and one connection");
     }
+    // At a fixed rate each connection sends every `interval`, the connections staggered
+    // evenly across one interval.
+    let interval = match rate {
+        None => None,
+        Some(rate) if rate.is_finite() && rate > 0.0 => {
+            Some(Duration::from_secs_f64(connections as f64 / rate))
+        }
+        Some(rate) => bail!("rate must be a positive number of requests per second, got {rate}"),
+    };
     let targets = Arc::new(targets);
-    let deadline = Instant::now() + duration;
     let started = Instant::now();
+    let deadline = started + duration;
     let mut workers = Vec::with_capacity(connections);
     for worker in 0..connections {
         let targets = targets.clone();
+        let pace = interval.map(|interval| Pace {
+            first: started + interval.mul_f64(worker as f64 / connections as f64),
+            interval,
+        });
         workers.push(tokio::spawn(async move {
-            connection_loop(&targets, worker, connections, deadline).await
+            connection_loop(&targets, worker, connections, deadline, pace).await
         }));
     }
     let mut total = Samples::default();
@@ -210,7 +270,15 @@ pub async fn run(targets: Vec<Target>, connections: usize, duration: Duration) -
         p99: pct(&total.latencies, 0.99),
         max: total.latencies.last().copied().unwrap_or_default(),
         first_byte_p95: pct(&total.first_bytes, 0.95),
+        offered_rate: rate,
     })
+}
+
+/// When one connection's requests are due at a fixed rate.
+#[derive(Clone, Copy)]
+struct Pace {
+    first: Instant,
+    interval: Duration,
 }
 
 #[derive(Default)]
@@ -237,6 +305,7 @@ async fn connection_loop(
     worker: usize,
     connections: usize,
     deadline: Instant,
+    pace: Option<Pace>,
 ) -> Result<Samples> {
     let mut samples = Samples::default();
     let first = &targets[0];
@@ -247,6 +316,7 @@ async fn connection_loop(
     let authority = uri.authority().context("URL needs host:port")?.clone();
     let mut sender = None;
     let mut i = worker % targets.len();
+    let mut sent_count: u32 = 0;
     while Instant::now() < deadline {
         if sender.is_none() {
             let stream = match tokio::net::TcpStream::connect(authority.as_str()).await {
@@ -278,7 +348,20 @@ async fn connection_loop(
             req = req.header(k, v);
         }
         let req = req.body(Full::new(target.body.clone().unwrap_or_default()))?;
-        let sent = Instant::now();
+        // Latency counts from when the request was due: at a fixed rate that is its slot in
+        // the schedule, even when the previous answer made it late.
+        let sent = match pace {
+            None => Instant::now(),
+            Some(pace) => {
+                let due = pace.first + pace.interval * sent_count;
+                if due >= deadline {
+                    break;
+                }
+                tokio::time::sleep_until(due.into()).await;
+                due
+            }
+        };
+        sent_count = sent_count.saturating_add(1);
         match s.send_request(req).await {
             Ok(response) => {
                 let first_byte = sent.elapsed();
@@ -396,5 +479,63 @@ mod tests {
         .unwrap();
         assert!(post.requests > 0 && post.non_success == 0);
         assert!(rss_kib(std::process::id()).is_some_and(|k| k > 0));
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_fixed_rate_sends_on_schedule_and_counts_stalls_against_every_late_request() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let app = axum::Router::new()
+            .route("/ok", axum::routing::get(|| async { "ok" }))
+            .route(
+                "/slow",
+                axum::routing::get(|| async {
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    "slow"
+                }),
+            );
+        tokio::spawn(async move { axum::serve(listener, app).await });
+
+        // 100 requests/s for 1 s over 4 connections: the schedule, not the server, sets the
+        // count (a closed loop would send thousands).
+        let plan = Plan::closed(
+            vec![Target::get(format!("http://{addr}/ok"))],
+            4,
+            Duration::from_secs(1),
+        )
+        .at_rate(100.0);
+        let report = run_plan(plan).await.unwrap();
+        assert!(
+            (80..=100).contains(&report.requests),
+            "{} requests at 100/s for 1 s: {report}",
+            report.requests
+        );
+        assert_eq!(report.offered_rate, Some(100.0));
+        assert!(
+            report.to_string().starts_with("offered    100/s"),
+            "{report}"
+        );
+
+        // One connection, a request due every 20 ms, a server taking 100 ms: each request
+        // is later than the one before. Measured from when it was due, the last ones have
+        // waited most of the second; a closed loop would report ~100 ms for all.
+        let plan = Plan::closed(
+            vec![Target::get(format!("http://{addr}/slow"))],
+            1,
+            Duration::from_secs(1),
+        )
+        .at_rate(50.0);
+        let report = run_plan(plan).await.unwrap();
+        assert!(report.requests >= 5, "{report}");
+        assert!(report.max >= Duration::from_millis(400), "{report}");
+        assert!(report.p50 >= Duration::from_millis(150), "{report}");
+
+        let bad =
+            Plan::closed(vec![Target::get("http://127.0.0.1:1/")], 1, Duration::ZERO).at_rate(0.0);
+        let error = run_plan(bad).await.unwrap_err();
+        assert!(
+            error.to_string().contains("rate must be a positive number"),
+            "{error}"
+        );
     }
 }

@@ -13,7 +13,7 @@ async fn main() -> Result<()> {
         .context("reading the plan from stdin")?;
     let plan: http_bench::Plan =
         serde_json::from_slice(&input).context("stdin is not a JSON load plan")?;
-    let report = http_bench::run(plan.targets, plan.connections, plan.duration).await?;
+    let report = http_bench::run_plan(plan).await?;
     println!("{}", serde_json::to_string(&report)?);
     Ok(())
 }

@@ -1,7 +1,7 @@
 //! The `http-bench` binary, run the way benchmarks run it.
 #![allow(clippy::unwrap_used)]
 
-use http_bench::{LoadGenerator, Target};
+use http_bench::{LoadGenerator, Plan, Target};
 use std::time::Duration;
 
 /// Plan in, report out, in a process of its own.
@@ -24,7 +24,7 @@ async fn the_binary_runs_a_plan() {
     let target =
         Target::post_json(format!("http://{addr}/echo"), r#"{"a":1}"#).header("x-key", "k");
     let report = load
-        .run(vec![target], 2, Duration::from_millis(200))
+        .run(vec![target.clone()], 2, Duration::from_millis(200))
         .await
         .unwrap();
     assert!(report.requests > 0, "{report}");
@@ -33,6 +33,13 @@ async fn the_binary_runs_a_plan() {
         (0, 0),
         "method, headers and body arrive intact"
     );
+    // A fixed rate crosses the process boundary: 50/s for 0.4 s is at most 20 requests.
+    let paced = load
+        .run_plan(&Plan::closed(vec![target], 2, Duration::from_millis(400)).at_rate(50.0))
+        .await
+        .unwrap();
+    assert_eq!(paced.offered_rate, Some(50.0));
+    assert!((1..=20).contains(&paced.requests), "{paced}");
     let failed = LoadGenerator::new("/nonexistent/http-bench")
         .run(
             vec![Target::get("http://127.0.0.1:1/")],

@@ -2,7 +2,7 @@
 //! load at 64 connections on `/livez`, the task list and task creation. Also idle and loaded
 //! RSS and the time from process start to `/readyz` 200 (fresh database, and a restart).
 
-use super::{load_generator, ms, register, release_binaries};
+use super::{at_fixed_rates, load_generator, ms, register, release_binaries};
 use anyhow::{Context, Result};
 use http_bench::{Target, rss_kib};
 use local_stack::{LogMode, ServiceProcess, free_port};
@@ -85,6 +85,7 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
                     .collect(),
             ),
         ];
+        let list = cases[1].1.clone();
         let mut peak_rss = idle_rss;
         for (name, targets) in cases {
             let sampler = tokio::spawn(async move {
@@ -99,6 +100,8 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
             peak_rss = peak_rss.max(sampler.await.unwrap_or(0));
             rows.push((name, report));
         }
+        eprintln!("the task list again at fixed rates below its closed-loop throughput...");
+        let list_rates = at_fixed_rates(&load, &list, args.connections, duration, rows[1].1.rps()).await?;
         // /health with a hung database: freeze PostgreSQL and time the answer.
         pg.set_frozen(true)?;
         let mut hung = Vec::new();
@@ -115,6 +118,11 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         println!("\nbench api: {} connections, {} s each, release build, this machine ({} cores)", args.connections, args.seconds, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
         for (name, report) in &rows {
             println!("  {name:<26} {report}");
+            if *name == "GET /api/tasks?limit=50" {
+                for (share, report) in &list_rates {
+                    println!("    at {:>3.0}% of that rate   {report}", share * 100.0);
+                }
+            }
         }
         println!("  idle RSS                   {:.1} MiB", idle_rss as f64 / 1024.0);
         println!("  peak RSS under load        {:.1} MiB", peak_rss as f64 / 1024.0);
@@ -126,6 +134,8 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
             hung.len(),
             hung_statuses.iter().collect::<std::collections::BTreeSet<_>>()
         );
+        println!("  closed loop: each connection sends as soon as its answer arrives (saturation; latency = connections / throughput)");
+        println!("  fixed rate: same connections, requests on a schedule, latency from when each was due");
         println!("  targets: list p99 < 10 ms, idle RSS < 20 MiB, ready < 250 ms, /health < 100 ms with a hung database");
         drop(pg);
         Ok(())

@@ -2,7 +2,7 @@
 //! `/api/chat` turn with the built-in engine (API -> MCP -> database and back), at 1 and 32
 //! concurrent clients. Release builds, throwaway database, 20 seeded tasks.
 
-use super::{load_generator, ms, register, release_binaries};
+use super::{at_fixed_rates, load_generator, ms, register, release_binaries};
 use anyhow::{Context, Result};
 use http_bench::Target;
 use serde_json::json;
@@ -64,18 +64,28 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         for (name, targets) in [("tools/call list_tasks", &tool_calls), ("/api/chat turn (built-in)", &chat_turns)] {
             for clients in [1, MAX_CLIENTS] {
                 let report = load.run(targets[..clients].to_vec(), clients, duration).await?;
-                println!(
-                    "  {name:<26} {clients:>2} clients: p50 {:>6.2} ms  p95 {:>6.2} ms  ({:.0} req/s, {} errors, {} non-2xx)",
-                    ms(report.p50),
-                    ms(report.p95),
-                    report.rps(),
-                    report.errors,
-                    report.non_success
-                );
+                println!("  {name:<26} {clients:>2} clients: {}", row(&report));
+                if clients > 1 {
+                    for (share, fixed) in at_fixed_rates(&load, &targets[..clients], clients, duration, report.rps()).await? {
+                        println!("    at {:>3.0}% of that rate ({:>5.0}/s):    {}", share * 100.0, fixed.offered_rate.unwrap_or(0.0), row(&fixed));
+                    }
+                }
             }
         }
+        println!("  clients send as soon as their answer arrives; \"at N%\" rows offer that share of the closed-loop rate on a schedule, latency from when each request was due");
         println!("  targets: p95 < 5 ms for the tool call, < 15 ms for the chat turn");
         stack.stop().await?;
         Ok(())
     })
+}
+
+fn row(report: &http_bench::Report) -> String {
+    format!(
+        "p50 {:>6.2} ms  p95 {:>6.2} ms  ({:.0} req/s, {} errors, {} non-2xx)",
+        ms(report.p50),
+        ms(report.p95),
+        report.rps(),
+        report.errors,
+        report.non_success
+    )
 }

@@ -77,6 +77,28 @@ pub async fn register(client: &reqwest::Client, api: &str, email: &str) -> Resul
         .ok_or_else(|| anyhow::anyhow!("no token in the register answer for {email}"))
 }
 
+/// Shares of the closed-loop throughput at which [`at_fixed_rates`] offers load.
+pub const RATE_SHARES: [f64; 3] = [0.25, 0.5, 0.75];
+
+/// The same targets and connections at fixed rates, [`RATE_SHARES`] of `capacity` (the
+/// closed-loop requests/s): latency below saturation, each request timed from when it was
+/// due. A closed loop only shows latency at saturation, where it is connections / throughput.
+pub async fn at_fixed_rates(
+    load: &http_bench::LoadGenerator,
+    targets: &[http_bench::Target],
+    connections: usize,
+    duration: std::time::Duration,
+    capacity: f64,
+) -> Result<Vec<(f64, http_bench::Report)>> {
+    let mut rows = Vec::new();
+    for share in RATE_SHARES {
+        let plan = http_bench::Plan::closed(targets.to_vec(), connections, duration)
+            .at_rate((capacity * share).max(1.0));
+        rows.push((share, load.run_plan(&plan).await?));
+    }
+    Ok(rows)
+}
+
 pub fn ms(d: std::time::Duration) -> f64 {
     d.as_secs_f64() * 1000.0
 }

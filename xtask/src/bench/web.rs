@@ -3,7 +3,7 @@
 //! byte. And the page's weight: HTML + CSS + JS bytes as sent. Release builds, throwaway
 //! database, every service a separate process.
 
-use super::{load_generator, ms, release_binaries};
+use super::{at_fixed_rates, load_generator, ms, release_binaries};
 use anyhow::{Context, Result, bail};
 use http_bench::Target;
 use serde_json::json;
@@ -102,7 +102,9 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
 
         eprintln!("load: GET /tasks ({} tasks) at {} connections for {} s", args.tasks, args.connections, args.seconds);
         let duration = Duration::from_secs(args.seconds);
-        let tasks_page = load.run(vec![Target::get(format!("{web}/tasks")).header("cookie", &cookie)], args.connections, duration).await?;
+        let page = vec![Target::get(format!("{web}/tasks")).header("cookie", &cookie)];
+        let tasks_page = load.run(page.clone(), args.connections, duration).await?;
+        let page_rates = at_fixed_rates(&load, &page, args.connections, duration, tasks_page.rps()).await?;
         let api_list = load.run(
             vec![Target::get(format!("{api}/api/tasks?status=all&sort=created_at&order=desc&limit=50&offset=0")).header("authorization", &format!("Bearer {session}"))],
             args.connections,
@@ -131,6 +133,9 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         );
         println!("  GET /tasks ({} tasks)            {tasks_page}", args.tasks);
         println!("  GET /tasks first byte            p95 {:.2} ms", ms(tasks_page.first_byte_p95));
+        for (share, report) in &page_rates {
+            println!("    at {:>3.0}% of that rate: first byte p95 {:>6.2} ms; {report}", share * 100.0, ms(report.first_byte_p95));
+        }
         println!("  GET /tasks, 1 connection         {single}");
         println!("  GET /tasks, 1 connection, first byte p95 {:.2} ms", ms(single.first_byte_p95));
         println!("  for scale: GET /api/tasks direct {api_list}");
@@ -142,6 +147,7 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
             kb(css),
             kb(js)
         );
+        println!("  \"at N%\" rows: the same connections offered that share of the closed-loop rate on a schedule, latency from when each request was due");
         println!("  targets: first-byte p95 < 15 ms, page weight < 60 KB");
         Ok(())
     })
