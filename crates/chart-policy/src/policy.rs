@@ -777,6 +777,15 @@ fn secret_ref_of(container: &Container, name: &str) -> Option<(String, String)> 
     Some((reference.name.clone(), reference.key.clone()))
 }
 
+/// The in-cluster PostgreSQL's container, when the render has one.
+fn postgres_container(rendered: &Rendered) -> Option<Container> {
+    rendered
+        .workloads()
+        .into_iter()
+        .find(|w| w.component().as_deref() == Some("postgresql"))
+        .and_then(|w| w.spec.containers.first().cloned())
+}
+
 /// The services' environment contract and how they find each other: API_URL and MCP_URL
 /// name the rendered Services and ports, PORT is the "http" port, DATABASE_URL reaches the
 /// in-cluster PostgreSQL with its password.
@@ -822,11 +831,7 @@ pub fn wiring(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
         ))
     };
     let postgres_service = rendered.service_of("postgresql");
-    let postgres_container = rendered
-        .workloads()
-        .into_iter()
-        .find(|w| w.component().as_deref() == Some("postgresql"))
-        .and_then(|w| w.spec.containers.first().cloned());
+    let postgres_container = postgres_container(rendered);
 
     let mut seen = BTreeSet::new();
     for workload in rendered
@@ -1586,12 +1591,7 @@ fn max_connections(container: &Container) -> Option<i64> {
 /// database's limit is not in the render; `database.poolSize` documents it.)
 pub fn connection_budget(rendered: &Rendered) -> Vec<Violation> {
     let mut report = Report::new("connections");
-    let Some(postgres) = rendered
-        .workloads()
-        .into_iter()
-        .find(|w| w.component().as_deref() == Some("postgresql"))
-        .and_then(|w| w.spec.containers.first().cloned())
-    else {
+    let Some(postgres) = postgres_container(rendered) else {
         return report.violations;
     };
     let available = max_connections(&postgres).unwrap_or(POSTGRES_DEFAULT_MAX_CONNECTIONS)

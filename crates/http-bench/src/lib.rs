@@ -441,17 +441,22 @@ mod tests {
         assert_eq!(walk(0, 1, 3), [0, 1, 2, 0, 1, 2]);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn measures_a_real_server() {
+    /// Serves `app` plus `GET /ok` on a free loopback port.
+    async fn serve(app: axum::Router) -> std::net::SocketAddr {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
-        let app = axum::Router::new()
-            .route("/ok", axum::routing::get(|| async { "ok" }))
-            .route(
-                "/echo",
-                axum::routing::post(|body: String| async move { body }),
-            );
+        let app = app.route("/ok", axum::routing::get(|| async { "ok" }));
         tokio::spawn(async move { axum::serve(listener, app).await });
+        addr
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn measures_a_real_server() {
+        let addr = serve(axum::Router::new().route(
+            "/echo",
+            axum::routing::post(|body: String| async move { body }),
+        ))
+        .await;
         let report = run(
             vec![Target::get(format!("http://{addr}/ok"))],
             4,
@@ -483,18 +488,14 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_fixed_rate_sends_on_schedule_and_counts_stalls_against_every_late_request() {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap();
-        let app = axum::Router::new()
-            .route("/ok", axum::routing::get(|| async { "ok" }))
-            .route(
-                "/slow",
-                axum::routing::get(|| async {
-                    tokio::time::sleep(Duration::from_millis(100)).await;
-                    "slow"
-                }),
-            );
-        tokio::spawn(async move { axum::serve(listener, app).await });
+        let addr = serve(axum::Router::new().route(
+            "/slow",
+            axum::routing::get(|| async {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                "slow"
+            }),
+        ))
+        .await;
 
         // 100 requests/s for 1 s over 4 connections: the schedule, not the server, sets the
         // count (a closed loop would send thousands).
