@@ -201,14 +201,13 @@ mod tests {
             ("DATABASE_URL", "postgres://elsewhere/db"),
             ("RUST_LOG", "debug"),
         ]);
-        let env = service_environment(
+        let mut env = service_environment(
             parent,
             &[
                 ("DATABASE_URL", "postgres://127.0.0.1:5432/todo"),
                 ("RUST_LOG", "warn"),
             ],
         );
-        let mut env = env;
         env.sort();
         assert_eq!(
             env,
