@@ -8,7 +8,9 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
-use k8s_openapi::api::core::v1::{ConfigMap, Pod, PodSpec, Secret, Service, ServiceAccount};
+use k8s_openapi::api::core::v1::{
+    ConfigMap, Container, Pod, PodSpec, Secret, Service, ServiceAccount,
+};
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
@@ -122,6 +124,13 @@ impl<'a> Workload<'a> {
 
     pub fn component(&self) -> Option<String> {
         self.pod_labels().get(COMPONENT_LABEL).cloned()
+    }
+
+    /// The container named after the workload's component (the service's own, not a sidecar
+    /// or the migrate init container).
+    pub fn component_container(&self) -> Option<&'a Container> {
+        let component = self.component()?;
+        self.spec.containers.iter().find(|c| c.name == component)
     }
 }
 

@@ -848,12 +848,7 @@ pub fn wiring(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
             continue;
         };
         seen.insert(component.clone());
-        let Some(container) = workload
-            .spec
-            .containers
-            .iter()
-            .find(|c| c.name == component)
-        else {
+        let Some(container) = workload.component_container() else {
             report.fail(workload.id(), format!("no container named {component}"));
             continue;
         };
@@ -1604,12 +1599,7 @@ pub fn connection_budget(rendered: &Rendered) -> Vec<Violation> {
         .filter(|w| w.kind == "Deployment")
     {
         let component = workload.component().unwrap_or_default();
-        let Some(container) = workload
-            .spec
-            .containers
-            .iter()
-            .find(|c| c.name == component)
-        else {
+        let Some(container) = workload.component_container() else {
             continue;
         };
         if !container
