@@ -2,7 +2,12 @@
   description = "todo-chatbot: Rust services, reproducible minimal OCI images, Kubernetes deployment";
 
   inputs = {
-    nixpkgs.url = "github:NixOS/nixpkgs/nixos-25.11";
+    # A release branch crane supports. crane's lib/default.nix declares its oldest supported
+    # nixpkgs (`minSupported = "26.05"` at the crane revision in flake.lock; 25.11 was
+    # dropped in crane PR #1056), and flake.lock pins this branch at the revision crane's own
+    # test/flake.lock tests against (`nixpkgs-latest-release`, same revision and narHash).
+    # When bumping crane, re-read both files at the new revision.
+    nixpkgs.url = "github:NixOS/nixpkgs/nixos-26.05";
 
     crane.url = "github:ipetkov/crane";
 
@@ -25,8 +30,18 @@
     let
       inherit (nixpkgs) lib;
 
-      # The images are linux/amd64 and the static binaries target x86_64 musl.
-      systems = [ "x86_64-linux" ];
+      # Binaries and images are static Linux executables, built natively on each Linux
+      # system (amd64 images on x86_64-linux, arm64 images on aarch64-linux).
+      linuxSystems = [
+        "x86_64-linux"
+        "aarch64-linux"
+      ];
+      # The dev shell and formatter also run on macOS; images come from a Linux builder
+      # there (README: "Images on macOS").
+      allSystems = linuxSystems ++ [
+        "x86_64-darwin"
+        "aarch64-darwin"
+      ];
 
       perSystem =
         system:
@@ -37,17 +52,22 @@
             overlays = [ (import rust-overlay) ];
           };
           workspace = import ./nix/workspace.nix { inherit pkgs crane; };
-          images = import ./nix/images.nix { inherit pkgs workspace; };
+          images = import ./nix/images.nix {
+            inherit pkgs workspace;
+            # The committer time of the last commit: `cargo xtask images` stamps the same
+            # (git log -1 --format=%ct), so both builders write the same `created`.
+            sourceEpoch = self.lastModified;
+          };
         in
         {
           inherit pkgs workspace images;
           checks = import ./nix/checks.nix { inherit pkgs workspace images; };
         };
 
-      forAllSystems = f: lib.genAttrs systems (system: f (perSystem system));
+      forSystems = systems: f: lib.genAttrs systems (system: f (perSystem system));
     in
     {
-      packages = forAllSystems (
+      packages = forSystems linuxSystems (
         { workspace, images, ... }:
         # todo-api, todo-mcp, todo-web: the static binaries.
         workspace.services
@@ -62,32 +82,41 @@
         }
       );
 
-      checks = forAllSystems ({ checks, ... }: checks);
+      checks = forSystems linuxSystems ({ checks, ... }: checks);
 
-      devShells = forAllSystems (
+      devShells = forSystems allSystems (
         { pkgs, workspace, ... }:
         {
+          # cargo, rustc, clippy and rustfmt come from the crane toolchain (rust-toolchain.toml).
+          # The rest is what `cargo xtask deploy` and `cargo xtask ci` call; `bash .ci/run`
+          # adds the tools nixpkgs lacks (Helm 4 next to nixpkgs' Helm, the MCP Python SDK,
+          # kubernetes-validate) under .tools/.
           default = workspace.craneLib.devShell {
-            # Pulls in the build inputs of every check (postgresql, helm, cmake, ...).
-            checks = self.checks.${pkgs.stdenv.hostPlatform.system};
-            # cargo, rustc, clippy and rustfmt come from the crane toolchain above.
             packages = [
               pkgs.minikube
               pkgs.kubernetes-helm
               pkgs.kubectl
+              pkgs.k8sgpt
               pkgs.postgresql
               pkgs.skopeo
+              pkgs.openssl
+              pkgs.cargo-nextest
+              pkgs.python3
+              pkgs.nodejs
+              pkgs.unzip
+            ]
+            # Linux-only: running images (umoci, runc) and the browser end to end.
+            ++ lib.optionals pkgs.stdenv.hostPlatform.isLinux [
               pkgs.umoci
               pkgs.runc
-              pkgs.cargo-nextest
-            ]
-            ++ lib.optionals (pkgs ? k8sgpt) [ pkgs.k8sgpt ];
+              pkgs.chromium
+              pkgs.chromedriver
+            ];
           };
         }
       );
 
-      # nixfmt-tree runs the RFC-style nixfmt over the whole tree for a bare `nix fmt`;
-      # plain nixfmt (RFC style since 25.11) where nixfmt-tree is missing.
-      formatter = forAllSystems ({ pkgs, ... }: pkgs.nixfmt-tree or pkgs.nixfmt);
+      # nixfmt-tree runs the RFC-style nixfmt over the whole tree for a bare `nix fmt`.
+      formatter = forSystems allSystems ({ pkgs, ... }: pkgs.nixfmt-tree);
     };
 }

@@ -1,5 +1,5 @@
 # `nix flake check`: lint, format, the test suite against a real PostgreSQL, the Helm chart,
-# and a rebuild of an image that must come out bit for bit the same.
+# and an independent rebuild that must come out bit for bit the same.
 {
   pkgs,
   workspace,
@@ -18,19 +18,31 @@ in
     }
   );
 
-  fmt = craneLib.cargoFmt { inherit (commonArgs) src; };
+  # pname/version from commonArgs: without them crane guesses from Cargo.toml and warns on
+  # every evaluation (the workspace root has no [package]).
+  fmt = craneLib.cargoFmt {
+    inherit (commonArgs) src pname version;
+  };
 
   tests = craneLib.cargoNextest (
     commonArgs
     // {
       inherit cargoArtifacts;
-      nativeBuildInputs = commonArgs.nativeBuildInputs ++ [ pkgs.postgresql ];
+      # Fixtures, the chart and k8s/ (nix/source-files.nix, testData): tests read them.
+      src = workspace.testSrc;
+      # The chart tests render with whatever Helm major nixpkgs ships (3 or 4);
+      # `cargo xtask ci` runs them with both.
+      nativeBuildInputs = [
+        pkgs.postgresql
+        pkgs.kubernetes-helm
+      ];
       # real_tools runs images under runc and builds a fixture with a nested cargo: neither is
       # possible in the sandbox. `cargo xtask ci` runs it on a real machine.
       cargoNextestExtraArgs = "--no-tests=pass -E 'not binary(real_tools)'";
       # A real PostgreSQL for the tests, private to this build: data and socket in the build
       # directory, TCP on loopback only. The tests find it through DATABASE_URL.
       preCheck = ''
+        export HOME=$TMPDIR
         export PGDATA=$TMPDIR/pgdata
         initdb -D "$PGDATA" -U postgres -A trust -E UTF8 --no-locale --no-sync > /dev/null
         pg_ctl -D "$PGDATA" -w -l "$TMPDIR/postgres.log" \
@@ -44,11 +56,10 @@ in
       '';
     }
   );
-
-  # The services themselves must build.
 }
+# The services themselves must build.
 // workspace.services
-// lib.optionalAttrs (builtins.pathExists ../helm/todo) {
+// {
   helm-lint =
     pkgs.runCommand "helm-lint"
       {
@@ -62,29 +73,40 @@ in
         helm lint --strict chart
         touch $out
       '';
-}
-// {
-  # Builds todo-api's binary and image a second time, as separate derivations, and demands
-  # identical archives. (Dependencies come from the shared cargoArtifacts in both builds;
-  # `nix build --rebuild .#image-todo-api` re-checks a single derivation, too.)
+
+  # todo-api compiled a second time, as a separate derivation (the name differs, nothing the
+  # compiler sees does), and its image assembled from that binary: both must equal the
+  # first build byte for byte. The images hold the binary's bytes, not its store path, so the
+  # comparison is meaningful. `nix build --rebuild .#images` re-checks every derivation.
   image-reproducible =
     let
       name = "todo-api";
-      rebuilt = images.mkServiceImage {
+      first = workspace.services.${name};
+      rebuilt = first.overrideAttrs (old: {
+        pname = "${old.pname}-rebuild";
+      });
+      firstImage = images.services.${name};
+      rebuiltImage = images.mkServiceImage {
         inherit name;
-        binary = workspace.services.${name}.overrideAttrs (old: {
-          pname = "${old.pname}-rebuild";
-        });
+        binary = rebuilt;
+        drvSuffix = "-rebuild";
       };
-      first = images.services.${name};
     in
     pkgs.runCommand "image-reproducible" { } ''
-      if ! cmp ${first} ${rebuilt}; then
-        echo "image ${name} differs between two builds:" >&2
-        echo "  ${first}" >&2
-        echo "  ${rebuilt}" >&2
-        exit 1
+      status=0
+      if ! cmp ${lib.getExe first} ${lib.getExe rebuilt}; then
+        echo "the ${name} binary differs between two builds:" >&2
+        echo "  ${lib.getExe first}" >&2
+        echo "  ${lib.getExe rebuilt}" >&2
+        status=1
       fi
-      touch $out
+      if ! cmp ${firstImage} ${rebuiltImage}; then
+        echo "the ${name} image differs between two builds:" >&2
+        echo "  ${firstImage}" >&2
+        echo "  ${rebuiltImage}" >&2
+        status=1
+      fi
+      [ $status = 0 ] && touch $out
+      exit $status
     '';
 }

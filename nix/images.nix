@@ -1,163 +1,65 @@
 # Service images from the one description in each service's Cargo.toml
-# ([package.metadata.image], the table `cargo xtask images` reads too), plus PostgreSQL.
+# ([package.metadata.image]), assembled by the same code as `cargo xtask images` (the
+# `oci-image` command from crates/oci-image), plus PostgreSQL from nixpkgs.
 #
-# Each image ends up in the same archive format as the native path: an OCI image layout in a
-# tar with a content-derived tag, plus Docker's manifest.json (the hybrid `docker save` writes
-# since Docker 25), so skopeo, containerd, `docker load` and `minikube image load` all take it.
-{ pkgs, workspace }:
+# Every image ends up in one archive format: an OCI image layout in a tar with a
+# content-derived tag, plus Docker's manifest.json (the hybrid `docker save` writes since
+# Docker 25), so skopeo, containerd, `docker load` and `minikube image load` all take it.
+{
+  pkgs,
+  workspace,
+  # Seconds since 1970 for `created` and every mtime: the flake's `self.lastModified`, the
+  # committer time of the last commit, which is what `cargo xtask images` uses too.
+  sourceEpoch,
+}:
 let
   inherit (pkgs) lib dockerTools;
 
-  # Fixed so the image config does not change with the build time.
-  created = "1970-01-01T00:00:01Z";
+  # RFC 3339 UTC of sourceEpoch, for dockerTools' `created` (the service images get theirs
+  # from the assembler, from the same number).
+  created = import ./rfc3339.nix sourceEpoch;
 
-  readSpec =
-    name: (builtins.fromTOML (builtins.readFile (../crates + "/${name}/Cargo.toml"))).package.metadata.image;
-
-  # passwd/group with root and the numeric non-root user. The shell named there does not
-  # exist: nothing in the image can open a shell.
-  accounts =
-    spec:
-    let
-      uid = toString spec.user;
-      gid = toString spec.group;
-    in
-    pkgs.symlinkJoin {
-      name = "${spec.name}-accounts";
-      paths = [
-        (pkgs.writeTextDir "etc/passwd" ''
-          root:x:0:0:root:/root:/sbin/nologin
-          nonroot:x:${uid}:${gid}:nonroot:/home/nonroot:/sbin/nologin
-        '')
-        (pkgs.writeTextDir "etc/group" ''
-          root:x:0:
-          nonroot:x:${gid}:
-        '')
-        # Look in /etc/hosts (mounted by the kubelet) before DNS.
-        (pkgs.writeTextDir "etc/nsswitch.conf" ''
-          passwd: files
-          group: files
-          hosts: files dns
-        '')
-      ];
-    };
-
-  # The image as dockerTools builds it: a script that streams a Docker archive. Layers:
-  # the static binary's store path, the CA bundle, the account files; nothing else (a static
-  # binary has no runtime closure, so no libc and no shell come along).
-  streamImage =
-    {
-      spec,
-      binary,
-      extraContents ? [ ],
-    }:
-    dockerTools.streamLayeredImage {
-      inherit (spec) name;
-      # Only names the intermediate archive; the published tag is derived from the manifest
-      # digest in `toArchive` (the same rule as `cargo xtask images`), never `latest`.
-      tag = "build";
-      inherit created;
-      contents = [
-        binary
-        # /etc/ssl/certs/ca-certificates.crt (and the other usual paths) from nixpkgs' cacert,
-        # so TLS to Neon or an OpenAI-compatible API verifies inside the image.
-        dockerTools.caCertificates
-        (accounts spec)
-      ]
-      ++ extraContents;
-      # /tmp is the only writable place (an emptyDir in Kubernetes); sticky like a real /tmp.
-      extraCommands = ''
-        mkdir -m 1777 tmp
-      '';
-      # Runs under fakeroot so the home directory can belong to the non-root user.
-      fakeRootCommands = ''
-        mkdir -p home/nonroot
-        chown ${toString spec.user}:${toString spec.group} home/nonroot
-        chmod 0700 home/nonroot
-      '';
-      config = {
-        User = "${toString spec.user}:${toString spec.group}";
-        Entrypoint = spec.entrypoint;
-        Cmd = spec.cmd or [ ];
-        WorkingDir = spec.workdir or "/";
-        Env = lib.mapAttrsToList (k: v: "${k}=${v}") (spec.env or { });
-        ExposedPorts = lib.listToAttrs (
-          map (port: lib.nameValuePair "${toString port}/tcp" { }) (spec.ports or [ ])
-        );
-        Labels = spec.labels or { };
-        StopSignal = "SIGTERM";
-      }
-      // lib.optionalAttrs (spec ? healthcheck) {
-        # Exec form: there is no shell to run a string.
-        Healthcheck.Test = [ "CMD" ] ++ spec.healthcheck;
-      };
-    };
-
-  # Docker archive -> OCI layout (gzip layers) -> content-derived tag -> deterministic tar.
-  toArchive =
-    { name, stream }:
-    pkgs.runCommand "${name}.oci.tar"
-      {
-        nativeBuildInputs = [
-          pkgs.skopeo
-          pkgs.jq
-          pkgs.gnutar
-        ];
-        passthru.imageName = name;
-      }
-      ''
-        export HOME=$TMPDIR
-        ${stream} > docker.tar
-        # --insecure-policy: the sandbox has no /etc/containers/policy.json; both ends are local.
-        skopeo --insecure-policy copy --quiet --dest-compress-format gzip \
-          docker-archive:docker.tar oci:layout:build
-        digest=$(jq -r '.manifests[0].digest' layout/index.json)
-        hex=''${digest#sha256:}
-        tag=''${hex:0:16}
-        jq --arg tag "$tag" --arg ref "docker.io/library/${name}:$tag" \
-          '.manifests[0].annotations = {"org.opencontainers.image.ref.name": $tag, "io.containerd.image.name": $ref}' \
-          layout/index.json > index.json
-        mv index.json layout/index.json
-        # Docker's view of the same blobs (what `docker load` reads).
-        jq -c --arg ref "${name}:$tag" \
-          '[{Config: ("blobs/sha256/" + (.config.digest | ltrimstr("sha256:"))),
-             RepoTags: [$ref],
-             Layers: [.layers[].digest | "blobs/sha256/" + ltrimstr("sha256:")]}]' \
-          "layout/blobs/sha256/$hex" > layout/manifest.json
-        # Sorted entries, one mtime, numeric root owner: the same bytes on every build.
-        tar --sort=name --mtime=@1 --owner=0 --group=0 --numeric-owner --format=ustar \
-          -C layout -cf "$out" oci-layout index.json manifest.json blobs
-      '';
+  # The CA bundle the images carry at /etc/ssl/certs/ca-certificates.crt (natively it is the
+  # build host's Debian package; here nixpkgs' Mozilla bundle).
+  caBundle = "${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt";
 
   mkServiceImage =
-    { name, binary }:
-    toArchive {
-      inherit name;
-      stream = streamImage {
-        spec = readSpec name;
-        inherit binary;
-      };
-    };
+    {
+      name,
+      binary,
+      # Only the derivation name: a second derivation of the same image for the
+      # reproducibility check.
+      drvSuffix ? "",
+    }:
+    let
+      spec = (builtins.fromTOML (builtins.readFile (../crates + "/${name}/Cargo.toml"))).package.metadata.image;
+    in
+    pkgs.runCommand "${name}${drvSuffix}.oci.tar"
+      {
+        nativeBuildInputs = [ workspace.imageTool ];
+        passthru.imageName = spec.name;
+      }
+      ''
+        oci-image build \
+          --manifest ${../crates + "/${name}/Cargo.toml"} \
+          --binary ${lib.getExe' binary spec.binary} \
+          --ca-bundle ${caBundle} \
+          --ca-provenance "nixpkgs cacert ${pkgs.cacert.version}" \
+          --epoch ${toString sourceEpoch} \
+          --out "$out"
+      '';
 
   services = lib.mapAttrs (name: binary: mkServiceImage { inherit name binary; }) workspace.services;
 
   # PostgreSQL from the same nixpkgs pin, so a cluster can run the whole stack without a
-  # registry. Unlike the services it needs a shell: initdb has to run on first start.
-  postgresSpec = {
-    name = "postgres";
-    user = 65532;
-    group = 65532;
-    entrypoint = [ "${postgresEntrypoint}" ];
-    ports = [ 5432 ];
-    env = {
-      PGDATA = "/var/lib/postgresql/data/pgdata";
-    };
-    labels = {
-      "org.opencontainers.image.title" = "postgres";
-      "org.opencontainers.image.description" = "PostgreSQL ${pkgs.postgresql.version} from nixpkgs";
-    };
-  };
-  postgresEntrypoint = pkgs.writeShellScript "postgres-entrypoint" ''
+  # registry. Unlike the services it has a closure (libraries, a shell: initdb runs on first
+  # start), so dockerTools lays it out, and skopeo turns its Docker archive into the same
+  # archive format. (That conversion would drop a Healthcheck; this image declares none.)
+  postgresUser = "65532";
+
+  # A directory with bin/postgres-entrypoint, not a bare file: streamLayeredImage joins
+  # `contents` with symlinkJoin, whose lndir accepts directories only.
+  postgresEntrypoint = pkgs.writeShellScriptBin "postgres-entrypoint" ''
     set -euo pipefail
     export PATH=${
       lib.makeBinPath [
@@ -184,14 +86,86 @@ let
     # The socket goes to /tmp: the root filesystem is read-only.
     exec postgres -D "$PGDATA" -c listen_addresses='*' -c unix_socket_directories=/tmp "$@"
   '';
-  postgres = toArchive {
+
+  # passwd/group with root and the numeric non-root user, as in the service images.
+  postgresAccounts = pkgs.symlinkJoin {
+    name = "postgres-accounts";
+    paths = [
+      (pkgs.writeTextDir "etc/passwd" ''
+        root:x:0:0:root:/root:/sbin/nologin
+        postgres:x:${postgresUser}:${postgresUser}:postgres:/var/lib/postgresql:/sbin/nologin
+      '')
+      (pkgs.writeTextDir "etc/group" ''
+        root:x:0:
+        postgres:x:${postgresUser}:
+      '')
+    ];
+  };
+
+  postgresStream = dockerTools.streamLayeredImage {
     name = "postgres";
-    stream = streamImage {
-      spec = postgresSpec;
-      binary = pkgs.postgresql;
-      extraContents = [ postgresEntrypoint ];
+    # Only names the intermediate archive; the published tag is derived from the manifest
+    # digest below (the same rule as the service images), never `latest`.
+    tag = "build";
+    inherit created;
+    # Every file in the customisation layer gets this mtime too.
+    mtime = created;
+    contents = [
+      pkgs.postgresql
+      postgresEntrypoint
+      postgresAccounts
+    ];
+    # /tmp is the only writable place (an emptyDir in Kubernetes); sticky like a real /tmp.
+    extraCommands = ''
+      mkdir -m 1777 tmp
+    '';
+    config = {
+      User = "${postgresUser}:${postgresUser}";
+      Entrypoint = [ (lib.getExe postgresEntrypoint) ];
+      ExposedPorts."5432/tcp" = { };
+      Env = [ "PGDATA=/var/lib/postgresql/data/pgdata" ];
+      Labels = {
+        "org.opencontainers.image.title" = "postgres";
+        "org.opencontainers.image.description" = "PostgreSQL ${pkgs.postgresql.version} from nixpkgs";
+      };
+      StopSignal = "SIGINT";
     };
   };
+
+  # Docker archive -> OCI layout (gzip layers) -> content-derived tag -> deterministic tar.
+  postgres =
+    pkgs.runCommand "postgres.oci.tar"
+      {
+        nativeBuildInputs = [
+          pkgs.skopeo
+          pkgs.jq
+          pkgs.gnutar
+        ];
+        passthru.imageName = "postgres";
+      }
+      ''
+        export HOME=$TMPDIR
+        ${postgresStream} > docker.tar
+        # --insecure-policy: the sandbox has no /etc/containers/policy.json; both ends are local.
+        skopeo --insecure-policy copy --quiet --dest-compress-format gzip \
+          docker-archive:docker.tar oci:layout:build
+        digest=$(jq -r '.manifests[0].digest' layout/index.json)
+        hex=''${digest#sha256:}
+        tag=''${hex:0:16}
+        jq --arg tag "$tag" --arg ref "docker.io/library/postgres:$tag" \
+          '.manifests[0].annotations = {"org.opencontainers.image.ref.name": $tag, "io.containerd.image.name": $ref}' \
+          layout/index.json > index.json
+        mv index.json layout/index.json
+        # Docker's view of the same blobs (what `docker load` reads).
+        jq -c --arg ref "postgres:$tag" \
+          '[{Config: ("blobs/sha256/" + (.config.digest | ltrimstr("sha256:"))),
+             RepoTags: [$ref],
+             Layers: [.layers[].digest | "blobs/sha256/" + ltrimstr("sha256:")]}]' \
+          "layout/blobs/sha256/$hex" > layout/manifest.json
+        # Sorted entries, one mtime, numeric root owner: the same bytes on every build.
+        tar --sort=name --mtime=@${toString sourceEpoch} --owner=0 --group=0 --numeric-owner \
+          --format=ustar -C layout -cf "$out" oci-layout index.json manifest.json blobs
+      '';
 
   # Everything in one output: <name>.oci.tar for each image plus manifest.json, the same
   # shape as target/images/manifest.json. `archive` is the absolute store path.

@@ -4,7 +4,9 @@
 let
   inherit (pkgs) lib;
 
-  muslTarget = "x86_64-unknown-linux-musl";
+  # Static musl for the build machine's CPU: x86_64-unknown-linux-musl or
+  # aarch64-unknown-linux-musl. The images hold nothing but this binary.
+  muslTarget = "${pkgs.stdenv.hostPlatform.parsed.cpu.name}-unknown-linux-musl";
 
   # The compiler pinned in rust-toolchain.toml (rustup reads the same file), plus the musl
   # target. The target is added here only: rustup on the Debian CI machine cannot install it,
@@ -21,34 +23,21 @@ let
 
   rootManifest = builtins.fromTOML (builtins.readFile ../Cargo.toml);
 
-  # Files a crate reads at compile time besides Cargo sources: sqlx migrations embedded with
-  # `migrate!`, askama templates, static assets served from the binary, and sqlx's offline
-  # query data. maybeMissing: not every crate has each of them (and some appear later).
-  crateAssets =
-    dir:
-    lib.fileset.unions (
-      map (sub: lib.fileset.maybeMissing (dir + "/${sub}")) [
-        "migrations"
-        "templates"
-        "static"
-        ".sqlx"
-      ]
-    );
+  # Plain lists of what goes into each source besides Cargo sources (see the file).
+  lists = import ./source-files.nix;
+  atRoot = rel: ../. + "/${rel}";
 
+  # A crate's Cargo sources (Cargo.toml/lock, *.rs, *.toml) and its compile-time assets.
+  # maybeMissing: not every crate has every asset directory.
   crateSources =
     dir:
-    lib.fileset.unions [
-      (craneLib.fileset.commonCargoSources dir)
-      (crateAssets dir)
-    ];
+    lib.fileset.unions (
+      [ (craneLib.fileset.commonCargoSources dir) ]
+      ++ map (sub: lib.fileset.maybeMissing (dir + "/${sub}")) lists.crateAssets
+    );
 
-  # Workspace-level files every build needs.
-  workspaceFiles = lib.fileset.unions [
-    ../Cargo.toml
-    ../Cargo.lock
-    (lib.fileset.maybeMissing ../.cargo/config.toml)
-    (lib.fileset.maybeMissing ../.sqlx)
-  ];
+  # Workspace-root files every build reads (Cargo.toml, Cargo.lock, clippy.toml, ...).
+  rootFiles = lib.fileset.unions (map atRoot lists.root);
 
   # Every workspace member: `members = ["crates/*", "xtask"]` in ../Cargo.toml.
   crateDirs = map (name: ../crates + "/${name}") (
@@ -56,10 +45,17 @@ let
   );
   memberDirs = crateDirs ++ [ ../xtask ];
 
-  # The whole workspace: what clippy, the tests and the shared dependency build see.
+  # The whole workspace: what clippy and the shared dependency build see.
+  workspaceFileset = lib.fileset.unions ([ rootFiles ] ++ map crateSources memberDirs);
   src = lib.fileset.toSource {
     root = ../.;
-    fileset = lib.fileset.unions ([ workspaceFiles ] ++ map crateSources memberDirs);
+    fileset = workspaceFileset;
+  };
+
+  # The workspace plus what the tests read at run time.
+  testSrc = lib.fileset.toSource {
+    root = ../.;
+    fileset = lib.fileset.unions ([ workspaceFileset ] ++ map atRoot lists.testData);
   };
 
   # Workspace dependencies declared with a path (`foo = { path = "crates/foo" }`).
@@ -81,7 +77,7 @@ let
       depDir =
         name: spec:
         if builtins.isAttrs spec && (spec.workspace or false) && workspacePathDeps ? ${name} then
-          [ (../. + "/${workspacePathDeps.${name}.path}") ]
+          [ (atRoot workspacePathDeps.${name}.path) ]
         else if builtins.isAttrs spec && spec ? path then
           [ (dir + "/${spec.path}") ]
         else
@@ -109,22 +105,24 @@ let
       }
     );
 
-  # A service's own source set: its crate and its local dependencies, nothing else, so an edit
+  # One package's source set: its crate and its local dependencies, nothing else, so an edit
   # to another service does not rebuild this one. xtask is always there because it is listed
   # by name in `members` (the `crates/*` glob tolerates absent crates, a named member does not).
-  serviceSrc =
+  packageSrc =
     name:
     lib.fileset.toSource {
       root = ../.;
       fileset = lib.fileset.unions (
-        [ workspaceFiles ]
+        [ rootFiles ]
         ++ map crateSources (lib.unique (closureOf (../crates + "/${name}") ++ closureOf ../xtask))
       );
     };
 
   # C code in dependencies (aws-lc-sys, ring) has to be compiled against musl, not glibc:
-  # nixpkgs' static musl toolchain provides that compiler.
+  # nixpkgs' static musl toolchain provides that compiler. aws-lc-sys builds with the cc
+  # crate on Linux targets, so neither CMake nor Perl is needed.
   muslCc = pkgs.pkgsStatic.stdenv.cc;
+  targetEnv = builtins.replaceStrings [ "-" ] [ "_" ] muslTarget;
 
   commonArgs = {
     inherit src;
@@ -138,19 +136,9 @@ let
     # target only, so proc macros and build scripts still build for the host.
     CARGO_BUILD_TARGET = muslTarget;
     CARGO_BUILD_RUSTFLAGS = "-C target-feature=+crt-static";
-    "CC_${builtins.replaceStrings [ "-" ] [ "_" ] muslTarget}" = "${muslCc}/bin/${muslCc.targetPrefix}cc";
-    "AR_${builtins.replaceStrings [ "-" ] [ "_" ] muslTarget}" = "${muslCc}/bin/${muslCc.targetPrefix}ar";
+    "CC_${targetEnv}" = "${muslCc}/bin/${muslCc.targetPrefix}cc";
+    "AR_${targetEnv}" = "${muslCc}/bin/${muslCc.targetPrefix}ar";
     HOST_CC = "${pkgs.stdenv.cc.nativePrefix}cc";
-
-    # sqlx's query macros must not reach for a database while compiling: they read the
-    # checked-in .sqlx data instead.
-    SQLX_OFFLINE = "true";
-
-    # aws-lc-sys falls back to CMake (with perl) where its cc-based build does not apply.
-    nativeBuildInputs = [
-      pkgs.cmake
-      pkgs.perl
-    ];
   };
 
   # Dependencies of the whole workspace, built once (from crane's dummy sources, so editing
@@ -166,28 +154,39 @@ let
     manifest ? package.metadata.image
   ) (map baseNameOf crateDirs);
 
-  mkService =
-    name:
+  # One package's binary, from the shared dependency build.
+  mkBinary =
+    {
+      name,
+      bin ? name,
+    }:
     craneLib.buildPackage (
       commonArgs
       // {
         inherit cargoArtifacts;
-        pname = name;
-        src = serviceSrc name;
+        pname = bin;
+        src = packageSrc name;
         # `--locked` would fail here: cargo drops the members this source set leaves out from
         # the lock file. Versions still come from Cargo.lock (only locked crates are vendored,
         # and the build is offline).
-        cargoExtraArgs = "--offline --package ${name}";
+        cargoExtraArgs = "--offline --package ${name} --bin ${bin}";
         # The tests run once, for the whole workspace, in checks.tests.
         doCheck = false;
-        # The binary must not keep the toolchain or vendored sources alive in the image
-        # closure (crane strips vendor references by default; this makes a leak fail loudly).
+        # The binary must not keep the toolchain or vendored sources alive (crane strips
+        # vendor references by default; this makes a leak fail loudly). The images copy the
+        # bytes, not the store path, so this is about `nix build .#todo-api` closures.
         disallowedReferences = [ (rustToolchainFor pkgs) ];
-        meta.mainProgram = name;
+        meta.mainProgram = bin;
       }
     );
 
-  services = lib.genAttrs serviceNames mkService;
+  services = lib.genAttrs serviceNames (name: mkBinary { inherit name; });
+
+  # The assembler `cargo xtask images` uses, as a command (crates/oci-image/src/bin), so the
+  # Nix images come out of the same code as the native ones.
+  imageTool = mkBinary {
+    name = "oci-image";
+  };
 in
 {
   inherit
@@ -196,8 +195,11 @@ in
     cargoArtifacts
     services
     serviceNames
-    mkService
+    mkBinary
+    imageTool
     src
+    testSrc
+    muslTarget
     ;
   rustToolchain = rustToolchainFor pkgs;
 }

@@ -6,6 +6,7 @@
 //! benchmark ([`bench`]) and the Nix file checks ([`nix_checks`]).
 
 mod nixcheck;
+mod nixsources;
 mod tls;
 
 pub use nixcheck::nix_checks;

@@ -50,7 +50,7 @@ fn k8s_dir() -> PathBuf {
 
 /// Renders and splits the chart, and checks that k8s/README.md documents the Secrets.
 fn fresh() -> Result<ManifestSet> {
-    let helm = Helm::v4()?;
+    let helm = Helm::primary()?;
     let mut request = RenderRequest::new().values_file(split::VALUES_FILE);
     request.release = split::RELEASE.into();
     request.namespace = split::NAMESPACE.into();
@@ -158,7 +158,7 @@ pub fn check() -> Result<()> {
 /// (.ci/install/10-helm.sh) and kubernetes-validate (.ci/install/11-kubernetes-validate.sh),
 /// found in $TOOLS_BIN, <repo>/.tools/bin or PATH.
 pub fn ci_checks(sh: &Shell) -> Result<()> {
-    let helms = Helm::both()?;
+    let helms = Helm::installed()?;
     let validator = tools::find_tool("kubernetes-validate", tools::KUBERNETES_VALIDATE_INSTALLER)?;
     let kubectl = tools::find_tool("kubectl", tools::HELM_INSTALLER)?;
     let work = tempfile::tempdir().context("creating a temporary directory")?;

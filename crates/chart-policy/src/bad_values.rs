@@ -251,7 +251,7 @@ impl BadValues {
         let message = helm
             .template_failure(&self.request())
             .with_context(|| format!("bad values \"{}\"", self.name))?;
-        let wanted = if helm.version.starts_with("v3.") {
+        let wanted = if helm.major == 3 {
             self.helm3
         } else {
             self.helm4

@@ -1,6 +1,6 @@
 //! Checks of the `helm/todo` chart, run with the real `helm` binaries.
 //!
-//! - [`tools`]: find `helm` (v4), `helm3`, `kubectl` and `kubernetes-validate` (on `PATH`
+//! - [`tools`]: find every installed Helm major (`helm`, `helm4`, `helm3`), `kubectl` and `kubernetes-validate` (on `PATH`
 //!   or in `<repo>/.tools/bin`, where `.ci/install/` puts them) and render the chart.
 //! - [`scenarios`]: the value sets the chart is checked with (values.yaml, values-dev.yaml,
 //!   values-prod.yaml and variants), and their effective merged values.

@@ -64,55 +64,135 @@ pub const HELM_INSTALLER: &str = ".ci/install/10-helm.sh";
 /// Installer of kubernetes-validate.
 pub const KUBERNETES_VALIDATE_INSTALLER: &str = ".ci/install/11-kubernetes-validate.sh";
 
-/// A `helm` binary of a known major version.
+/// Where the list of Helm majors that must be installed comes from (`.ci/run` sets `4,3`, so
+/// CI always exercises both; elsewhere whatever Helm is installed is enough).
+pub const HELM_MAJORS_VAR: &str = "HELM_MAJORS";
+
+/// The names a Helm binary goes by, in order of preference: `helm` is whatever the user has
+/// (nixpkgs ships Helm 3, helm.sh Helm 4); `helm4`/`helm3` are second installs of one major.
+pub const HELM_NAMES: [&str; 3] = ["helm", "helm4", "helm3"];
+
+/// A supported `helm` binary: Helm 4, or Helm 3 from 3.16 on.
 #[derive(Debug, Clone)]
 pub struct Helm {
     pub path: PathBuf,
     /// As reported by `helm version`, e.g. "v4.1.4".
     pub version: String,
+    /// 3 or 4.
+    pub major: u32,
+}
+
+/// `(major, minor)` of a `helm version` string such as `v3.17.3+ge4da497`.
+pub fn helm_major_minor(version: &str) -> Option<(u32, u32)> {
+    let mut numbers = version
+        .trim()
+        .trim_start_matches('v')
+        .split(['.', '+', '-'])
+        .map(|part| part.parse::<u32>().ok());
+    Some((numbers.next()??, numbers.next()??))
+}
+
+/// Whether the chart and the deploy plans support this Helm version (3.16+ or 4).
+pub fn helm_supported(version: &str) -> bool {
+    matches!(helm_major_minor(version), Some((3, minor)) if minor >= 16)
+        || matches!(helm_major_minor(version), Some((4, _)))
+}
+
+/// From `(name, version)` of each Helm found (in [`HELM_NAMES`] order), one per major, newest
+/// major first; fails when a major listed in `required` is missing or nothing usable is found.
+pub fn select_helms(
+    found: &[(PathBuf, String)],
+    required: &[u32],
+) -> anyhow::Result<Vec<(PathBuf, String, u32)>> {
+    let mut chosen: Vec<(PathBuf, String, u32)> = Vec::new();
+    let mut unsupported = Vec::new();
+    for (path, version) in found {
+        match helm_major_minor(version) {
+            Some((major, _)) if helm_supported(version) => {
+                if !chosen.iter().any(|(_, _, m)| *m == major) {
+                    chosen.push((path.clone(), version.clone(), major));
+                }
+            }
+            _ => unsupported.push(format!("{} ({version:?})", path.display())),
+        }
+    }
+    chosen.sort_by(|a, b| b.2.cmp(&a.2));
+    let have: Vec<u32> = chosen.iter().map(|(_, _, m)| *m).collect();
+    let missing: Vec<String> = required
+        .iter()
+        .filter(|m| !have.contains(m))
+        .map(|m| format!("Helm {m}"))
+        .collect();
+    if chosen.is_empty() || !missing.is_empty() {
+        let wanted = if missing.is_empty() {
+            "Helm 3.16+ or Helm 4".to_string()
+        } else {
+            format!("{} ({HELM_MAJORS_VAR}={required:?})", missing.join(" and "))
+        };
+        let mut message = format!(
+            "no {wanted} found as {}: run `bash {HELM_INSTALLER}` (installs Helm 4 as `helm` and Helm 3 as `helm3` into {})",
+            HELM_NAMES.join(", "),
+            tools_bin().display()
+        );
+        if !unsupported.is_empty() {
+            message.push_str(&format!(
+                "; unsupported versions found: {}",
+                unsupported.join(", ")
+            ));
+        }
+        bail!(message);
+    }
+    Ok(chosen)
+}
+
+/// The majors `HELM_MAJORS` asks for (`4,3`), none when unset.
+pub fn required_helm_majors() -> anyhow::Result<Vec<u32>> {
+    let Ok(value) = std::env::var(HELM_MAJORS_VAR) else {
+        return Ok(Vec::new());
+    };
+    value
+        .split([',', ' '])
+        .filter(|s| !s.is_empty())
+        .map(|s| match s.trim().parse::<u32>() {
+            Ok(m @ (3 | 4)) => Ok(m),
+            _ => bail!("{HELM_MAJORS_VAR}={value:?}: list Helm majors, 3 and/or 4 (e.g. `4,3`)"),
+        })
+        .collect()
 }
 
 impl Helm {
-    /// Helm 4 (`helm`).
-    pub fn v4() -> anyhow::Result<Helm> {
-        Helm::find("helm", 4)
+    /// `helm` as found first (`$TOOLS_BIN`, `.tools/bin`, `PATH`): whichever supported
+    /// major it is. What renders `k8s/` and what single-Helm tests use.
+    pub fn primary() -> anyhow::Result<Helm> {
+        let path = find_tool("helm", HELM_INSTALLER)?;
+        let version = helm_version(&path)?;
+        let helms = select_helms(&[(path, version)], &[])?;
+        let (path, version, major) = helms.into_iter().next().context("no helm")?;
+        Ok(Helm {
+            path,
+            version,
+            major,
+        })
     }
 
-    /// Helm 3, 3.16 or newer (`helm3`; `.ci/install/10-helm.sh` installs 3.17).
-    pub fn v3() -> anyhow::Result<Helm> {
-        Helm::find("helm3", 3)
-    }
-
-    /// Both majors the chart supports, Helm 4 first.
-    pub fn both() -> anyhow::Result<Vec<Helm>> {
-        Ok(vec![Helm::v4()?, Helm::v3()?])
-    }
-
-    fn find(name: &str, major: u32) -> anyhow::Result<Helm> {
-        let path = find_tool(name, HELM_INSTALLER)?;
-        let output = Command::new(&path)
-            .args(["version", "--template", "{{.Version}}"])
-            .output()
-            .with_context(|| format!("running {} version", path.display()))?;
-        let version = String::from_utf8_lossy(&output.stdout).trim().to_string();
-        let numbers: Vec<u32> = version
-            .trim_start_matches('v')
-            .split(['.', '+', '-'])
-            .take(2)
-            .filter_map(|part| part.parse().ok())
-            .collect();
-        let ok = match numbers.as_slice() {
-            [found, minor] => *found == major && (major != 3 || *minor >= 16),
-            _ => false,
-        };
-        if !ok {
-            bail!(
-                "{} reports version {version:?}, expected Helm {major}{}: run `bash {HELM_INSTALLER}`",
-                path.display(),
-                if major == 3 { " (3.16 or newer)" } else { "" }
-            );
+    /// Every supported Helm major installed (as `helm`, `helm4` or `helm3`), newest first;
+    /// each major that `HELM_MAJORS` lists must be among them.
+    pub fn installed() -> anyhow::Result<Vec<Helm>> {
+        let mut found = Vec::new();
+        for name in HELM_NAMES {
+            if let Ok(path) = find_tool(name, HELM_INSTALLER) {
+                let version = helm_version(&path)?;
+                found.push((path, version));
+            }
         }
-        Ok(Helm { path, version })
+        Ok(select_helms(&found, &required_helm_majors()?)?
+            .into_iter()
+            .map(|(path, version, major)| Helm {
+                path,
+                version,
+                major,
+            })
+            .collect())
     }
 
     /// Runs helm with `args` (and extra environment), returning its output whatever the
@@ -256,4 +336,12 @@ impl Default for RenderRequest {
     fn default() -> Self {
         RenderRequest::new()
     }
+}
+
+fn helm_version(path: &Path) -> anyhow::Result<String> {
+    let output = Command::new(path)
+        .args(["version", "--template", "{{.Version}}"])
+        .output()
+        .with_context(|| format!("running {} version", path.display()))?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().to_string())
 }

@@ -1,4 +1,5 @@
-//! A check that a binary is a static x86-64 ELF executable.
+//! A check that a binary is a static 64-bit ELF executable, and which platform it is for
+//! (x86-64 is `amd64`, AArch64 is `arm64`, as OCI configs name them).
 //!
 //! The images contain no libc and no dynamic loader: a dynamically linked binary would fail at
 //! start with a confusing "no such file or directory". Catching it at build time is cheaper.
@@ -11,6 +12,24 @@ const PT_INTERP: u32 = 3;
 const ET_EXEC: u16 = 2;
 const ET_DYN: u16 = 3;
 const EM_X86_64: u16 = 62;
+const EM_AARCH64: u16 = 183;
+
+/// The CPU architectures the images are built for, named as in an OCI image config.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Architecture {
+    Amd64,
+    Arm64,
+}
+
+impl Architecture {
+    /// The OCI / Go name (`GOARCH`): `amd64` or `arm64`.
+    pub fn oci_name(self) -> &'static str {
+        match self {
+            Architecture::Amd64 => "amd64",
+            Architecture::Arm64 => "arm64",
+        }
+    }
+}
 
 fn u16_at(b: &[u8], at: usize) -> Option<u16> {
     Some(u16::from_le_bytes(b.get(at..at + 2)?.try_into().ok()?))
@@ -24,8 +43,9 @@ fn u64_at(b: &[u8], at: usize) -> Option<u64> {
     Some(u64::from_le_bytes(b.get(at..at + 8)?.try_into().ok()?))
 }
 
-/// Fails unless `bytes` is a little-endian ELF64 x86-64 executable without an interpreter.
-pub fn ensure_static_executable(name: &str, bytes: &[u8]) -> Result<()> {
+/// Fails unless `bytes` is a little-endian ELF64 x86-64 or AArch64 executable without an
+/// interpreter; returns its architecture.
+pub fn ensure_static_executable(name: &str, bytes: &[u8]) -> Result<Architecture> {
     ensure!(
         bytes.get(..4) == Some(b"\x7fELF"),
         "{name} is not an ELF file"
@@ -47,10 +67,11 @@ pub fn ensure_static_executable(name: &str, bytes: &[u8]) -> Result<()> {
         kind == ET_EXEC || kind == ET_DYN,
         "{name} is not an executable (ELF type {kind})"
     );
-    ensure!(
-        machine == EM_X86_64,
-        "{name} is not an x86-64 binary (machine {machine})"
-    );
+    let architecture = match machine {
+        EM_X86_64 => Architecture::Amd64,
+        EM_AARCH64 => Architecture::Arm64,
+        _ => bail!("{name} is neither an x86-64 nor an AArch64 binary (ELF machine {machine})"),
+    };
     for i in 0..u64::from(phnum) {
         let at = usize::try_from(phoff + i * u64::from(phentsize))?;
         let Some(p_type) = u32_at(bytes, at) else {
@@ -64,7 +85,7 @@ pub fn ensure_static_executable(name: &str, bytes: &[u8]) -> Result<()> {
             );
         }
     }
-    Ok(())
+    Ok(architecture)
 }
 
 #[cfg(test)]
@@ -103,7 +124,19 @@ mod tests {
         b[0x36..0x38].copy_from_slice(&56u16.to_le_bytes());
         b[0x38..0x3a].copy_from_slice(&1u16.to_le_bytes());
         b[64..68].copy_from_slice(&1u32.to_le_bytes());
-        ensure_static_executable("min", &b).unwrap();
+        assert_eq!(
+            ensure_static_executable("min", &b).unwrap(),
+            Architecture::Amd64
+        );
+        b[0x12..0x14].copy_from_slice(&EM_AARCH64.to_le_bytes());
+        assert_eq!(
+            ensure_static_executable("min", &b).unwrap(),
+            Architecture::Arm64
+        );
+        b[0x12..0x14].copy_from_slice(&40u16.to_le_bytes()); // EM_ARM, 32-bit Arm
+        let err = ensure_static_executable("min", &b).unwrap_err().to_string();
+        assert!(err.contains("ELF machine 40"), "{err}");
+        b[0x12..0x14].copy_from_slice(&EM_X86_64.to_le_bytes());
         b[64..68].copy_from_slice(&PT_INTERP.to_le_bytes());
         assert!(ensure_static_executable("min", &b).is_err());
     }

@@ -7,6 +7,7 @@
 
 use crate::base::{BaseFiles, base_tree, binary_tree};
 use crate::digest::{hex_of, sha256_digest};
+use crate::elf::Architecture;
 use crate::gzip::gzip;
 use crate::json::{canonical_json, canonical_value};
 use crate::layer::TarBuilder;
@@ -111,13 +112,22 @@ pub struct Image {
     pub epoch: i64,
     /// `sha256:` of the service binary inside.
     pub binary_digest: String,
+    /// The binary's CPU architecture, which is the image's platform (always linux).
+    pub architecture: Architecture,
+}
+
+fn oci_arch(architecture: Architecture) -> Arch {
+    match architecture {
+        Architecture::Amd64 => Arch::Amd64,
+        Architecture::Arm64 => Arch::ARM64,
+    }
 }
 
 /// Builds the image (all in memory; the service binaries are a few MiB).
 pub fn build_image(inputs: &ImageInputs<'_>) -> Result<Image> {
     let spec = inputs.spec;
     spec.validate()?;
-    crate::elf::ensure_static_executable(&spec.binary, inputs.binary)?;
+    let architecture = crate::elf::ensure_static_executable(&spec.binary, inputs.binary)?;
     let mtime = u64::try_from(inputs.epoch).context("epoch before 1970")?;
     let created = crate::epoch::rfc3339(inputs.epoch)?;
 
@@ -178,7 +188,7 @@ pub fn build_image(inputs: &ImageInputs<'_>) -> Result<Image> {
         .collect::<Result<Vec<_>, _>>()?;
     let image_config = ImageConfigurationBuilder::default()
         .created(created)
-        .architecture(Arch::Amd64)
+        .architecture(oci_arch(architecture))
         .os(Os::Linux)
         .config(config.build()?)
         .rootfs(
@@ -227,6 +237,7 @@ pub fn build_image(inputs: &ImageInputs<'_>) -> Result<Image> {
         manifest,
         epoch: inputs.epoch,
         binary_digest: sha256_digest(inputs.binary),
+        architecture,
     })
 }
 
@@ -268,7 +279,7 @@ impl Image {
             .digest(Digest::from_str(&self.manifest.digest)?)
             .platform(
                 PlatformBuilder::default()
-                    .architecture(Arch::Amd64)
+                    .architecture(oci_arch(self.architecture))
                     .os(Os::Linux)
                     .build()?,
             )

@@ -3,12 +3,15 @@
 //! - every `.nix` file parses (`nix-instantiate --parse`, Debian's nix-bin);
 //! - Nix's own TOML reader sees the same `[package.metadata.image]` tables as the Rust side;
 //! - `flake.lock` pins exactly the inputs `flake.nix` declares, each locked by rev and
-//!   narHash, with rust-overlay's nixpkgs following ours.
+//!   narHash, with rust-overlay's nixpkgs following ours;
+//! - the derivations' sources and inputs hold what the builds and tests read
+//!   ([`super::nixsources`]);
+//! - `nix/rfc3339.nix` (the postgres image's `created`) formats like the native builder.
 
 use crate::util::{Step, project_root};
 use anyhow::{Context, Result, ensure};
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
 
@@ -78,6 +81,92 @@ pub fn nix_checks(sh: &Shell) -> Result<()> {
     eprintln!(
         "  flake.lock pins {} inputs by rev and narHash",
         inputs.as_object().map_or(0, |o| o.len())
+    );
+
+    source_checks(sh, &root, &eval, &files)?;
+
+    for epoch in [0i64, 951_782_400, 1_785_782_307, 4_102_444_799] {
+        let nix = eval(&format!("import ./nix/rfc3339.nix {epoch}"))?;
+        let native = oci_image::epoch::rfc3339(epoch)?;
+        ensure!(
+            nix.as_str() == Some(native.as_str()),
+            "nix/rfc3339.nix formats {epoch} as {nix}, the native builder as {native:?}"
+        );
+    }
+    eprintln!("  nix/rfc3339.nix and the native builder format `created` alike");
+    Ok(())
+}
+
+/// The checks of [`super::nixsources`] on this repository.
+fn source_checks(
+    sh: &Shell,
+    root: &Path,
+    eval: &dyn Fn(&str) -> Result<Value>,
+    nix_files: &[PathBuf],
+) -> Result<()> {
+    use super::nixsources::*;
+    let lists: SourceLists = serde_json::from_value(eval("import ./nix/source-files.nix")?)
+        .context("nix/source-files.nix does not have the shape xtask expects")?;
+    let mut problems = root_problems(&lists, |f| root.join(f).is_file());
+
+    let tracked: Vec<String> = cmd!(sh, "git -C {root} ls-files")
+        .quiet()
+        .read()
+        .context("listing tracked files (git ls-files)")?
+        .lines()
+        .map(str::to_owned)
+        .collect();
+    let mut members: Vec<String> = tracked
+        .iter()
+        .filter_map(|f| f.strip_prefix("crates/")?.split_once("/Cargo.toml"))
+        .filter(|(name, rest)| rest.is_empty() && !name.contains('/'))
+        .map(|(name, _)| format!("crates/{name}"))
+        .collect();
+    members.push("xtask".into());
+    problems.extend(uncovered_files(&tracked, &members, &lists));
+
+    // Top-level directories besides the workspace members themselves.
+    let top_dirs: Vec<String> = tracked
+        .iter()
+        .filter_map(|f| f.split_once('/').map(|(dir, _)| dir.to_owned()))
+        .filter(|d| d != "crates" && d != "xtask")
+        .collect::<BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut named = BTreeSet::new();
+    for file in tracked
+        .iter()
+        .filter(|f| f.starts_with("crates/") && f.ends_with(".rs"))
+    {
+        let code =
+            std::fs::read_to_string(root.join(file)).with_context(|| format!("reading {file}"))?;
+        named.extend(named_top_dirs(&code, &top_dirs));
+    }
+    problems.extend(missing_test_data(&named, &lists));
+
+    let inputs: CheckInputs = serde_json::from_value(eval(CHECK_INPUTS_EXPR)?)
+        .context("evaluating nix/checks.nix with stand-ins")?;
+    problems.extend(check_input_problems(&inputs));
+
+    for file in nix_files {
+        let text =
+            std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+        problems.extend(
+            single_files_in_contents(&text)
+                .into_iter()
+                .map(|p| format!("{}: {p}", file.display())),
+        );
+    }
+    ensure!(
+        problems.is_empty(),
+        "the Nix sources and inputs miss what the builds and tests read:\n  {}",
+        problems.join("\n  ")
+    );
+    eprintln!(
+        "  Nix sources hold every root config file, crate asset and test data ({} test-data paths; tests read {}), the test check has {}",
+        lists.test_data.len(),
+        named.into_iter().collect::<Vec<_>>().join(", "),
+        inputs.test_inputs.join(", ")
     );
     Ok(())
 }
@@ -336,16 +425,16 @@ mod tests {
     },
     "nixpkgs": {
       "locked": {
-        "lastModified": 1778430510,
-        "narHash": "sha256-Ti+ZBvW6yrWWAg2szExVTwCd4qOJ3KlVr1tFHfyfi8Q=",
+        "lastModified": 1785734586,
+        "narHash": "sha256-ODZkEK9Gy50yg6h98u7KkitZ3oc/uuTFK00bh1CRdNA=",
         "owner": "NixOS",
         "repo": "nixpkgs",
-        "rev": "8fd9daa3db09ced9700431c5b7ad0e8ba199b575",
+        "rev": "531670d871c0e29724a02f3cbcac170adc65b58c",
         "type": "github"
       },
       "original": {
         "owner": "NixOS",
-        "ref": "nixos-25.11",
+        "ref": "nixos-26.05",
         "repo": "nixpkgs",
         "type": "github"
       }
@@ -382,7 +471,7 @@ mod tests {
   "version": 7
 }"#;
     /// What `nix-instantiate --eval --json -E '(import ./flake.nix).inputs'` prints.
-    const INPUTS: &str = r#"{"crane":{"url":"github:ipetkov/crane"},"nixpkgs":{"url":"github:NixOS/nixpkgs/nixos-25.11"},"rust-overlay":{"inputs":{"nixpkgs":{"follows":"nixpkgs"}},"url":"github:oxalica/rust-overlay"}}"#;
+    const INPUTS: &str = r#"{"crane":{"url":"github:ipetkov/crane"},"nixpkgs":{"url":"github:NixOS/nixpkgs/nixos-26.05"},"rust-overlay":{"inputs":{"nixpkgs":{"follows":"nixpkgs"}},"url":"github:oxalica/rust-overlay"}}"#;
 
     fn good() -> (Value, Value) {
         (
@@ -403,7 +492,7 @@ mod tests {
         assert_eq!(validate_lock(&lock, &inputs), Vec::<String>::new());
         assert_eq!(
             lock["nodes"]["nixpkgs"]["locked"]["rev"],
-            "8fd9daa3db09ced9700431c5b7ad0e8ba199b575"
+            "531670d871c0e29724a02f3cbcac170adc65b58c"
         );
     }
 
@@ -504,8 +593,8 @@ mod tests {
             "sha512-Ti+ZBvW6yrWWAg2szExVTwCd4qOJ3KlVr1tFHfyfi8Q="
         ));
         assert_eq!(
-            parse_github_url("github:NixOS/nixpkgs/nixos-25.11"),
-            Some(("NixOS", "nixpkgs", Some("nixos-25.11")))
+            parse_github_url("github:NixOS/nixpkgs/nixos-26.05"),
+            Some(("NixOS", "nixpkgs", Some("nixos-26.05")))
         );
         assert_eq!(
             parse_github_url("github:ipetkov/crane"),

@@ -10,7 +10,7 @@ use chart_policy::manifests::{self, HEADER, readme_gaps, split};
 use chart_policy::tools::{Helm, RenderRequest, repo_root};
 
 fn dev_render(skip_tests: bool) -> String {
-    let helm = Helm::v4().unwrap_or_else(|e| panic!("{e:#}"));
+    let helm = Helm::primary().unwrap_or_else(|e| panic!("{e:#}"));
     let mut request = RenderRequest::new().values_file(manifests::VALUES_FILE);
     request.skip_tests = skip_tests;
     helm.template(&request).unwrap_or_else(|e| panic!("{e:#}"))

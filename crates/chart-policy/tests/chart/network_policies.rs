@@ -14,7 +14,7 @@ use chart_policy::tools::Helm;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
 fn helm() -> Helm {
-    Helm::v4().unwrap_or_else(|e| panic!("{e:#}"))
+    Helm::primary().unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 fn render(name: &str) -> (Rendered, Option<NetworkPolicyExpectation>) {

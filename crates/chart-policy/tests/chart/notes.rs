@@ -63,7 +63,7 @@ fn secret_values(stdout: &str) -> Vec<String> {
 
 #[test]
 fn notes_say_how_to_reach_the_app_and_get_credentials() {
-    for helm in Helm::both().unwrap_or_else(|e| panic!("{e:#}")) {
+    for helm in Helm::installed().unwrap_or_else(|e| panic!("{e:#}")) {
         let (dev, manifest) = notes(&helm, "values-dev.yaml");
         assert!(
             dev.contains("http://todo.local/"),

@@ -22,7 +22,7 @@ fn scenario(name: &str) -> Scenario {
 }
 
 fn render(name: &str) -> (Rendered, Expectations) {
-    let helm = Helm::v4().unwrap_or_else(|e| panic!("{e:#}"));
+    let helm = Helm::primary().unwrap_or_else(|e| panic!("{e:#}"));
     let scenario = scenario(name);
     let rendered = scenario.render(&helm).unwrap_or_else(|e| panic!("{e:#}"));
     let expect = scenario.expectations().unwrap();

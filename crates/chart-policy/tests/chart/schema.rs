@@ -8,7 +8,7 @@ use chart_policy::scenarios;
 use chart_policy::tools::{Helm, RenderRequest};
 
 fn both() -> Vec<Helm> {
-    Helm::both().unwrap_or_else(|e| panic!("{e:#}"))
+    Helm::installed().unwrap_or_else(|e| panic!("{e:#}"))
 }
 
 #[test]

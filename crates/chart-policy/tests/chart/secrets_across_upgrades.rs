@@ -101,7 +101,7 @@ fn alphanumeric(s: &str) -> bool {
 
 #[test]
 fn generated_secrets_are_kept_across_upgrades() {
-    for helm in Helm::both().unwrap_or_else(|e| panic!("{e:#}")) {
+    for helm in Helm::installed().unwrap_or_else(|e| panic!("{e:#}")) {
         let server = FakeApiServer::start().unwrap();
         let dir = tempfile::tempdir().unwrap();
         let kubeconfig = server.write_kubeconfig(dir.path(), "todo").unwrap();
@@ -188,7 +188,7 @@ fn generated_secrets_are_kept_across_upgrades() {
 
 #[test]
 fn operator_secrets_are_not_generated() {
-    let helm = Helm::v4().unwrap_or_else(|e| panic!("{e:#}"));
+    let helm = Helm::primary().unwrap_or_else(|e| panic!("{e:#}"));
     let request = RenderRequest::new()
         .values_file("values-prod.yaml")
         .set("jwt.existingSecret=todo-jwt");
