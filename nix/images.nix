@@ -107,9 +107,8 @@ let
     # Only names the intermediate archive; the published tag is derived from the manifest
     # digest below (the same rule as the service images), never `latest`.
     tag = "build";
+    # File mtimes keep dockerTools' fixed default (1970-01-01T00:00:01Z).
     inherit created;
-    # Every file in the customisation layer gets this mtime too.
-    mtime = created;
     contents = [
       pkgs.postgresql
       postgresEntrypoint

@@ -1,6 +1,6 @@
-# What the derivations' sources hold besides crane's Cargo sources (crane's
-# `fileset.commonCargoSources`: `*.rs`, `Cargo.toml`, `Cargo.lock`, `.cargo/config.toml`), as
-# plain data. nix/workspace.nix turns it into lib.fileset values; `cargo xtask ci` reads it
+# What the derivations' sources hold besides each workspace member's Cargo sources (crane's
+# `fileset.commonCargoSources` of the member's directory: `Cargo.toml`, `Cargo.lock`, `*.rs`,
+# `*.toml`), as plain data. nix/workspace.nix turns it into lib.fileset values; `cargo xtask ci` reads it
 # with a bare Nix (no nixpkgs needed) and fails when a file that cargo, clippy or a test reads
 # is missing from it, because in the sandbox such a file is simply not there.
 {

@@ -53,9 +53,10 @@ let
   };
 
   # The workspace plus what the tests read at run time.
+  testFileset = lib.fileset.unions ([ workspaceFileset ] ++ map atRoot lists.testData);
   testSrc = lib.fileset.toSource {
     root = ../.;
-    fileset = lib.fileset.unions ([ workspaceFileset ] ++ map atRoot lists.testData);
+    fileset = testFileset;
   };
 
   # Workspace dependencies declared with a path (`foo = { path = "crates/foo" }`).
@@ -108,14 +109,17 @@ let
   # One package's source set: its crate and its local dependencies, nothing else, so an edit
   # to another service does not rebuild this one. xtask is always there because it is listed
   # by name in `members` (the `crates/*` glob tolerates absent crates, a named member does not).
+  packageFileset =
+    name:
+    lib.fileset.unions (
+      [ rootFiles ]
+      ++ map crateSources (lib.unique (closureOf (../crates + "/${name}") ++ closureOf ../xtask))
+    );
   packageSrc =
     name:
     lib.fileset.toSource {
       root = ../.;
-      fileset = lib.fileset.unions (
-        [ rootFiles ]
-        ++ map crateSources (lib.unique (closureOf (../crates + "/${name}") ++ closureOf ../xtask))
-      );
+      fileset = packageFileset name;
     };
 
   # C code in dependencies (aws-lc-sys, ring) has to be compiled against musl, not glibc:
@@ -201,5 +205,12 @@ in
     testSrc
     muslTarget
     ;
+  # The file sets behind the sources, for inspection:
+  # `lib.fileset.trace workspace.filesets.tests` lists what the test check sees.
+  filesets = {
+    workspace = workspaceFileset;
+    tests = testFileset;
+    package = packageFileset;
+  };
   rustToolchain = rustToolchainFor pkgs;
 }

@@ -4,9 +4,14 @@
 # protocol from Rust, so nothing else (no Node, no Selenium) is needed. Fonts give the
 # screenshots readable text.
 set -euo pipefail
-if command -v chromium >/dev/null && command -v chromedriver >/dev/null \
-  && dpkg -s fonts-dejavu-core >/dev/null 2>&1; then
+# Fonts are checked where Debian's packages are the source; `nix develop` brings its own.
+fonts_ok() { ! command -v dpkg >/dev/null || dpkg -s fonts-dejavu-core >/dev/null 2>&1; }
+if command -v chromium >/dev/null && command -v chromedriver >/dev/null && fonts_ok; then
   exit 0
+fi
+if ! command -v apt-get >/dev/null; then
+  echo "40-browser.sh: chromium and chromedriver are missing: install them (nix develop provides both on Linux)" >&2
+  exit 1
 fi
 export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq

@@ -528,6 +528,7 @@ fn image_checks(sh: &Shell, check_reproducible: bool) -> Result<()> {
             skopeo_inspect(sh, b)?;
         }
     }
+    nix_assembly_agrees(sh, &built)?;
 
     let secrets = CiSecrets::generate()?;
     let pg = throwaway_postgres::PgServer::start()
@@ -576,6 +577,59 @@ const CA_IN_CONTAINER: &str = "/etc/todo-ci/ca.pem";
 const CI_DATABASE: &str = "todo_images_ci";
 
 /// `skopeo inspect` must accept the archive and report our manifest digest.
+/// The Nix path (`oci-image build`, the command nix/images.nix runs) turns the same release
+/// binary, CA bundle and epoch into the very same archive as the native path: one image
+/// description, one assembler, whichever builder.
+fn nix_assembly_agrees(sh: &Shell, built: &[BuiltImage]) -> Result<()> {
+    let _step = Step::new("images: `oci-image build` (the Nix path) writes the same archives");
+    cmd!(sh, "cargo build -q -p oci-image --bin oci-image").run()?;
+    let cli = crate::util::target_dir().join("debug/oci-image");
+    let root = project_root();
+    let base = BaseFiles::from_host()?;
+    let work = tempfile::tempdir()?;
+    for b in built {
+        let manifest = root.join("crates").join(&b.service).join("Cargo.toml");
+        let binary = root
+            .join(BUILD_DIR)
+            .join(TARGET)
+            .join("release")
+            .join(&b.spec.binary);
+        let out = work.path().join(format!("{}.oci.tar", b.service));
+        let epoch = b.image.epoch.to_string();
+        let provenance = &base.ca_provenance;
+        let mut args = vec![
+            "--ca-bundle".to_owned(),
+            oci_image::base::HOST_CA_BUNDLE.to_owned(),
+        ];
+        if base.ca_copyright.is_some() {
+            args.extend([
+                "--ca-copyright".to_owned(),
+                oci_image::base::HOST_CA_COPYRIGHT.to_owned(),
+            ]);
+        }
+        cmd!(
+            sh,
+            "{cli} build --manifest {manifest} --binary {binary} {args...} --ca-provenance {provenance} --epoch {epoch} --out {out}"
+        )
+        .quiet()
+        .ignore_stdout()
+        .run()?;
+        let ours = std::fs::read(&b.archive)?;
+        let theirs = std::fs::read(&out)?;
+        ensure!(
+            ours == theirs,
+            "{}: `oci-image build` wrote {} ({}), the native builder {} ({}): the two paths disagree",
+            b.service,
+            oci_image::digest::sha256_digest(&theirs),
+            out.display(),
+            oci_image::digest::sha256_digest(&ours),
+            b.archive.display()
+        );
+        eprintln!("  {}: identical ({})", b.service, b.image.reference());
+    }
+    Ok(())
+}
+
 fn skopeo_inspect(sh: &Shell, b: &BuiltImage) -> Result<()> {
     let location = format!("oci-archive:{}", b.archive.display());
     let out = cmd!(sh, "skopeo inspect {location}")

@@ -116,7 +116,7 @@ pub fn select_helms(
             _ => unsupported.push(format!("{} ({version:?})", path.display())),
         }
     }
-    chosen.sort_by(|a, b| b.2.cmp(&a.2));
+    chosen.sort_by_key(|c| std::cmp::Reverse(c.2));
     let have: Vec<u32> = chosen.iter().map(|(_, _, m)| *m).collect();
     let missing: Vec<String> = required
         .iter()

@@ -16,7 +16,7 @@ use crate::facts::{
 use crate::plan::{
     AccessSpec, Action, Command, Expect, Phase, Plan, Step, WaitSpec, format_duration,
 };
-use crate::preflight::{Preflight, Tool};
+use crate::preflight::{Preflight, Tool, ToolCheck, ToolState};
 
 /// The Secret `deploy` creates from `LLM_API_KEY`, and its key.
 pub const LLM_SECRET_NAME: &str = "todo-llm-api-key";
@@ -166,11 +166,12 @@ impl DeployOptions {
     }
 
     fn uses_nix(&self, preflight: &Preflight) -> bool {
-        match self.images {
-            ImagesMode::Nix => true,
-            ImagesMode::Native => false,
-            ImagesMode::Auto => preflight.has(Tool::Nix),
-        }
+        self.images_choice(preflight).0
+    }
+
+    /// Which image builder the plan uses and why, on this machine's OS.
+    pub fn images_choice(&self, preflight: &Preflight) -> (bool, String) {
+        images_choice(self.images, preflight.tool(Tool::Nix), std::env::consts::OS)
     }
 
     /// Where the build leaves its manifest, and the base of the archive paths in it.
@@ -197,6 +198,51 @@ impl DeployOptions {
             ImagesMode::Native => {}
         }
         (required, optional)
+    }
+}
+
+/// Whether `--images MODE` builds with Nix, and the reason shown in the plan. `auto` picks
+/// Nix only where it can build this flake's images: on Linux (the flake builds images for
+/// Linux systems; macOS needs a Linux builder, which `--images nix` assumes) with a Nix at
+/// least as new as the pinned crane requires. The plan passes `--extra-experimental-features
+/// 'nix-command flakes'` itself, so a stock Nix without flakes enabled works too.
+pub fn images_choice(mode: ImagesMode, nix: Option<&ToolCheck>, os: &str) -> (bool, String) {
+    let native = "native builder (`cargo xtask images`)";
+    match mode {
+        ImagesMode::Nix => (true, "images: Nix (--images nix)".into()),
+        ImagesMode::Native => (false, format!("images: {native} (--images native)")),
+        ImagesMode::Auto if os != "linux" => (
+            false,
+            format!(
+                "images: {native}: on {os} the flake builds images only through a Linux builder; \
+                 pass --images nix if you have one configured"
+            ),
+        ),
+        ImagesMode::Auto => {
+            let minimum = Tool::Nix.minimum();
+            match nix.map(|check| &check.state) {
+                Some(ToolState::Ok { version, .. }) => (
+                    true,
+                    format!(
+                        "images: Nix (nix {version} >= {minimum}; `--images native` builds without it)"
+                    ),
+                ),
+                Some(ToolState::TooOld { version, .. }) => (
+                    false,
+                    format!(
+                        "images: {native}: nix {version} is older than {minimum}, the oldest the pinned crane \
+                         supports; upgrade Nix to build with it"
+                    ),
+                ),
+                Some(ToolState::Unusable { detail, .. }) => (
+                    false,
+                    format!("images: {native}: nix does not report its version ({detail})"),
+                ),
+                Some(ToolState::Missing) | None => {
+                    (false, format!("images: {native}: Nix not found"))
+                }
+            }
+        }
     }
 }
 
@@ -408,7 +454,10 @@ pub fn deploy_plan(options: &DeployOptions, facts: &DeployFacts) -> Plan {
     }
 
     // 3. Images: build, load or push, verify.
-    let nix = options.uses_nix(&facts.preflight);
+    let (nix, why) = options.images_choice(&facts.preflight);
+    if options.images == ImagesMode::Auto {
+        steps.push(Step::note(Phase::BuildImages, why));
+    }
     let build = if nix {
         Command::new(
             "nix",

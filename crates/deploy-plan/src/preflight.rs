@@ -46,14 +46,15 @@ impl Tool {
 
     /// The oldest version the plans work with (helm 3.16: `--ignore-not-found` on uninstall and
     /// current `--wait` semantics; minikube 1.33: `image load` of OCI archives; kubectl 1.28:
-    /// skew with current minikube Kubernetes).
+    /// skew with current minikube Kubernetes; Nix 2.31.2: the oldest the pinned crane supports,
+    /// per its CHANGELOG).
     pub fn minimum(self) -> Version {
         match self {
             Tool::Minikube => Version::new(1, 33, 0),
             Tool::Helm => Version::new(3, 16, 0),
             Tool::Kubectl => Version::new(1, 28, 0),
             Tool::Skopeo => Version::new(1, 9, 0),
-            Tool::Nix => Version::new(2, 8, 0),
+            Tool::Nix => Version::new(2, 31, 2),
         }
     }
 

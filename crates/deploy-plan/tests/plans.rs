@@ -89,6 +89,7 @@ fn minikube_first_deploy() {
             "$ minikube start -p todo-chatbot --cpus 2 --memory 4096 --driver=docker",
             "$ minikube -p todo-chatbot addons enable ingress",
             "$ minikube -p todo-chatbot addons enable metrics-server",
+            "skip: images: native builder (`cargo xtask images`): Nix not found",
             "$ cargo xtask images",
             "$ minikube -p todo-chatbot image load target/images/todo-api.oci.tar",
             "$ minikube -p todo-chatbot image load target/images/todo-mcp.oci.tar",
@@ -106,11 +107,11 @@ fn minikube_first_deploy() {
     );
     assert!(plan.problems().is_empty());
     // The watch runs alongside helm's own wait; both diagnose on failure.
-    assert!(plan.steps[11].alongside_previous && plan.steps[11].diagnose_on_failure);
-    assert!(plan.steps[10].diagnose_on_failure);
+    assert!(plan.steps[12].alongside_previous && plan.steps[12].diagnose_on_failure);
+    assert!(plan.steps[11].diagnose_on_failure);
     let text = plan.render();
     assert!(
-        text.contains("12. [wait] kube-rs: watch Deployment todo/todo-api")
+        text.contains("13. [wait] kube-rs: watch Deployment todo/todo-api")
             && text.contains("(runs alongside the previous step)")
     );
     assert!(text.contains("Preflight passed: this plan can run."));
@@ -151,6 +152,7 @@ fn minikube_redeploy_reuses_everything_it_can_and_keeps_the_key_secret() {
             "$ kubectl config use-context todo-chatbot",
             "skip: addon ingress is already enabled",
             "skip: addon metrics-server is already enabled",
+            "skip: images: native builder (`cargo xtask images`): Nix not found",
             "$ cargo xtask images",
             "skip: minikube already has todo-api:3f9a2c1d0b7e: not loading it again",
             "skip: minikube already has todo-mcp:8d41be07aa19: not loading it again",
@@ -214,7 +216,7 @@ fn current_cluster_pushes_to_the_registry() {
                 (Tool::Kubectl, Version::new(1, 35, 2)),
                 (Tool::Skopeo, Version::new(1, 9, 3)),
             ],
-            &[ToolCheck::ok(Tool::Nix, Version::new(2, 24, 9))],
+            &[ToolCheck::ok(Tool::Nix, Version::new(2, 31, 2))],
         ),
         profile: ProfileState::Unknown,
         addons: None,
@@ -229,6 +231,7 @@ fn current_cluster_pushes_to_the_registry() {
         [
             "check helm >= 3.16.0, kubectl >= 1.28.0, skopeo >= 1.9.0: ok",
             "skip: --cluster current: using kubeconfig context kind-dev",
+            "skip: images: Nix (nix 2.31.2 >= 2.31.2; `--images native` builds without it)",
             "$ nix --extra-experimental-features 'nix-command flakes' build .#images",
             "skip: localhost:5000/todo-api:3f9a2c1d0b7e is already in the registry: not pushing it again",
             "$ skopeo copy --dest-tls-verify=false oci-archive:result/todo-mcp.oci.tar docker://localhost:5000/todo-mcp:8d41be07aa19",
@@ -316,7 +319,7 @@ fn dry_run_on_a_bare_machine_still_prints_the_plan() {
     };
     let plan = deploy_plan(&DeployOptions::default(), &facts);
     let steps = plan.descriptions();
-    assert_eq!(steps.len(), 15);
+    assert_eq!(steps.len(), 16);
     assert!(steps[0].starts_with("check minikube >= 1.33.0, helm >= 3.16.0, kubectl >= 1.28.0, a minikube driver (docker, podman or kvm2): WOULD FAIL:\n"));
     assert_eq!(plan.problems().len(), 3);
     assert_eq!(
@@ -324,15 +327,19 @@ fn dry_run_on_a_bare_machine_still_prints_the_plan() {
         "$ minikube start -p todo-chatbot --cpus 2 --memory 4096"
     );
     assert_eq!(
-        steps[5],
+        steps[4],
+        "skip: images: native builder (`cargo xtask images`): Nix not found"
+    );
+    assert_eq!(
+        steps[6],
         "$ minikube -p todo-chatbot image load target/images/todo-api.oci.tar"
     );
     assert_eq!(
-        steps[8],
+        steps[9],
         "$ minikube -p todo-chatbot image ls  # must list todo-api:<tag>, todo-mcp:<tag>, todo-web:<tag>"
     );
     assert!(
-        steps[10].contains(
+        steps[11].contains(
             "--set api.image.tag=<tag> --set mcp.image.tag=<tag> --set web.image.tag=<tag>"
         )
     );
@@ -535,4 +542,56 @@ fn a_missing_current_context_stops_current_cluster_plans() {
         ..TeardownOptions::default()
     };
     assert!(teardown_plan(&explicit, &teardown).problems().is_empty());
+}
+
+/// `--images auto` builds with Nix only where the flake can build images, and says why.
+#[test]
+fn auto_picks_nix_only_where_it_can_build_the_images() {
+    use deploy_plan::deploy::images_choice;
+    use deploy_plan::preflight::ToolState;
+    use std::path::PathBuf;
+    let nix = |state: ToolState| ToolCheck {
+        tool: Tool::Nix,
+        state,
+    };
+    let ok = nix(ToolState::Ok {
+        path: PathBuf::from("/nix/var/nix/profiles/default/bin/nix"),
+        version: Version::new(2, 31, 2),
+    });
+    let (uses, why) = images_choice(ImagesMode::Auto, Some(&ok), "linux");
+    assert!(uses, "{why}");
+    assert!(why.contains("nix 2.31.2 >= 2.31.2"), "{why}");
+
+    // Debian's nix-bin 2.8: older than the pinned crane supports.
+    let old = nix(ToolState::TooOld {
+        path: PathBuf::from("/usr/bin/nix"),
+        version: Version::new(2, 8, 0),
+    });
+    let (uses, why) = images_choice(ImagesMode::Auto, Some(&old), "linux");
+    assert!(!uses);
+    assert!(
+        why.contains("nix 2.8.0 is older than 2.31.2, the oldest the pinned crane supports"),
+        "{why}"
+    );
+
+    // A Mac: the flake has no image packages for darwin.
+    let (uses, why) = images_choice(ImagesMode::Auto, Some(&ok), "macos");
+    assert!(!uses);
+    assert!(
+        why.contains("on macos") && why.contains("--images nix"),
+        "{why}"
+    );
+
+    let (uses, why) = images_choice(ImagesMode::Auto, Some(&nix(ToolState::Missing)), "linux");
+    assert!(!uses);
+    assert!(why.ends_with("Nix not found"), "{why}");
+    let broken = nix(ToolState::Unusable {
+        path: PathBuf::from("/bin/nix"),
+        detail: "exit status 1".into(),
+    });
+    assert!(!images_choice(ImagesMode::Auto, Some(&broken), "linux").0);
+
+    // Explicit choices are taken as given.
+    assert!(images_choice(ImagesMode::Nix, None, "macos").0);
+    assert!(!images_choice(ImagesMode::Native, Some(&ok), "linux").0);
 }

@@ -41,6 +41,9 @@ struct Build {
     /// Where the bundle came from, recorded in the image history.
     #[arg(long)]
     ca_provenance: Option<String>,
+    /// The bundle's license text, shipped at /usr/share/doc/ca-certificates/copyright.
+    #[arg(long)]
+    ca_copyright: Option<PathBuf>,
     /// Seconds since 1970 for `created` and every mtime.
     #[arg(long, env = "SOURCE_DATE_EPOCH")]
     epoch: String,
@@ -61,6 +64,10 @@ fn build(args: Build) -> Result<()> {
     let mut base = BaseFiles::from_file(&args.ca_bundle)?;
     if let Some(provenance) = args.ca_provenance {
         base.ca_provenance = provenance;
+    }
+    if let Some(path) = &args.ca_copyright {
+        base.ca_copyright =
+            Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
     }
     let epoch = oci_image::epoch::parse_epoch(&args.epoch).context("--epoch")?;
     let image = build_image(&ImageInputs {
