@@ -30,8 +30,8 @@
     let
       inherit (nixpkgs) lib;
 
-      # Binaries and images are static Linux executables, built natively on each Linux
-      # system (amd64 images on x86_64-linux, arm64 images on aarch64-linux).
+      # Binaries and images are static Linux executables. Either Linux system builds the
+      # images for both platforms: its own CPU natively, the other by cross compilation.
       linuxSystems = [
         "x86_64-linux"
         "aarch64-linux"
@@ -52,15 +52,34 @@
             overlays = [ (import rust-overlay) ];
           };
           workspace = import ./nix/workspace.nix { inherit pkgs crane; };
+          # The other image platform's binaries: arm64 from x86_64, amd64 from aarch64.
+          cross = import ./nix/cross.nix {
+            inherit pkgs crane workspace;
+            crossName =
+              {
+                x86_64 = "aarch64-multiplatform-musl";
+                aarch64 = "musl64";
+              }
+              .${pkgs.stdenv.hostPlatform.parsed.cpu.name};
+          };
           images = import ./nix/images.nix {
             inherit pkgs workspace;
             # The committer time of the last commit: `cargo xtask images` stamps the same
             # (git log -1 --format=%ct), so both builders write the same `created`.
             sourceEpoch = self.lastModified;
+            binarySets = [
+              workspace.services
+              cross.services
+            ];
           };
         in
         {
-          inherit pkgs workspace images;
+          inherit
+            pkgs
+            workspace
+            cross
+            images
+            ;
           checks = import ./nix/checks.nix { inherit pkgs workspace images; };
         };
 
@@ -68,10 +87,17 @@
     in
     {
       packages = forSystems linuxSystems (
-        { workspace, images, ... }:
-        # todo-api, todo-mcp, todo-web: the static binaries.
+        {
+          workspace,
+          cross,
+          images,
+          ...
+        }:
+        # todo-api, todo-mcp, todo-web: the static binaries for this machine's CPU.
         workspace.services
-        # image-todo-api, ...: one image archive each.
+        # todo-api-aarch64-unknown-linux-musl, ...: the other platform's.
+        // lib.mapAttrs' (name: binary: lib.nameValuePair "${name}-${cross.rustcTarget}" binary) cross.services
+        # image-todo-api, ...: each service's image for both platforms (a directory of archives).
         // lib.mapAttrs' (name: image: lib.nameValuePair "image-${name}" image) images.services
         // {
           image-postgres = images.postgres;
@@ -87,11 +113,12 @@
       devShells = forSystems allSystems (
         { pkgs, workspace, ... }:
         {
-          # cargo, rustc, clippy and rustfmt come from the crane toolchain (rust-toolchain.toml).
+          # cargo, rustc, clippy and rustfmt come from the crane toolchain (rust-toolchain.toml,
+          # plus both musl targets).
           # The rest is what `cargo xtask deploy` and `cargo xtask ci` call; `bash .ci/run`
           # adds the tools nixpkgs lacks (Helm 4 next to nixpkgs' Helm, the MCP Python SDK,
           # kubernetes-validate) under .tools/.
-          default = workspace.craneLib.devShell {
+          default = workspace.devCraneLib.devShell {
             packages = [
               pkgs.minikube
               pkgs.kubernetes-helm
@@ -101,6 +128,9 @@
               pkgs.skopeo
               pkgs.openssl
               pkgs.cargo-nextest
+              # `cargo xtask images` cross-compiles both platforms with these.
+              pkgs.cargo-zigbuild
+              pkgs.zig
               pkgs.python3
               pkgs.nodejs
               pkgs.unzip

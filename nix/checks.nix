@@ -74,38 +74,44 @@ in
         touch $out
       '';
 
-  # todo-api compiled a second time, as a separate derivation (the name differs, nothing the
-  # compiler sees does), and its image assembled from that binary: both must equal the
-  # first build byte for byte. The images hold the binary's bytes, not its store path, so the
-  # comparison is meaningful. `nix build --rebuild .#images` re-checks every derivation.
+  # todo-api compiled a second time for every image platform, as separate derivations (the
+  # names differ, nothing the compiler sees does), and its image assembled from those
+  # binaries: binaries and archives must equal the first build byte for byte. The images
+  # hold the binaries' bytes, not their store paths, so the comparison is meaningful.
+  # `nix build --rebuild .#images` re-checks every derivation.
   image-reproducible =
     let
       name = "todo-api";
-      first = workspace.services.${name};
-      rebuilt = first.overrideAttrs (old: {
-        pname = "${old.pname}-rebuild";
-      });
+      first = map (set: set.${name}) images.binarySets;
+      rebuilt = map (
+        binary:
+        binary.overrideAttrs (old: {
+          pname = "${old.pname}-rebuild";
+        })
+      ) first;
       firstImage = images.services.${name};
       rebuiltImage = images.mkServiceImage {
         inherit name;
-        binary = rebuilt;
+        binaries = rebuilt;
         drvSuffix = "-rebuild";
       };
     in
     pkgs.runCommand "image-reproducible" { } ''
       status=0
-      if ! cmp ${lib.getExe first} ${lib.getExe rebuilt}; then
-        echo "the ${name} binary differs between two builds:" >&2
-        echo "  ${lib.getExe first}" >&2
-        echo "  ${lib.getExe rebuilt}" >&2
-        status=1
-      fi
-      if ! cmp ${firstImage} ${rebuiltImage}; then
-        echo "the ${name} image differs between two builds:" >&2
-        echo "  ${firstImage}" >&2
-        echo "  ${rebuiltImage}" >&2
-        status=1
-      fi
+      ${lib.concatStrings (
+        lib.zipListsWith (a: b: ''
+          if ! cmp ${lib.getExe a} ${lib.getExe b}; then
+            echo "a ${name} binary differs between two builds: ${lib.getExe a} ${lib.getExe b}" >&2
+            status=1
+          fi
+        '') first rebuilt
+      )}
+      for archive in ${firstImage}/*.oci.tar; do
+        if ! cmp "$archive" "${rebuiltImage}/$(basename "$archive")"; then
+          echo "$(basename "$archive") differs between two builds" >&2
+          status=1
+        fi
+      done
       [ $status = 0 ] && touch $out
       exit $status
     '';

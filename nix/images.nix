@@ -11,6 +11,9 @@
   # Seconds since 1970 for `created` and every mtime: the flake's `self.lastModified`, the
   # committer time of the last commit, which is what `cargo xtask images` uses too.
   sourceEpoch,
+  # One attrset of service binaries (service name -> derivation) per image platform: the
+  # native ones (workspace.services) and the cross-compiled ones (nix/cross.nix).
+  binarySets,
 }:
 let
   inherit (pkgs) lib dockerTools;
@@ -23,10 +26,21 @@ let
   # build host's Debian package; here nixpkgs' Mozilla bundle).
   caBundle = "${pkgs.cacert}/etc/ssl/certs/ca-bundle.crt";
 
+  # This machine's CPU as an image platform: PostgreSQL's image is built for it only.
+  hostArch =
+    {
+      x86_64 = "amd64";
+      aarch64 = "arm64";
+    }
+    .${pkgs.stdenv.hostPlatform.parsed.cpu.name};
+
+  # One service's image for every platform it gets a binary for: a directory with
+  # <name>.oci.tar (the multi-platform index), <name>-<arch>.oci.tar per platform and
+  # catalog-entry.json (its entry of manifest.json), as `cargo xtask images` writes them.
   mkServiceImage =
     {
       name,
-      binary,
+      binaries,
       # Only the derivation name: a second derivation of the same image for the
       # reproducibility check.
       drvSuffix ? "",
@@ -34,22 +48,30 @@ let
     let
       spec = (builtins.fromTOML (builtins.readFile (../crates + "/${name}/Cargo.toml"))).package.metadata.image;
     in
-    pkgs.runCommand "${name}${drvSuffix}.oci.tar"
+    pkgs.runCommand "${name}${drvSuffix}-image"
       {
         nativeBuildInputs = [ workspace.imageTool ];
         passthru.imageName = spec.name;
       }
       ''
+        mkdir -p "$out"
         oci-image build \
           --manifest ${../crates + "/${name}/Cargo.toml"} \
-          --binary ${lib.getExe' binary spec.binary} \
+          ${lib.concatMapStringsSep " " (binary: "--binary ${lib.getExe' binary spec.binary}") binaries} \
           --ca-bundle ${caBundle} \
           --ca-provenance "nixpkgs cacert ${pkgs.cacert.version}" \
           --epoch ${toString sourceEpoch} \
-          --out "$out"
+          --out-dir "$out" > catalog-entry.json
+        mv catalog-entry.json "$out/"
       '';
 
-  services = lib.mapAttrs (name: binary: mkServiceImage { inherit name binary; }) workspace.services;
+  services = lib.genAttrs workspace.serviceNames (
+    name:
+    mkServiceImage {
+      inherit name;
+      binaries = map (set: set.${name}) binarySets;
+    }
+  );
 
   # PostgreSQL from the same nixpkgs pin, so a cluster can run the whole stack without a
   # registry. Unlike the services it has a closure (libraries, a shell: initdb runs on first
@@ -166,8 +188,8 @@ let
           --format=ustar -C layout -cf "$out" oci-layout index.json manifest.json blobs
       '';
 
-  # Everything in one output: <name>.oci.tar for each image plus manifest.json, the same
-  # shape as target/images/manifest.json. `archive` is the absolute store path.
+  # Everything in one output: every archive plus manifest.json, the same shape as
+  # target/images/manifest.json (`archive` paths are absolute store paths).
   all =
     pkgs.runCommand "todo-chatbot-images"
       {
@@ -181,34 +203,22 @@ let
       }
       ''
         mkdir -p $out
-        entries=()
-        ${lib.concatMapStrings
-          (
-            { service, archive }:
-            ''
-              ln -s ${archive} $out/${service}.oci.tar
-              index=$(tar -xOf ${archive} index.json)
-              digest=$(jq -r '.manifests[0].digest' <<<"$index")
-              tag=$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' <<<"$index")
-              entries+=("$(jq -n -c \
-                --arg service ${service} --arg name ${archive.imageName} --arg tag "$tag" \
-                --arg digest "$digest" --arg archive ${archive} \
-                --argjson size "$(stat -c %s ${archive})" \
-                '{service: $service, name: $name, tag: $tag, reference: ($name + ":" + $tag),
-                  digest: $digest, archive: $archive, size: $size}')")
-            ''
-          )
-          (
-            lib.mapAttrsToList (service: archive: { inherit service archive; }) services
-            ++ [
-              {
-                service = "postgres";
-                archive = postgres;
-              }
-            ]
-          )
-        }
-        printf '%s\n' "''${entries[@]}" | jq -s '{images: .}' > $out/manifest.json
+        ${lib.concatMapStrings (image: ''
+          for archive in ${image}/*.oci.tar; do ln -s "$archive" $out/; done
+        '') (lib.attrValues services)}
+        ln -s ${postgres} $out/postgres.oci.tar
+        index=$(tar -xOf ${postgres} index.json)
+        digest=$(jq -r '.manifests[0].digest' <<<"$index")
+        tag=$(jq -r '.manifests[0].annotations["org.opencontainers.image.ref.name"]' <<<"$index")
+        jq -n -c --arg tag "$tag" --arg digest "$digest" --arg archive ${postgres} \
+          --argjson size "$(stat -c %s ${postgres})" \
+          '{service: "postgres", name: "postgres", tag: $tag, reference: ("postgres:" + $tag),
+            digest: $digest, archive: $archive, size: $size,
+            platforms: [{architecture: "${hostArch}", os: "linux", digest: $digest,
+                         archive: $archive, size: $size}]}' > postgres-entry.json
+        jq -s '{images: sort_by(.service)}' \
+          ${lib.concatMapStringsSep " " (image: "${image}/catalog-entry.json") (lib.attrValues services)} \
+          postgres-entry.json > $out/manifest.json
       '';
 in
 {
@@ -217,5 +227,6 @@ in
     postgres
     all
     mkServiceImage
+    binarySets
     ;
 }

@@ -203,6 +203,7 @@ in
     imageTool
     src
     testSrc
+    packageSrc
     muslTarget
     ;
   # The file sets behind the sources, for inspection:
@@ -213,4 +214,14 @@ in
     package = packageFileset;
   };
   rustToolchain = rustToolchainFor pkgs;
+  # The dev shell's toolchain: both musl targets, for `cargo xtask images` (cargo-zigbuild).
+  devCraneLib = craneLib.overrideToolchain (
+    p:
+    (p.rust-bin.fromRustupToolchainFile ../rust-toolchain.toml).override {
+      targets = [
+        "x86_64-unknown-linux-musl"
+        "aarch64-unknown-linux-musl"
+      ];
+    }
+  );
 }

@@ -58,6 +58,10 @@ pub struct Cmd {
     /// Memory of a new minikube profile, in MB.
     #[arg(long, value_name = "MB", default_value_t = 4096)]
     memory: u32,
+    /// Load this platform's images (linux/amd64 or linux/arm64) instead of the nodes' own,
+    /// as asked from the cluster
+    #[arg(long, value_name = "linux/ARCH")]
+    platform: Option<String>,
 }
 
 impl Cmd {
@@ -85,6 +89,7 @@ impl Cmd {
             smoke: !self.no_smoke,
             cpus: self.cpus,
             memory_mb: self.memory,
+            platform: self.platform,
             ..DeployOptions::default()
         };
         let env = Environment::from_process(&root);

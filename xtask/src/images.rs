@@ -1,32 +1,77 @@
-//! `cargo xtask images`: builds the service OCI images natively (no Docker, no Nix).
+//! `cargo xtask images`: builds the service OCI images natively (no Docker, no Nix), for
+//! linux/amd64 and linux/arm64.
 //!
-//! A thin front over `crates/oci-image`: one release build of every service (static, paths
-//! remapped), then the crate assembles `target/images/<service>.oci.tar` and
-//! `target/images/manifest.json`. Also the image parts of CI ([`ci_checks`]), the image
-//! benchmark ([`bench`]) and the Nix file checks ([`nix_checks`]).
+//! A thin front over `crates/oci-image`: one release build of every service for every
+//! platform (static musl, cross-compiled by cargo-zigbuild, paths remapped), then the crate
+//! assembles `target/images/<service>.oci.tar` (the multi-platform index),
+//! `target/images/<service>-<arch>.oci.tar` (one platform each, for `docker load` and
+//! `minikube image load`) and `target/images/manifest.json`. Also the image parts of CI
+//! ([`ci_checks`], in `checks`), the image benchmark ([`bench`]) and the Nix file checks
+//! ([`nix_checks`]).
 
+mod checks;
+mod docker;
 mod nixcheck;
 mod nixsources;
 mod tls;
 
+pub use checks::ci_checks;
 pub use nixcheck::nix_checks;
 
 use crate::util::{Step, project_root};
 use anyhow::{Context, Result, bail, ensure};
-use oci_image::runc::{Container, RunSettings, Runc};
-use oci_image::scan::Secret;
-use oci_image::{
-    BaseFiles, CatalogEntry, Image, ImageCatalog, ImageInputs, ServiceImage, build_image,
-    read_archive,
-};
-use std::collections::BTreeMap;
+use oci_image::elf::Architecture;
+use oci_image::multi::WrittenImage;
+use oci_image::{BaseFiles, CatalogEntry, ImageCatalog, MultiImage, ServiceImage, read_archive};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 use xshell::{Shell, cmd};
 
-/// The target triple of the static release builds. Explicit on purpose: with `--target`,
-/// RUSTFLAGS (crt-static) apply to the target only and proc macros still link dynamically.
-const TARGET: &str = "x86_64-unknown-linux-gnu";
+/// An image platform and the Rust target its binaries are built for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Platform {
+    pub arch: Architecture,
+    pub target: &'static str,
+}
+
+/// Every platform the images are built for. Static musl on both, as in the Nix build.
+///
+/// The C code in dependencies (aws-lc-sys, ring) needs a C cross compiler. Zig, through
+/// cargo-zigbuild, is that compiler here rather than Debian's gcc-aarch64-linux-gnu: one
+/// toolchain from PyPI (`ziglang`, `cargo-zigbuild`; `.ci/install/25-cross.sh`) that targets
+/// both platforms from Linux and macOS hosts of either CPU, where Debian's cross gcc only
+/// serves Debian hosts building arm64. Zig cannot link static glibc, hence musl for amd64 too.
+/// Explicit targets also mean RUSTFLAGS apply to the target only, so proc macros and build
+/// scripts still build for the host.
+pub const PLATFORMS: [Platform; 2] = [
+    Platform {
+        arch: Architecture::Amd64,
+        target: "x86_64-unknown-linux-musl",
+    },
+    Platform {
+        arch: Architecture::Arm64,
+        target: "aarch64-unknown-linux-musl",
+    },
+];
+
+/// Parses `linux/arm64`, `arm64`, `linux/amd64`, `amd64` (also `aarch64`, `x86_64`).
+pub fn parse_platform(text: &str) -> Result<Platform> {
+    let arch = text.trim().strip_prefix("linux/").unwrap_or(text.trim());
+    let arch = match arch {
+        "amd64" | "x86_64" => Architecture::Amd64,
+        "arm64" | "aarch64" => Architecture::Arm64,
+        _ => bail!("--platform {text}: images are built for linux/amd64 and linux/arm64"),
+    };
+    PLATFORMS
+        .into_iter()
+        .find(|p| p.arch == arch)
+        .context("platform table")
+}
+
+/// The platform of this machine's CPU, if images are built for it.
+pub fn host_platform() -> Option<Platform> {
+    parse_platform(std::env::consts::ARCH).ok()
+}
 /// Release builds for images, apart from the dev builds in `target/`.
 const BUILD_DIR: &str = "target/image-build";
 /// The second, from-scratch build of `--check-reproducible`.
@@ -56,38 +101,62 @@ pub struct Cmd {
     /// With --ci: build once instead of twice (for local iteration; CI always builds twice)
     #[arg(long, requires = "ci")]
     quick: bool,
+    /// Platforms to build (comma-separated; default: linux/amd64,linux/arm64)
+    #[arg(
+        long = "platform",
+        value_name = "OS/ARCH",
+        value_delimiter = ',',
+        conflicts_with = "ci"
+    )]
+    platforms: Vec<String>,
 }
 
 impl Cmd {
     pub fn run(self, sh: &Shell) -> Result<()> {
         if self.ci {
             nix_checks(sh)?;
-            return if self.quick {
-                image_checks(sh, false)
-            } else {
-                ci_checks(sh)
-            };
+            return checks::image_checks(sh, !self.quick);
         }
+        let platforms = if self.platforms.is_empty() {
+            PLATFORMS.to_vec()
+        } else {
+            self.platforms
+                .iter()
+                .map(|p| parse_platform(p))
+                .collect::<Result<_>>()?
+        };
         let built = build_images(
             sh,
             &Options {
                 services: self.services,
                 check_reproducible: self.check_reproducible,
                 out: project_root().join(self.out),
+                platforms,
             },
         )?;
         println!(
-            "{:<10} {:<27} {:>10}  ARCHIVE",
-            "SERVICE", "REFERENCE", "SIZE"
+            "{:<10} {:<8} {:<27} {:>10}  ARCHIVE",
+            "SERVICE", "PLATFORM", "REFERENCE", "SIZE"
         );
         for b in &built {
             println!(
-                "{:<10} {:<27} {:>10}  {}",
+                "{:<10} {:<8} {:<27} {:>10}  {}",
                 b.service,
+                "index",
                 b.image.reference(),
-                mib(b.size),
-                b.archive_display
+                mib(b.entry.size),
+                b.entry.archive
             );
+            for p in &b.entry.platforms {
+                println!(
+                    "{:<10} {:<8} {:<27} {:>10}  {}",
+                    "",
+                    p.architecture,
+                    b.image.reference(),
+                    mib(p.size),
+                    p.archive
+                );
+            }
         }
         Ok(())
     }
@@ -100,26 +169,40 @@ pub struct Options {
     pub check_reproducible: bool,
     /// Absolute output directory.
     pub out: PathBuf,
+    /// What to build for (at least one).
+    pub platforms: Vec<Platform>,
 }
 
-/// An image written to disk.
+/// An image written to disk, for every platform built.
 pub struct BuiltImage {
     pub service: String,
     pub spec: oci_image::ImageSpec,
-    pub image: Image,
-    pub archive: PathBuf,
-    /// `archive` as listed in manifest.json (relative to the repository root when inside it).
-    pub archive_display: String,
-    pub size: u64,
+    pub image: MultiImage,
+    /// Absolute paths of what was written.
+    pub written: WrittenImage,
+    /// Its manifest.json entry (paths relative to the repository root).
+    pub entry: CatalogEntry,
+    /// The release binary each platform's image holds.
+    pub binaries: Vec<(Platform, PathBuf)>,
 }
 
-/// An image assembled in memory, with the binary it was made from.
+impl BuiltImage {
+    /// The single-platform archive for `arch`, if built.
+    pub fn platform_archive(&self, arch: Architecture) -> Option<&Path> {
+        self.written
+            .platforms
+            .iter()
+            .find(|(a, _, _)| *a == arch)
+            .map(|(_, path, _)| path.as_path())
+    }
+}
+
+/// An image assembled in memory, with the binaries it was made from.
 struct Assembled {
     service: ServiceImage,
-    binary_path: PathBuf,
-    image: Image,
-    /// The archive file's bytes (assembled once, written as is).
-    archive: Vec<u8>,
+    binaries: Vec<(Platform, PathBuf)>,
+    image: MultiImage,
+    /// `sha256:` of the multi-platform archive's bytes.
     archive_digest: String,
     assemble_time: Duration,
 }
@@ -130,13 +213,15 @@ pub fn build_images(sh: &Shell, opts: &Options) -> Result<Vec<BuiltImage>> {
     let services = select_services(&root, &opts.services)?;
     let epoch = oci_image::epoch::source_date_epoch(&root)?;
     let base = BaseFiles::from_host()?;
+    ensure!(!opts.platforms.is_empty(), "no platform to build for");
     eprintln!(
-        "images: {} (SOURCE_DATE_EPOCH={epoch}; CA bundle: {})",
+        "images: {} for {} (SOURCE_DATE_EPOCH={epoch}; CA bundle: {})",
         services
             .iter()
             .map(|s| s.package.as_str())
             .collect::<Vec<_>>()
             .join(", "),
+        platform_list(&opts.platforms),
         base.ca_provenance
     );
 
@@ -148,10 +233,13 @@ pub fn build_images(sh: &Shell, opts: &Options) -> Result<Vec<BuiltImage>> {
     };
     let first_dir = root.join(BUILD_DIR);
     {
-        let _step = Step::new(format!("images: release build in {BUILD_DIR}"));
-        compile(sh, &root, &services, &first_dir)?;
+        let _step = Step::new(format!(
+            "images: release build for {} in {BUILD_DIR}",
+            platform_list(&opts.platforms)
+        ));
+        compile(sh, &root, &services, &first_dir, &opts.platforms)?;
     }
-    let first = assemble(&services, &first_dir, epoch, &base)?;
+    let first = assemble(&services, &first_dir, &opts.platforms, epoch, &base)?;
 
     if opts.check_reproducible {
         let second_dir = root.join(CHECK_DIR);
@@ -160,9 +248,9 @@ pub fn build_images(sh: &Shell, opts: &Options) -> Result<Vec<BuiltImage>> {
             let _step = Step::new(format!(
                 "images: second release build from scratch in {CHECK_DIR} (slow: a full cold build)"
             ));
-            compile(sh, &root, &services, &second_dir)?;
+            compile(sh, &root, &services, &second_dir, &opts.platforms)?;
         }
-        let second = assemble(&services, &second_dir, epoch, &base)?;
+        let second = assemble(&services, &second_dir, &opts.platforms, epoch, &base)?;
         let sources_changed =
             sources_before.as_deref() != Some(source_fingerprint(sh, &root)?.as_str());
         let differences = compare(&root, &first, &second);
@@ -186,7 +274,11 @@ pub fn build_images(sh: &Shell, opts: &Options) -> Result<Vec<BuiltImage>> {
                 "images: note: files changed during the check, but none of it reached the images"
             );
         }
-        eprintln!("images: both builds are identical ({} images)", first.len());
+        eprintln!(
+            "images: both builds are identical ({} images, {} each)",
+            first.len(),
+            platform_list(&opts.platforms)
+        );
         // A second copy of every release artifact is >1 GB of disk nobody needs once it matched.
         sh.remove_path(&second_dir)?;
     }
@@ -255,10 +347,7 @@ fn encoded_rustflags(sh: &Shell, root: &Path, target_dir: &Path) -> Result<Strin
     let sysroot = cmd!(sh, "rustc --print sysroot")
         .read()
         .context("asking rustc for its sysroot")?;
-    let cargo_home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .context("neither CARGO_HOME nor HOME is set")?;
+    let cargo_home = cargo_home().context("neither CARGO_HOME nor HOME is set")?;
     let mut flags = vec!["-C".to_owned(), "target-feature=+crt-static".to_owned()];
     // rustc applies the last matching remapping, so the target dir (inside the repository)
     // comes after the repository itself; both builds then see the same /build/target paths.
@@ -273,23 +362,69 @@ fn encoded_rustflags(sh: &Shell, root: &Path, target_dir: &Path) -> Result<Strin
     Ok(flags.join("\u{1f}"))
 }
 
-/// One `cargo build --release` for all services into `target_dir`.
-fn compile(sh: &Shell, root: &Path, services: &[ServiceImage], target_dir: &Path) -> Result<()> {
+/// `linux/amd64, linux/arm64`.
+fn platform_list(platforms: &[Platform]) -> String {
+    platforms
+        .iter()
+        .map(|p| format!("linux/{}", p.arch.oci_name()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// The installer of Zig, cargo-zigbuild and the Rust targets.
+const CROSS_INSTALLER: &str = ".ci/install/25-cross.sh";
+
+/// One `cargo zigbuild --release` for all services and platforms into `target_dir` (one
+/// invocation, so build scripts and proc macros compile once for all targets).
+fn compile(
+    sh: &Shell,
+    root: &Path,
+    services: &[ServiceImage],
+    target_dir: &Path,
+    platforms: &[Platform],
+) -> Result<()> {
+    let tools = root.join(".tools/bin");
+    let path = std::env::var("PATH").unwrap_or_default();
+    let search = format!("{}:{path}", tools.display());
+    for tool in ["cargo-zigbuild", "zig"] {
+        ensure!(
+            std::env::split_paths(&search).any(|dir| dir.join(tool).is_file()),
+            "{tool} not found (in .tools/bin or on PATH): the images are cross-compiled with \
+             cargo-zigbuild and Zig; run `bash {CROSS_INSTALLER}` (pip installs both into .tools)"
+        );
+    }
+    let installed = cmd!(sh, "rustup target list --installed")
+        .quiet()
+        .ignore_status()
+        .read()
+        .unwrap_or_default();
+    let missing: Vec<&str> = platforms
+        .iter()
+        .map(|p| p.target)
+        .filter(|t| !installed.lines().any(|l| l.trim() == *t))
+        .collect();
+    ensure!(
+        installed.is_empty() || missing.is_empty(),
+        "the Rust standard library for {} is not installed: run `rustup target add {}` (or `bash {CROSS_INSTALLER}`)",
+        missing.join(", "),
+        missing.join(" ")
+    );
     let flags = encoded_rustflags(sh, root, target_dir)?;
-    let mut args: Vec<String> = vec![
-        "build".into(),
-        "--release".into(),
-        "--locked".into(),
-        "--target".into(),
-        TARGET.into(),
-    ];
+    let mut args: Vec<String> = vec!["zigbuild".into(), "--release".into(), "--locked".into()];
+    for p in platforms {
+        args.push("--target".into());
+        args.push(p.target.into());
+    }
     for s in services {
         args.push("--package".into());
         args.push(s.package.clone());
     }
     cmd!(sh, "cargo {args...}")
+        .env("PATH", &search)
         .env("CARGO_TARGET_DIR", target_dir)
         .env("CARGO_ENCODED_RUSTFLAGS", flags)
+        // C objects must not record where the build ran either.
+        .env("CFLAGS", c_prefix_maps(root, target_dir))
         // Anything here would override or mix with the flags above.
         .env_remove("RUSTFLAGS")
         .env_remove("CARGO_BUILD_RUSTFLAGS")
@@ -303,9 +438,28 @@ fn compile(sh: &Shell, root: &Path, services: &[ServiceImage], target_dir: &Path
         })
 }
 
-fn binary_path(target_dir: &Path, service: &ServiceImage) -> PathBuf {
+/// `-ffile-prefix-map` for the C compiler: the same remapping the Rust flags do.
+fn c_prefix_maps(root: &Path, target_dir: &Path) -> String {
+    let mut maps = vec![format!("-ffile-prefix-map={}=/build", root.display())];
+    if let Some(home) = cargo_home() {
+        maps.push(format!("-ffile-prefix-map={}=/cargo", home.display()));
+    }
+    maps.push(format!(
+        "-ffile-prefix-map={}=/build/target",
+        target_dir.display()
+    ));
+    maps.join(" ")
+}
+
+fn cargo_home() -> Option<PathBuf> {
+    std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+}
+
+fn binary_path(target_dir: &Path, platform: Platform, service: &ServiceImage) -> PathBuf {
     target_dir
-        .join(TARGET)
+        .join(platform.target)
         .join("release")
         .join(&service.spec.binary)
 }
@@ -314,33 +468,33 @@ fn binary_path(target_dir: &Path, service: &ServiceImage) -> PathBuf {
 fn assemble(
     services: &[ServiceImage],
     target_dir: &Path,
+    platforms: &[Platform],
     epoch: i64,
     base: &BaseFiles,
 ) -> Result<Vec<Assembled>> {
     let mut out = Vec::new();
     for service in services {
         let started = Instant::now();
-        let path = binary_path(target_dir, service);
-        let binary = std::fs::read(&path).with_context(|| {
-            format!(
-                "reading {} (did the release build produce it?)",
-                path.display()
-            )
-        })?;
-        let image = build_image(&ImageInputs {
-            spec: &service.spec,
-            binary: &binary,
-            base,
-            epoch,
-        })
-        .with_context(|| format!("assembling the {} image", service.spec.name))?;
-        let archive = image.archive_bytes()?;
-        let archive_digest = oci_image::digest::sha256_digest(&archive);
+        let mut binaries = Vec::new();
+        let mut bytes = Vec::new();
+        for platform in platforms {
+            let path = binary_path(target_dir, *platform, service);
+            bytes.push(std::fs::read(&path).with_context(|| {
+                format!(
+                    "reading {} (did the release build produce it?)",
+                    path.display()
+                )
+            })?);
+            binaries.push((*platform, path));
+        }
+        let refs: Vec<&[u8]> = bytes.iter().map(Vec::as_slice).collect();
+        let image = oci_image::build_multi_image(&service.spec, &refs, base, epoch)
+            .with_context(|| format!("assembling the {} image", service.spec.name))?;
+        let archive_digest = oci_image::digest::sha256_digest(&image.index_archive_bytes()?);
         out.push(Assembled {
             service: service.clone(),
-            binary_path: path,
+            binaries,
             image,
-            archive,
             archive_digest,
             assemble_time: started.elapsed(),
         });
@@ -355,38 +509,57 @@ fn relative(root: &Path, path: &Path) -> String {
         .to_string()
 }
 
-/// Every difference between two builds, naming the file that differs.
+/// Every difference between two builds, naming the platform and file that differs.
 fn compare(root: &Path, first: &[Assembled], second: &[Assembled]) -> Vec<String> {
     let mut diffs = Vec::new();
     for (a, b) in first.iter().zip(second) {
         let name = &a.service.spec.name;
-        if a.image.binary_digest != b.image.binary_digest {
-            diffs.push(format!(
-                "{name}: binary differs: {} ({}) vs {} ({})",
-                relative(root, &a.binary_path),
-                a.image.binary_digest,
-                relative(root, &b.binary_path),
-                b.image.binary_digest
-            ));
-        }
-        for (i, (la, lb)) in a.image.layers.iter().zip(&b.image.layers).enumerate() {
-            if la.blob.digest != lb.blob.digest {
+        for ((platform, path_a), (_, path_b)) in a.binaries.iter().zip(&b.binaries) {
+            let (Some(ia), Some(ib)) = (
+                a.image.platform(platform.arch),
+                b.image.platform(platform.arch),
+            ) else {
                 diffs.push(format!(
-                    "{name}: layer {i} ({}) differs: {} vs {}",
-                    la.description, la.blob.digest, lb.blob.digest
+                    "{name}: one build lacks {}",
+                    platform.arch.oci_name()
+                ));
+                continue;
+            };
+            let arch = platform.arch.oci_name();
+            if ia.binary_digest != ib.binary_digest {
+                diffs.push(format!(
+                    "{name} ({arch}): binary differs: {} ({}) vs {} ({})",
+                    relative(root, path_a),
+                    ia.binary_digest,
+                    relative(root, path_b),
+                    ib.binary_digest
+                ));
+            }
+            for (i, (la, lb)) in ia.layers.iter().zip(&ib.layers).enumerate() {
+                if la.blob.digest != lb.blob.digest {
+                    diffs.push(format!(
+                        "{name} ({arch}): layer {i} ({}) differs: {} vs {}",
+                        la.description, la.blob.digest, lb.blob.digest
+                    ));
+                }
+            }
+            if ia.config.digest != ib.config.digest {
+                diffs.push(format!(
+                    "{name} ({arch}): config differs: {} vs {}",
+                    ia.config.digest, ib.config.digest
+                ));
+            }
+            if ia.manifest.digest != ib.manifest.digest {
+                diffs.push(format!(
+                    "{name} ({arch}): manifest differs: {} vs {}",
+                    ia.manifest.digest, ib.manifest.digest
                 ));
             }
         }
-        if a.image.config.digest != b.image.config.digest {
+        if a.image.index.digest != b.image.index.digest {
             diffs.push(format!(
-                "{name}: config differs: {} vs {}",
-                a.image.config.digest, b.image.config.digest
-            ));
-        }
-        if a.image.manifest.digest != b.image.manifest.digest {
-            diffs.push(format!(
-                "{name}: manifest differs: {} vs {}",
-                a.image.manifest.digest, b.image.manifest.digest
+                "{name}: image index differs: {} vs {}",
+                a.image.index.digest, b.image.index.digest
             ));
         }
         if a.archive_digest != b.archive_digest {
@@ -405,26 +578,18 @@ fn write_outputs(root: &Path, out: &Path, assembled: Vec<Assembled>) -> Result<V
     let mut built = Vec::new();
     let mut entries = Vec::new();
     for a in assembled {
-        let archive = out.join(format!("{}.oci.tar", a.service.package));
-        oci_image::image::write_atomically(&archive, &a.archive)?;
-        let size = a.archive.len() as u64;
-        let archive_display = relative(root, &archive);
-        entries.push(CatalogEntry {
-            service: a.service.package.clone(),
-            name: a.image.name.clone(),
-            tag: a.image.tag.clone(),
-            reference: a.image.reference(),
-            digest: a.image.manifest.digest.clone(),
-            archive: archive_display.clone(),
-            size,
+        let written = a.image.write(out)?;
+        let entry = CatalogEntry::for_image(&a.service.package, &a.image, &written, |path| {
+            relative(root, path)
         });
+        entries.push(entry.clone());
         built.push(BuiltImage {
             service: a.service.package,
             spec: a.service.spec,
             image: a.image,
-            archive,
-            archive_display,
-            size,
+            written,
+            entry,
+            binaries: a.binaries,
         });
     }
     let catalog_path = out.join("manifest.json");
@@ -443,408 +608,9 @@ fn mib(bytes: u64) -> String {
     format!("{:.2} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
-/// Random lowercase hex from the kernel's CSPRNG.
-fn random_hex(bytes: usize) -> Result<String> {
-    use std::io::Read as _;
-    let mut buf = vec![0u8; bytes];
-    std::fs::File::open("/dev/urandom")
-        .and_then(|mut f| f.read_exact(&mut buf))
-        .context("reading /dev/urandom")?;
-    Ok(oci_image::digest::hex(&buf))
-}
-
-fn free_port() -> Result<u16> {
-    Ok(std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port())
-}
-
-/// Secrets CI hands to the containers, which must therefore appear in no layer.
-struct CiSecrets {
-    jwt_secret: String,
-    db_password: String,
-}
-
-impl CiSecrets {
-    fn generate() -> Result<CiSecrets> {
-        Ok(CiSecrets {
-            jwt_secret: random_hex(32)?,
-            db_password: random_hex(16)?,
-        })
-    }
-
-    /// The generated secrets plus any secret-looking variable in CI's own environment.
-    fn scan_list(&self, database_url: &str) -> Vec<Secret> {
-        let mut list = vec![
-            Secret::new("JWT_SECRET", &self.jwt_secret),
-            Secret::new("POSTGRES_PASSWORD", &self.db_password),
-            Secret::new("DATABASE_URL", database_url),
-        ];
-        for (name, value) in std::env::vars() {
-            let secret_like = [
-                "JWT_SECRET",
-                "DATABASE_URL",
-                "LLM_API_KEY",
-                "POSTGRES_PASSWORD",
-            ]
-            .contains(&name.as_str())
-                || ["_SECRET", "_PASSWORD", "_TOKEN", "_API_KEY"]
-                    .iter()
-                    .any(|s| name.ends_with(s));
-            if secret_like && value.len() >= 8 {
-                list.push(Secret::new(name, value));
-            }
-        }
-        list
-    }
-}
-
-/// The image checks of `cargo xtask ci`, in order: reproducible build (twice, compared),
-/// `skopeo inspect` of every archive, a scan of every layer for shells, package managers and
-/// secrets, then every service run under runc against a throwaway PostgreSQL.
-///
-/// Needs skopeo, umoci and runc (`.ci/install/20-oci-tools.sh`), PostgreSQL binaries, root.
-pub fn ci_checks(sh: &Shell) -> Result<()> {
-    image_checks(sh, true)
-}
-
-fn image_checks(sh: &Shell, check_reproducible: bool) -> Result<()> {
-    for tool in ["skopeo", "umoci", "runc"] {
-        oci_image::tools::require(tool)?;
-    }
-    let root = project_root();
-    let built = build_images(
-        sh,
-        &Options {
-            services: Vec::new(),
-            check_reproducible,
-            out: root.join(OUT_DIR),
-        },
-    )?;
-
-    {
-        let _step = Step::new("images: skopeo inspect");
-        for b in &built {
-            skopeo_inspect(sh, b)?;
-        }
-    }
-    nix_assembly_agrees(sh, &built)?;
-
-    let secrets = CiSecrets::generate()?;
-    let pg = throwaway_postgres::PgServer::start()
-        .context("starting a throwaway PostgreSQL for the image run checks")?;
-    // The services reach this database over TLS with full verification, as they would
-    // reach Neon: proof that the static binaries' TLS stack works inside the image.
-    let tls_dir = tempfile::Builder::new()
-        .prefix("todo-images-tls-")
-        .tempdir()?;
-    let tls = tls::TestTls::generate(sh, tls_dir.path())?;
-    pg.enable_tls(&tls.server_cert, &tls.server_key)?;
-    let database_url = format!(
-        "{}?sslmode=verify-full&sslrootcert={CA_IN_CONTAINER}",
-        with_password(
-            &pg.create_database(CI_DATABASE)?,
-            "postgres",
-            &secrets.db_password,
-        )
-    );
-
-    {
-        let _step = Step::new("images: scan layers for shells, package managers and secrets");
-        let scan_list = secrets.scan_list(&database_url);
-        let mut problems = Vec::new();
-        for b in &built {
-            let archive = read_archive(&b.archive)?;
-            for finding in oci_image::scan::scan(&archive, &scan_list) {
-                problems.push(format!("{}: {finding}", b.service));
-            }
-        }
-        ensure!(
-            problems.is_empty(),
-            "forbidden content in images:\n  {}",
-            problems.join("\n  ")
-        );
-    }
-
-    let _step =
-        Step::new("images: run every service under runc (read-only, uid 65532, host network)");
-    run_services(&built, &secrets, &database_url, &tls, &pg)
-}
-
-/// Where the test CA appears inside the containers.
-const CA_IN_CONTAINER: &str = "/etc/todo-ci/ca.pem";
-/// The database the runc check's services share.
-const CI_DATABASE: &str = "todo_images_ci";
-
-/// `skopeo inspect` must accept the archive and report our manifest digest.
-/// The Nix path (`oci-image build`, the command nix/images.nix runs) turns the same release
-/// binary, CA bundle and epoch into the very same archive as the native path: one image
-/// description, one assembler, whichever builder.
-fn nix_assembly_agrees(sh: &Shell, built: &[BuiltImage]) -> Result<()> {
-    let _step = Step::new("images: `oci-image build` (the Nix path) writes the same archives");
-    cmd!(sh, "cargo build -q -p oci-image --bin oci-image").run()?;
-    let cli = crate::util::target_dir().join("debug/oci-image");
-    let root = project_root();
-    let base = BaseFiles::from_host()?;
-    let work = tempfile::tempdir()?;
-    for b in built {
-        let manifest = root.join("crates").join(&b.service).join("Cargo.toml");
-        let binary = root
-            .join(BUILD_DIR)
-            .join(TARGET)
-            .join("release")
-            .join(&b.spec.binary);
-        let out = work.path().join(format!("{}.oci.tar", b.service));
-        let epoch = b.image.epoch.to_string();
-        let provenance = &base.ca_provenance;
-        let mut args = vec![
-            "--ca-bundle".to_owned(),
-            oci_image::base::HOST_CA_BUNDLE.to_owned(),
-        ];
-        if base.ca_copyright.is_some() {
-            args.extend([
-                "--ca-copyright".to_owned(),
-                oci_image::base::HOST_CA_COPYRIGHT.to_owned(),
-            ]);
-        }
-        cmd!(
-            sh,
-            "{cli} build --manifest {manifest} --binary {binary} {args...} --ca-provenance {provenance} --epoch {epoch} --out {out}"
-        )
-        .quiet()
-        .ignore_stdout()
-        .run()?;
-        let ours = std::fs::read(&b.archive)?;
-        let theirs = std::fs::read(&out)?;
-        ensure!(
-            ours == theirs,
-            "{}: `oci-image build` wrote {} ({}), the native builder {} ({}): the two paths disagree",
-            b.service,
-            oci_image::digest::sha256_digest(&theirs),
-            out.display(),
-            oci_image::digest::sha256_digest(&ours),
-            b.archive.display()
-        );
-        eprintln!("  {}: identical ({})", b.service, b.image.reference());
-    }
-    Ok(())
-}
-
-fn skopeo_inspect(sh: &Shell, b: &BuiltImage) -> Result<()> {
-    let location = format!("oci-archive:{}", b.archive.display());
-    let out = cmd!(sh, "skopeo inspect {location}")
-        .quiet()
-        .read()
-        .with_context(|| format!("skopeo inspect rejected {}", b.archive_display))?;
-    let inspect: serde_json::Value = serde_json::from_str(&out)?;
-    ensure!(
-        inspect["Digest"] == b.image.manifest.digest.as_str(),
-        "skopeo reports digest {} for {}, the build wrote {}",
-        inspect["Digest"],
-        b.archive_display,
-        b.image.manifest.digest
-    );
-    ensure!(
-        inspect["Architecture"] == "amd64" && inspect["Os"] == "linux",
-        "{}: platform {}/{}, expected linux/amd64",
-        b.archive_display,
-        inspect["Os"],
-        inspect["Architecture"]
-    );
-    eprintln!("  {}: ok ({})", b.archive_display, b.image.manifest.digest);
-    Ok(())
-}
-
-/// Puts `user:password@` into a `postgres://user@host/...` URL.
-fn with_password(url: &str, user: &str, password: &str) -> String {
-    url.replacen(&format!("://{user}@"), &format!("://{user}:{password}@"), 1)
-}
-
-/// Ports the services listen on in the runc check (host network, so all distinct).
-struct Ports {
-    mcp: u16,
-    api: u16,
-    web: u16,
-    /// The fake TLS LLM endpoint todo-api's chat engine calls.
-    llm: u16,
-}
-
-/// Order the stack starts in: mcp (DB), api (DB, mcp), web (api).
-const START_ORDER: &[&str] = &["todo-mcp", "todo-api", "todo-web"];
-
-/// The environment each service gets in the runc check (the contract in the helper context).
-fn service_env(
-    service: &str,
-    ports: &Ports,
-    secrets: &CiSecrets,
-    database_url: &str,
-) -> Result<BTreeMap<String, String>> {
-    let mut env = BTreeMap::from([("RUST_LOG".to_owned(), "info".to_owned())]);
-    let mut set = |k: &str, v: String| {
-        env.insert(k.to_owned(), v);
-    };
-    match service {
-        "todo-mcp" => {
-            set("PORT", ports.mcp.to_string());
-            set("DATABASE_URL", database_url.to_owned());
-            set("JWT_SECRET", secrets.jwt_secret.clone());
-        }
-        "todo-api" => {
-            set("PORT", ports.api.to_string());
-            set("DATABASE_URL", database_url.to_owned());
-            set("JWT_SECRET", secrets.jwt_secret.clone());
-            set("MCP_URL", format!("http://127.0.0.1:{}/mcp", ports.mcp));
-            // The chat engine calls an OpenAI-compatible endpoint over TLS. Its certificate
-            // comes from the test CA, so the CA replaces the image's bundle for this run.
-            set(
-                "LLM_BASE_URL",
-                format!("https://127.0.0.1:{}/v1", ports.llm),
-            );
-            set("LLM_MODEL", tls::LLM_MODEL.to_owned());
-            set("SSL_CERT_FILE", CA_IN_CONTAINER.to_owned());
-        }
-        "todo-web" => {
-            set("PORT", ports.web.to_string());
-            set("API_URL", format!("http://127.0.0.1:{}", ports.api));
-        }
-        other => bail!(
-            "no runtime settings for service {other}: add it to service_env in xtask/src/images.rs"
-        ),
-    }
-    Ok(env)
-}
-
-fn run_services(
-    built: &[BuiltImage],
-    secrets: &CiSecrets,
-    database_url: &str,
-    tls: &tls::TestTls,
-    pg: &throwaway_postgres::PgServer,
-) -> Result<()> {
-    let ca_mount = vec![oci_image::runc::BindMount {
-        source: tls.ca_path.clone(),
-        destination: CA_IN_CONTAINER.to_owned(),
-    }];
-    for b in built {
-        ensure!(
-            START_ORDER.contains(&b.service.as_str()),
-            "service {} has no place in the start order in xtask/src/images.rs",
-            b.service
-        );
-    }
-    let work = tempfile::Builder::new()
-        .prefix("todo-images-runc-")
-        .tempdir()?;
-    let runc = Runc::new(&work.path().join("runc-state"))?;
-    let ports = Ports {
-        mcp: free_port()?,
-        api: free_port()?,
-        web: free_port()?,
-        llm: free_port()?,
-    };
-    let _llm = tls::FakeLlm::start(tls, ports.llm)?;
-    let id_suffix = std::process::id();
-
-    // Each image unpacked once: migrate and serve reuse the todo-api bundle.
-    let mut bundles = BTreeMap::new();
-    for b in built {
-        let bundle = oci_image::runc::unpack(&b.archive, &work.path().join(&b.service))?;
-        bundles.insert(b.service.clone(), bundle);
-    }
-    let image = |service: &str| built.iter().find(|b| b.service == service);
-
-    if let Some(api) = image("todo-api") {
-        let started = Instant::now();
-        let mut settings = run_settings(
-            api,
-            service_env("todo-api", &ports, secrets, database_url)?,
-            ca_mount.clone(),
-        );
-        settings.args = Some(vec![api.spec.binary_path(), "migrate".into()]);
-        oci_image::runc::configure_bundle(&bundles["todo-api"], &settings)?;
-        let mut migrate = runc.spawn(
-            &format!("todo-ci-migrate-{id_suffix}"),
-            &bundles["todo-api"],
-            &work.path().join("todo-api-migrate.log"),
-        )?;
-        let status = migrate.wait(Duration::from_secs(120))?;
-        ensure!(
-            status.success(),
-            "`todo-api migrate` in the image exited with {status}; its output:\n{}",
-            migrate.log_tail()
-        );
-        eprintln!(
-            "  todo-api migrate: exit 0 in {:.1}s",
-            started.elapsed().as_secs_f64()
-        );
-    }
-
-    let mut running: Vec<(String, u16, Container)> = Vec::new();
-    for service in START_ORDER {
-        let Some(b) = image(service) else { continue };
-        let env = service_env(service, &ports, secrets, database_url)?;
-        let port: u16 = env["PORT"].parse()?;
-        let settings = run_settings(b, env, ca_mount.clone());
-        oci_image::runc::configure_bundle(&bundles[*service], &settings)?;
-        let started = Instant::now();
-        let mut container = runc.spawn(
-            &format!("todo-ci-{service}-{id_suffix}"),
-            &bundles[*service],
-            &work.path().join(format!("{service}.log")),
-        )?;
-        for path in ["/livez", "/readyz"] {
-            container
-                .wait_http_ok(port, path, Duration::from_secs(60))
-                .with_context(|| format!("{service} under runc"))?;
-        }
-        eprintln!(
-            "  {service}: /livez and /readyz 200 after {:.1}s (port {port})",
-            started.elapsed().as_secs_f64()
-        );
-        running.push((service.to_string(), port, container));
-    }
-
-    tls::require_tls_connections(pg, CI_DATABASE)?;
-    if image("todo-api").is_some() {
-        tls::chat_over_tls(ports.api)?;
-    }
-
-    // Stop in reverse order, each must exit 0 on SIGTERM.
-    while let Some((service, _port, mut container)) = running.pop() {
-        let started = Instant::now();
-        let status = container.terminate(Duration::from_secs(30))?;
-        ensure!(
-            status.code() == Some(0),
-            "{service} did not exit cleanly on SIGTERM ({status}); its output:\n{}",
-            container.log_tail()
-        );
-        eprintln!(
-            "  {service}: SIGTERM -> exit 0 in {:.1}s",
-            started.elapsed().as_secs_f64()
-        );
-    }
-    Ok(())
-}
-
-/// Serve settings: the image's own entrypoint + cmd, as its non-root user.
-fn run_settings(
-    b: &BuiltImage,
-    env: BTreeMap<String, String>,
-    mounts: Vec<oci_image::runc::BindMount>,
-) -> RunSettings {
-    let mut args = b.spec.entrypoint.clone();
-    args.extend(b.spec.cmd.iter().cloned());
-    RunSettings {
-        uid: b.spec.user,
-        gid: b.spec.group,
-        env,
-        args: Some(args),
-        mounts,
-    }
-}
-
-/// `cargo xtask bench images`: per image, compressed and uncompressed size, file count, and
-/// the time of a cold (fresh target dir) and a warm (everything cached) build.
+/// `cargo xtask bench images`: per image and platform, compressed and uncompressed size and
+/// file count; the time of a cold (fresh target dir) and a warm (everything cached) build of
+/// all platforms.
 pub fn bench(sh: &Shell) -> Result<()> {
     let root = project_root();
     let services = select_services(&root, &[])?;
@@ -852,57 +618,71 @@ pub fn bench(sh: &Shell) -> Result<()> {
     let base = BaseFiles::from_host()?;
     let dir = root.join(BENCH_DIR);
     sh.remove_path(&dir)?;
+    let platforms = PLATFORMS.to_vec();
 
     let started = Instant::now();
     {
-        let _step = Step::new(format!("bench images: cold release build in {BENCH_DIR}"));
-        compile(sh, &root, &services, &dir)?;
+        let _step = Step::new(format!(
+            "bench images: cold release build for {} in {BENCH_DIR}",
+            platform_list(&platforms)
+        ));
+        compile(sh, &root, &services, &dir, &platforms)?;
     }
     let cold_compile = started.elapsed();
-    let cold = assemble(&services, &dir, epoch, &base)?;
+    let cold = assemble(&services, &dir, &platforms, epoch, &base)?;
 
     let started = Instant::now();
     {
         let _step = Step::new("bench images: warm release build (nothing changed)");
-        compile(sh, &root, &services, &dir)?;
+        compile(sh, &root, &services, &dir, &platforms)?;
     }
     let warm_compile = started.elapsed();
-    let warm = assemble(&services, &dir, epoch, &base)?;
+    let warm = assemble(&services, &dir, &platforms, epoch, &base)?;
 
     let out = dir.join("out");
     println!(
-        "{:<10} {:>12} {:>12} {:>12} {:>6} {:>11} {:>11}  BUDGET",
-        "IMAGE", "ARCHIVE", "COMPRESSED", "UNCOMPRESSED", "FILES", "COLD BUILD", "WARM BUILD"
+        "{:<10} {:<8} {:>12} {:>12} {:>12} {:>6}  BUDGET",
+        "IMAGE", "PLATFORM", "ARCHIVE", "COMPRESSED", "UNCOMPRESSED", "FILES"
     );
     let mut over = Vec::new();
-    for (c, w) in cold.iter().zip(&warm) {
-        let path = out.join(format!("{}.oci.tar", c.service.package));
-        oci_image::image::write_atomically(&path, &c.archive)?;
-        let archive = read_archive(&path)?;
-        let compressed = archive.compressed_size();
-        let verdict = if compressed < SIZE_BUDGET {
-            "ok (< 15 MiB)"
-        } else {
-            over.push(c.service.package.clone());
-            "OVER 15 MiB"
-        };
+    for c in &cold {
+        let written = c.image.write(&out)?;
+        for (arch, path, _) in &written.platforms {
+            let archive = read_archive(path)?;
+            let compressed = archive.compressed_size();
+            let verdict = if compressed < SIZE_BUDGET {
+                "ok (< 15 MiB)"
+            } else {
+                over.push(format!("{} {}", c.service.package, arch.oci_name()));
+                "OVER 15 MiB"
+            };
+            println!(
+                "{:<10} {:<8} {:>12} {:>12} {:>12} {:>6}  {verdict}",
+                c.image.name,
+                arch.oci_name(),
+                mib(archive.size),
+                mib(compressed),
+                mib(archive.uncompressed_size()),
+                archive.file_count(),
+            );
+        }
         println!(
-            "{:<10} {:>12} {:>12} {:>12} {:>6} {:>10.1}s {:>10.1}s  {verdict}",
+            "{:<10} {:<8} {:>12}  (both platforms, shared base layer stored once)",
             c.image.name,
-            mib(archive.size),
-            mib(compressed),
-            mib(archive.uncompressed_size()),
-            archive.file_count(),
-            (cold_compile + c.assemble_time).as_secs_f64(),
-            (warm_compile + w.assemble_time).as_secs_f64(),
+            "index",
+            mib(written.index_size)
         );
     }
+    let assembly = |all: &[Assembled]| all.iter().map(|a| a.assemble_time).sum::<Duration>();
     println!(
-        "builds: one cargo invocation for all {} services: cold {:.1}s, warm {:.1}s; \
-         the per-image columns add that image's assembly time",
+        "builds: one cargo zigbuild for all {} services and {}: cold {:.1}s, warm {:.1}s \
+         (plus assembly: cold {:.1}s, warm {:.1}s)",
         services.len(),
+        platform_list(&platforms),
         cold_compile.as_secs_f64(),
-        warm_compile.as_secs_f64()
+        warm_compile.as_secs_f64(),
+        assembly(&cold).as_secs_f64(),
+        assembly(&warm).as_secs_f64()
     );
     // The bench target dir is a full release build (>1 GB) used only for timing.
     sh.remove_path(&dir)?;
@@ -918,46 +698,36 @@ mod tests {
     use super::*;
 
     #[test]
-    fn password_goes_into_the_userinfo() {
-        assert_eq!(
-            with_password("postgres://postgres@127.0.0.1:5/db", "postgres", "pw"),
-            "postgres://postgres:pw@127.0.0.1:5/db"
-        );
-    }
-
-    #[test]
-    fn every_service_has_runtime_settings() {
-        let ports = Ports {
-            mcp: 1,
-            api: 2,
-            web: 3,
-            llm: 4,
-        };
-        let secrets = CiSecrets {
-            jwt_secret: "j".repeat(64),
-            db_password: "p".repeat(32),
-        };
-        for service in oci_image::discover_services(&project_root()).unwrap() {
-            let env = service_env(&service.package, &ports, &secrets, "postgres://x").unwrap();
-            assert!(env.contains_key("PORT"), "{}", service.package);
-            assert!(
-                START_ORDER.contains(&service.package.as_str()),
-                "{}",
-                service.package
-            );
-        }
-        let api = service_env("todo-api", &ports, &secrets, "postgres://x").unwrap();
-        assert_eq!(api["MCP_URL"], "http://127.0.0.1:1/mcp");
-        let web = service_env("todo-web", &ports, &secrets, "postgres://x").unwrap();
-        assert_eq!(web["API_URL"], "http://127.0.0.1:2");
-        assert!(!web.contains_key("JWT_SECRET"));
-    }
-
-    #[test]
     fn unknown_services_are_refused() {
         assert!(select_services(&project_root(), &["nope".into()]).is_err());
         let one =
             select_services(&project_root(), &["todo-api".into(), "todo-api".into()]).unwrap();
         assert_eq!(one.len(), 1);
+    }
+
+    #[test]
+    fn platforms_by_name() {
+        assert_eq!(
+            parse_platform("linux/arm64").unwrap().target,
+            "aarch64-unknown-linux-musl"
+        );
+        assert_eq!(parse_platform("amd64").unwrap().arch, Architecture::Amd64);
+        assert_eq!(parse_platform("aarch64").unwrap().arch, Architecture::Arm64);
+        let error = parse_platform("linux/riscv64").unwrap_err().to_string();
+        assert!(error.contains("linux/amd64 and linux/arm64"), "{error}");
+        assert_eq!(platform_list(&PLATFORMS), "linux/amd64, linux/arm64");
+    }
+
+    #[test]
+    fn c_objects_are_remapped_like_rust() {
+        let maps = c_prefix_maps(Path::new("/src/repo"), Path::new("/src/repo/target/x"));
+        assert!(
+            maps.starts_with("-ffile-prefix-map=/src/repo=/build "),
+            "{maps}"
+        );
+        assert!(
+            maps.ends_with("-ffile-prefix-map=/src/repo/target/x=/build/target"),
+            "{maps}"
+        );
     }
 }

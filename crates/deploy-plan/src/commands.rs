@@ -36,6 +36,8 @@ pub async fn deploy(
     let refreshed = crate::deploy::DeployFacts {
         manifest: after.manifest,
         present: after.present,
+        // The cluster runs now (minikube was started before the build): ask its nodes.
+        node_architectures: after.node_architectures,
         ..facts
     };
     anyhow::ensure!(

@@ -90,6 +90,8 @@ pub struct DeployOptions {
     /// The chart directory, relative to the project root.
     pub chart: String,
     pub timeout: Duration,
+    /// `--platform linux/ARCH`: load that platform's images whatever the nodes are.
+    pub platform: Option<String>,
 }
 
 impl Default for DeployOptions {
@@ -108,6 +110,7 @@ impl Default for DeployOptions {
             namespace: "todo".to_string(),
             chart: "helm/todo".to_string(),
             timeout: Duration::from_secs(600),
+            platform: None,
         }
     }
 }
@@ -140,6 +143,9 @@ impl DeployOptions {
             "--cpus {}: minikube needs at least 2",
             self.cpus
         );
+        if let Some(platform) = &self.platform {
+            normalize_platform(platform)?;
+        }
         anyhow::ensure!(
             self.memory_mb >= 1800,
             "--memory {}: minikube needs at least 1800 MB",
@@ -269,6 +275,67 @@ pub struct DeployFacts {
     pub present: PresentImages,
     /// Whether `LLM_API_KEY` is set (its value is never part of the facts).
     pub llm_api_key_set: bool,
+    /// The CPU architectures of the cluster's nodes (`amd64`, `arm64`); empty when the cluster
+    /// could not be asked (not started yet).
+    pub node_architectures: BTreeSet<String>,
+    /// This machine's CPU as an image platform (`amd64`, `arm64`): what a new minikube runs.
+    pub host_architecture: String,
+}
+
+/// `linux/arm64`, `arm64`, `aarch64` -> `arm64` (likewise amd64); anything else is refused.
+pub fn normalize_platform(platform: &str) -> anyhow::Result<&'static str> {
+    let arch = platform
+        .trim()
+        .strip_prefix("linux/")
+        .unwrap_or(platform.trim());
+    match arch {
+        "amd64" | "x86_64" => Ok("amd64"),
+        "arm64" | "aarch64" => Ok("arm64"),
+        _ => anyhow::bail!(
+            "--platform {platform}: the images are built for linux/amd64 and linux/arm64"
+        ),
+    }
+}
+
+/// Which platform's images go onto the cluster's nodes, and why (the plan shows it). Asked
+/// from the cluster when it runs; a minikube that is not up yet will run the host's CPU.
+pub fn load_platform(options: &DeployOptions, facts: &DeployFacts) -> (String, String) {
+    if let Some(arch) = options
+        .platform
+        .as_deref()
+        .and_then(|p| normalize_platform(p).ok())
+    {
+        return (arch.to_owned(), format!("--platform linux/{arch}"));
+    }
+    let nodes: Vec<&str> = facts
+        .node_architectures
+        .iter()
+        .map(String::as_str)
+        .collect();
+    let host = facts.host_architecture.as_str();
+    match nodes.as_slice() {
+        [one] => (
+            one.to_string(),
+            format!("the cluster's nodes are linux/{one}"),
+        ),
+        [first, ..] => (
+            first.to_string(),
+            format!(
+                "the cluster's nodes are {}: loading linux/{first} (pass --platform to choose)",
+                nodes
+                    .iter()
+                    .map(|n| format!("linux/{n}"))
+                    .collect::<Vec<_>>()
+                    .join(" and ")
+            ),
+        ),
+        [] => (
+            host.to_owned(),
+            format!(
+                "the cluster is not up to ask yet; minikube runs this machine's CPU, linux/{host}"
+            ),
+        ),
+    }
 }
 
 fn registry_is_local(registry: &str) -> bool {
@@ -283,26 +350,50 @@ fn registry_is_local(registry: &str) -> bool {
     matches!(host, "localhost" | "127.0.0.1" | "[::1]")
 }
 
-/// The image references the plan deploys (placeholders before the first build).
+/// The image references the plan deploys (placeholders before the first build): the
+/// services' images. (Nix's manifest also lists a PostgreSQL image, which the chart does not
+/// use: it runs the official multi-platform `postgres` image.)
 fn images(options: &DeployOptions, facts: &DeployFacts) -> Vec<ImageEntry> {
     match &facts.manifest {
-        Some(manifest) => manifest.images.clone(),
+        Some(manifest) => manifest
+            .images
+            .iter()
+            .filter(|image| {
+                SERVICES
+                    .iter()
+                    .any(|(service, _)| *service == image.service)
+            })
+            .cloned()
+            .collect(),
         None => {
             let (_, base) = options.manifest_location(&facts.preflight);
             SERVICES
                 .iter()
-                .map(|(service, _)| ImageEntry {
-                    service: service.to_string(),
-                    name: service.to_string(),
-                    tag: "<tag>".to_string(),
-                    reference: format!("{service}:<tag>"),
-                    digest: String::new(),
-                    archive: if base.is_empty() {
-                        format!("target/images/{service}.oci.tar")
-                    } else {
-                        format!("{base}/{service}.oci.tar")
-                    },
-                    size: 0,
+                .map(|(service, _)| {
+                    let path = |file: String| {
+                        if base.is_empty() {
+                            format!("target/images/{file}")
+                        } else {
+                            format!("{base}/{file}")
+                        }
+                    };
+                    ImageEntry {
+                        service: service.to_string(),
+                        name: service.to_string(),
+                        tag: "<tag>".to_string(),
+                        reference: format!("{service}:<tag>"),
+                        digest: String::new(),
+                        archive: path(format!("{service}.oci.tar")),
+                        size: 0,
+                        platforms: ["amd64", "arm64"]
+                            .iter()
+                            .map(|arch| crate::facts::PlatformArchive {
+                                architecture: arch.to_string(),
+                                archive: path(format!("{service}-{arch}.oci.tar")),
+                                digest: String::new(),
+                            })
+                            .collect(),
+                    }
                 })
                 .collect()
         }
@@ -487,7 +578,27 @@ pub fn deploy_plan(options: &DeployOptions, facts: &DeployFacts) -> Plan {
     };
     match &options.registry {
         None => {
+            let (arch, why) = load_platform(options, facts);
+            steps.push(Step::note(
+                Phase::LoadImages,
+                format!("images for linux/{arch}: {why}"),
+            ));
             for image in &images {
+                let Some(archive) = image.archive_for(&arch) else {
+                    steps.push(Step::new(
+                        Phase::LoadImages,
+                        Action::Check {
+                            checked: format!("{} has a linux/{arch} image", image.reference),
+                            problems: vec![format!(
+                                "{} was not built for linux/{arch}: run `cargo xtask images` (every platform) \
+                                 or `cargo xtask images --platform linux/{arch}`",
+                                image.reference
+                            )],
+                        },
+                        "build the image for the nodes' platform".to_string(),
+                    ));
+                    continue;
+                };
                 if present(&image.reference) {
                     steps.push(Step::note(
                         Phase::LoadImages,
@@ -499,8 +610,8 @@ pub fn deploy_plan(options: &DeployOptions, facts: &DeployFacts) -> Plan {
                 } else {
                     steps.push(Step::new(
                         Phase::LoadImages,
-                        Action::Run(Command::new("minikube", ["-p", profile, "image", "load", &image.archive])),
-                        format!("check that {} exists (re-run the image build) and `minikube -p {profile} status`", image.archive),
+                        Action::Run(Command::new("minikube", ["-p", profile, "image", "load", archive])),
+                        format!("check that {archive} exists (re-run the image build) and `minikube -p {profile} status`"),
                     ));
                 }
             }
@@ -524,7 +635,8 @@ pub fn deploy_plan(options: &DeployOptions, facts: &DeployFacts) -> Plan {
                     ));
                     continue;
                 }
-                let mut copy = Command::new("skopeo", ["copy"]);
+                // Every platform under one tag: the registry serves each node its own.
+                let mut copy = Command::new("skopeo", ["copy", "--all"]);
                 if local {
                     copy = copy.arg("--dest-tls-verify=false");
                 }
@@ -822,6 +934,7 @@ pub fn gather_deploy_facts(
         (Some(manifest), true) => present_images(options, manifest, &preflight, profile, path),
         _ => PresentImages::Unknown,
     };
+    let node_architectures = node_architectures(options, &preflight, profile, path);
     Ok(DeployFacts {
         preflight,
         profile,
@@ -830,7 +943,41 @@ pub fn gather_deploy_facts(
         manifest,
         present,
         llm_api_key_set: env.llm_api_key_set,
+        node_architectures,
+        host_architecture: crate::facts::host_architecture(std::env::consts::ARCH)
+            .unwrap_or("amd64")
+            .to_owned(),
     })
+}
+
+/// Asks the cluster (when it runs) which CPU architectures its nodes have.
+fn node_architectures(
+    options: &DeployOptions,
+    preflight: &Preflight,
+    profile: ProfileState,
+    path: &OsStr,
+) -> BTreeSet<String> {
+    let reachable = match options.cluster {
+        ClusterTarget::Minikube => profile == ProfileState::Running,
+        ClusterTarget::Current => true,
+    };
+    if !reachable || !preflight.has(Tool::Kubectl) {
+        return BTreeSet::new();
+    }
+    let mut args = Vec::new();
+    if let Some(context) = options.context() {
+        args.extend(["--context", context]);
+    }
+    args.extend([
+        "get",
+        "nodes",
+        "-o",
+        "jsonpath={.items[*].status.nodeInfo.architecture}",
+    ]);
+    match probe_output("kubectl", &args, path) {
+        Some((Some(0), out)) => crate::facts::parse_node_architectures(&out),
+        _ => BTreeSet::new(),
+    }
 }
 
 fn present_images(

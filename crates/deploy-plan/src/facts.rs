@@ -115,10 +115,53 @@ pub struct ImageEntry {
     pub reference: String,
     #[serde(default)]
     pub digest: String,
-    /// The OCI archive; relative paths are relative to the manifest's base (see `parse`).
+    /// The OCI archive (multi-platform); relative paths are relative to the manifest's base
+    /// (see `parse`).
     pub archive: String,
     #[serde(default)]
     pub size: u64,
+    /// One single-platform archive per platform (`docker load` / `minikube image load` take
+    /// only these); empty in a manifest from before multi-platform images.
+    #[serde(default)]
+    pub platforms: Vec<PlatformArchive>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Deserialize)]
+pub struct PlatformArchive {
+    /// `amd64` or `arm64`.
+    pub architecture: String,
+    pub archive: String,
+    #[serde(default)]
+    pub digest: String,
+}
+
+impl ImageEntry {
+    /// The archive to load onto a node of `architecture`: that platform's own archive, or the
+    /// one archive of a single-platform build; `None` when that platform was not built.
+    pub fn archive_for(&self, architecture: &str) -> Option<&str> {
+        if self.platforms.is_empty() {
+            return Some(&self.archive);
+        }
+        self.platforms
+            .iter()
+            .find(|p| p.architecture == architecture)
+            .map(|p| p.archive.as_str())
+    }
+}
+
+/// The CPU architectures of the cluster's nodes, from
+/// `kubectl get nodes -o jsonpath={.items[*].status.nodeInfo.architecture}` (space-separated).
+pub fn parse_node_architectures(stdout: &str) -> BTreeSet<String> {
+    stdout.split_whitespace().map(str::to_owned).collect()
+}
+
+/// The image platform of a host CPU as Rust names it (`std::env::consts::ARCH`).
+pub fn host_architecture(rust_arch: &str) -> Option<&'static str> {
+    match rust_arch {
+        "x86_64" => Some("amd64"),
+        "aarch64" => Some("arm64"),
+        _ => None,
+    }
 }
 
 impl ImageManifest {
@@ -132,9 +175,15 @@ impl ImageManifest {
             !manifest.images.is_empty(),
             "the image manifest lists no image"
         );
+        let rebase = |archive: &mut String| {
+            if !archive_base.is_empty() && !Path::new(archive.as_str()).is_absolute() {
+                *archive = format!("{}/{archive}", archive_base.trim_end_matches('/'));
+            }
+        };
         for image in &mut manifest.images {
-            if !archive_base.is_empty() && !Path::new(&image.archive).is_absolute() {
-                image.archive = format!("{}/{}", archive_base.trim_end_matches('/'), image.archive);
+            rebase(&mut image.archive);
+            for platform in &mut image.platforms {
+                rebase(&mut platform.archive);
             }
         }
         Ok(manifest)
@@ -175,6 +224,17 @@ pub fn profile_state(profile: &str, preflight: &Preflight, path: &OsStr) -> Prof
 
 #[cfg(test)]
 mod tests {
+
+    #[test]
+    fn node_architectures_and_host_names() {
+        let nodes = parse_node_architectures("amd64 arm64 amd64\n");
+        assert_eq!(nodes.into_iter().collect::<Vec<_>>(), ["amd64", "arm64"]);
+        assert!(parse_node_architectures("").is_empty());
+        assert_eq!(host_architecture("aarch64"), Some("arm64"));
+        assert_eq!(host_architecture("x86_64"), Some("amd64"));
+        assert_eq!(host_architecture("riscv64"), None);
+    }
+
     use super::*;
 
     #[test]

@@ -82,6 +82,9 @@ fn calls(path: &Path) -> Vec<String> {
         .collect()
 }
 
+const NODES_PROBE: &str =
+    "kubectl --context todo-chatbot get nodes -o jsonpath={.items[*].status.nodeInfo.architecture}";
+
 #[tokio::test]
 async fn deploy_runs_the_plan_in_order_and_replans_after_the_build() {
     let _lock = exec_lock();
@@ -106,10 +109,14 @@ async fn deploy_runs_the_plan_in_order_and_replans_after_the_build() {
     assert_eq!(
         calls(&calls_file),
         [
+            // Read-only: which CPU the running profile's nodes have.
+            NODES_PROBE,
             "minikube -p todo-chatbot addons enable metrics-server",
             "cargo xtask images",
-            // The read-only probe after the build: todo-api is already there, so it is not loaded.
+            // The read-only probes after the build: todo-api is already there, so it is not
+            // loaded; the nodes are asked again (a first deploy starts the cluster before).
             "minikube -p todo-chatbot image ls",
+            NODES_PROBE,
             "minikube -p todo-chatbot image load target/images/todo-mcp.oci.tar",
             "minikube -p todo-chatbot image load target/images/todo-web.oci.tar",
             "minikube -p todo-chatbot image ls",
@@ -149,7 +156,7 @@ async fn failed_helm_stops_the_deploy_and_says_what_next() {
     );
     assert!(
         error.starts_with(
-            "step 11/15 [helm] failed: $ helm --kube-context todo-chatbot upgrade --install todo"
+            "step 12/16 [helm] failed: $ helm --kube-context todo-chatbot upgrade --install todo"
         ),
         "{error}"
     );

@@ -12,10 +12,18 @@ use deploy_plan::{
     ProfileState, TeardownFacts, TeardownOptions, Tool, ValuesChoice, deploy_plan, teardown_plan,
 };
 
+/// What `cargo xtask images` writes: per service the multi-platform index archive and one
+/// archive per platform.
 const MANIFEST: &str = r#"{"images":[
-  {"service":"todo-api","name":"todo-api","tag":"3f9a2c1d0b7e","reference":"todo-api:3f9a2c1d0b7e","digest":"sha256:1c2d3e4f","archive":"target/images/todo-api.oci.tar","size":5871234},
-  {"service":"todo-mcp","name":"todo-mcp","tag":"8d41be07aa19","reference":"todo-mcp:8d41be07aa19","digest":"sha256:2d3e4f5a","archive":"target/images/todo-mcp.oci.tar","size":5012345},
-  {"service":"todo-web","name":"todo-web","tag":"c02e6f5a9d13","reference":"todo-web:c02e6f5a9d13","digest":"sha256:3e4f5a6b","archive":"target/images/todo-web.oci.tar","size":5123456}
+  {"service":"todo-api","name":"todo-api","tag":"3f9a2c1d0b7e","reference":"todo-api:3f9a2c1d0b7e","digest":"sha256:1c2d3e4f","archive":"target/images/todo-api.oci.tar","size":10871234,
+   "platforms":[{"architecture":"amd64","os":"linux","digest":"sha256:a1","archive":"target/images/todo-api-amd64.oci.tar","size":5871234},
+                {"architecture":"arm64","os":"linux","digest":"sha256:a2","archive":"target/images/todo-api-arm64.oci.tar","size":5271234}]},
+  {"service":"todo-mcp","name":"todo-mcp","tag":"8d41be07aa19","reference":"todo-mcp:8d41be07aa19","digest":"sha256:2d3e4f5a","archive":"target/images/todo-mcp.oci.tar","size":10012345,
+   "platforms":[{"architecture":"amd64","os":"linux","digest":"sha256:b1","archive":"target/images/todo-mcp-amd64.oci.tar","size":5012345},
+                {"architecture":"arm64","os":"linux","digest":"sha256:b2","archive":"target/images/todo-mcp-arm64.oci.tar","size":4912345}]},
+  {"service":"todo-web","name":"todo-web","tag":"c02e6f5a9d13","reference":"todo-web:c02e6f5a9d13","digest":"sha256:3e4f5a6b","archive":"target/images/todo-web.oci.tar","size":10123456,
+   "platforms":[{"architecture":"amd64","os":"linux","digest":"sha256:c1","archive":"target/images/todo-web-amd64.oci.tar","size":5123456},
+                {"architecture":"arm64","os":"linux","digest":"sha256:c2","archive":"target/images/todo-web-arm64.oci.tar","size":4923456}]}
 ]}"#;
 
 fn tools(required: &[(Tool, Version)], optional: &[ToolCheck]) -> Preflight {
@@ -80,6 +88,8 @@ fn minikube_first_deploy() {
         manifest: Some(manifest()),
         present: PresentImages::Unknown,
         llm_api_key_set: false,
+        node_architectures: BTreeSet::new(),
+        host_architecture: "amd64".into(),
     };
     let plan = deploy_plan(&options, &facts);
     assert_eq!(
@@ -91,9 +101,10 @@ fn minikube_first_deploy() {
             "$ minikube -p todo-chatbot addons enable metrics-server",
             "skip: images: native builder (`cargo xtask images`): Nix not found",
             "$ cargo xtask images",
-            "$ minikube -p todo-chatbot image load target/images/todo-api.oci.tar",
-            "$ minikube -p todo-chatbot image load target/images/todo-mcp.oci.tar",
-            "$ minikube -p todo-chatbot image load target/images/todo-web.oci.tar",
+            "skip: images for linux/amd64: the cluster is not up to ask yet; minikube runs this machine's CPU, linux/amd64",
+            "$ minikube -p todo-chatbot image load target/images/todo-api-amd64.oci.tar",
+            "$ minikube -p todo-chatbot image load target/images/todo-mcp-amd64.oci.tar",
+            "$ minikube -p todo-chatbot image load target/images/todo-web-amd64.oci.tar",
             "$ minikube -p todo-chatbot image ls  # must list todo-api:3f9a2c1d0b7e, todo-mcp:8d41be07aa19, todo-web:c02e6f5a9d13",
             "skip: LLM_API_KEY is not set: no LLM key Secret, the built-in chat engine answers",
             "$ helm --kube-context todo-chatbot upgrade --install todo helm/todo --namespace todo --create-namespace \
@@ -107,11 +118,11 @@ fn minikube_first_deploy() {
     );
     assert!(plan.problems().is_empty());
     // The watch runs alongside helm's own wait; both diagnose on failure.
-    assert!(plan.steps[12].alongside_previous && plan.steps[12].diagnose_on_failure);
-    assert!(plan.steps[11].diagnose_on_failure);
+    assert!(plan.steps[13].alongside_previous && plan.steps[13].diagnose_on_failure);
+    assert!(plan.steps[12].diagnose_on_failure);
     let text = plan.render();
     assert!(
-        text.contains("13. [wait] kube-rs: watch Deployment todo/todo-api")
+        text.contains("14. [wait] kube-rs: watch Deployment todo/todo-api")
             && text.contains("(runs alongside the previous step)")
     );
     assert!(text.contains("Preflight passed: this plan can run."));
@@ -142,6 +153,9 @@ fn minikube_redeploy_reuses_everything_it_can_and_keeps_the_key_secret() {
             "todo-web:0000aaaa1111",
         ]),
         llm_api_key_set: true,
+        // An Apple-silicon laptop: minikube's node is arm64, whatever this machine is.
+        node_architectures: BTreeSet::from(["arm64".to_string()]),
+        host_architecture: "amd64".into(),
     };
     let plan = deploy_plan(&options, &facts);
     assert_eq!(
@@ -154,9 +168,10 @@ fn minikube_redeploy_reuses_everything_it_can_and_keeps_the_key_secret() {
             "skip: addon metrics-server is already enabled",
             "skip: images: native builder (`cargo xtask images`): Nix not found",
             "$ cargo xtask images",
+            "skip: images for linux/arm64: the cluster's nodes are linux/arm64",
             "skip: minikube already has todo-api:3f9a2c1d0b7e: not loading it again",
             "skip: minikube already has todo-mcp:8d41be07aa19: not loading it again",
-            "$ minikube -p todo-chatbot image load target/images/todo-web.oci.tar",
+            "$ minikube -p todo-chatbot image load target/images/todo-web-arm64.oci.tar",
             "$ minikube -p todo-chatbot image ls  # must list todo-api:3f9a2c1d0b7e, todo-mcp:8d41be07aa19, todo-web:c02e6f5a9d13",
             "$ kubectl --context todo-chatbot create namespace todo --dry-run=client -o yaml | kubectl --context \
              todo-chatbot apply -f -",
@@ -188,6 +203,8 @@ fn stopped_profile_is_started_without_new_sizing() {
         manifest: Some(manifest()),
         present: PresentImages::Unknown,
         llm_api_key_set: false,
+        node_architectures: BTreeSet::new(),
+        host_architecture: "amd64".into(),
     };
     let plan = deploy_plan(&DeployOptions::default(), &facts);
     assert_eq!(
@@ -224,6 +241,8 @@ fn current_cluster_pushes_to_the_registry() {
         manifest: Some(nix_manifest),
         present: present(&["localhost:5000/todo-api:3f9a2c1d0b7e"]),
         llm_api_key_set: false,
+        node_architectures: BTreeSet::new(),
+        host_architecture: "amd64".into(),
     };
     let plan = deploy_plan(&options, &facts);
     assert_eq!(
@@ -234,8 +253,8 @@ fn current_cluster_pushes_to_the_registry() {
             "skip: images: Nix (nix 2.31.2 >= 2.31.2; `--images native` builds without it)",
             "$ nix --extra-experimental-features 'nix-command flakes' build .#images",
             "skip: localhost:5000/todo-api:3f9a2c1d0b7e is already in the registry: not pushing it again",
-            "$ skopeo copy --dest-tls-verify=false oci-archive:result/todo-mcp.oci.tar docker://localhost:5000/todo-mcp:8d41be07aa19",
-            "$ skopeo copy --dest-tls-verify=false oci-archive:result/todo-web.oci.tar docker://localhost:5000/todo-web:c02e6f5a9d13",
+            "$ skopeo copy --all --dest-tls-verify=false oci-archive:result/todo-mcp.oci.tar docker://localhost:5000/todo-mcp:8d41be07aa19",
+            "$ skopeo copy --all --dest-tls-verify=false oci-archive:result/todo-web.oci.tar docker://localhost:5000/todo-web:c02e6f5a9d13",
             "$ skopeo inspect --tls-verify=false docker://localhost:5000/todo-api:3f9a2c1d0b7e",
             "$ skopeo inspect --tls-verify=false docker://localhost:5000/todo-mcp:8d41be07aa19",
             "$ skopeo inspect --tls-verify=false docker://localhost:5000/todo-web:c02e6f5a9d13",
@@ -274,12 +293,14 @@ fn remote_registry_uses_tls_and_native_build() {
         manifest: Some(manifest()),
         present: PresentImages::Unknown,
         llm_api_key_set: false,
+        node_architectures: BTreeSet::new(),
+        host_architecture: "amd64".into(),
     };
     let steps = deploy_plan(&options, &facts).descriptions();
     assert_eq!(steps[2], "$ cargo xtask images");
     assert_eq!(
         steps[3],
-        "$ skopeo copy oci-archive:target/images/todo-api.oci.tar docker://registry.example.com/team/todo-api:3f9a2c1d0b7e"
+        "$ skopeo copy --all oci-archive:target/images/todo-api.oci.tar docker://registry.example.com/team/todo-api:3f9a2c1d0b7e"
     );
     assert_eq!(
         steps[6],
@@ -316,10 +337,12 @@ fn dry_run_on_a_bare_machine_still_prints_the_plan() {
         manifest: None,
         present: PresentImages::Unknown,
         llm_api_key_set: false,
+        node_architectures: BTreeSet::new(),
+        host_architecture: "amd64".into(),
     };
     let plan = deploy_plan(&DeployOptions::default(), &facts);
     let steps = plan.descriptions();
-    assert_eq!(steps.len(), 16);
+    assert_eq!(steps.len(), 17);
     assert!(steps[0].starts_with("check minikube >= 1.33.0, helm >= 3.16.0, kubectl >= 1.28.0, a minikube driver (docker, podman or kvm2): WOULD FAIL:\n"));
     assert_eq!(plan.problems().len(), 3);
     assert_eq!(
@@ -331,15 +354,15 @@ fn dry_run_on_a_bare_machine_still_prints_the_plan() {
         "skip: images: native builder (`cargo xtask images`): Nix not found"
     );
     assert_eq!(
-        steps[6],
-        "$ minikube -p todo-chatbot image load target/images/todo-api.oci.tar"
+        steps[7],
+        "$ minikube -p todo-chatbot image load target/images/todo-api-amd64.oci.tar"
     );
     assert_eq!(
-        steps[9],
+        steps[10],
         "$ minikube -p todo-chatbot image ls  # must list todo-api:<tag>, todo-mcp:<tag>, todo-web:<tag>"
     );
     assert!(
-        steps[11].contains(
+        steps[12].contains(
             "--set api.image.tag=<tag> --set mcp.image.tag=<tag> --set web.image.tag=<tag>"
         )
     );
@@ -521,6 +544,8 @@ fn a_missing_current_context_stops_current_cluster_plans() {
         manifest: None,
         present: PresentImages::Unknown,
         llm_api_key_set: false,
+        node_architectures: BTreeSet::new(),
+        host_architecture: "amd64".into(),
     };
     assert_eq!(
         deploy_plan(&options, &facts).problems(),
@@ -594,4 +619,113 @@ fn auto_picks_nix_only_where_it_can_build_the_images() {
     // Explicit choices are taken as given.
     assert!(images_choice(ImagesMode::Nix, None, "macos").0);
     assert!(!images_choice(ImagesMode::Native, Some(&ok), "linux").0);
+}
+
+/// The node's architecture picks the archive: asked from the cluster, overridden by
+/// --platform; an image not built for it stops the plan with what to run.
+#[test]
+fn the_nodes_architecture_picks_the_archive_to_load() {
+    let facts = |nodes: &[&str], host: &str, manifest: ImageManifest| DeployFacts {
+        preflight: minikube_tools(HELM_V4),
+        profile: ProfileState::Running,
+        addons: Some(BTreeSet::from([
+            "ingress".to_string(),
+            "metrics-server".to_string(),
+        ])),
+        current_context: Some("todo-chatbot".into()),
+        manifest: Some(manifest),
+        present: PresentImages::Known(BTreeSet::new()),
+        llm_api_key_set: false,
+        node_architectures: nodes.iter().map(|n| n.to_string()).collect(),
+        host_architecture: host.into(),
+    };
+    let loads = |options: &DeployOptions, facts: &DeployFacts| -> Vec<String> {
+        deploy_plan(options, facts)
+            .descriptions()
+            .into_iter()
+            .filter(|d| d.contains("image load") || d.starts_with("skip: images for"))
+            .collect()
+    };
+    let options = DeployOptions::default();
+
+    // An amd64 cluster from an arm64 laptop: the cluster's answer wins over the host.
+    assert_eq!(
+        loads(&options, &facts(&["amd64"], "arm64", manifest())),
+        [
+            "skip: images for linux/amd64: the cluster's nodes are linux/amd64",
+            "$ minikube -p todo-chatbot image load target/images/todo-api-amd64.oci.tar",
+            "$ minikube -p todo-chatbot image load target/images/todo-mcp-amd64.oci.tar",
+            "$ minikube -p todo-chatbot image load target/images/todo-web-amd64.oci.tar",
+        ]
+    );
+    // arm64 nodes.
+    assert_eq!(
+        loads(&options, &facts(&["arm64"], "amd64", manifest()))[1],
+        "$ minikube -p todo-chatbot image load target/images/todo-api-arm64.oci.tar"
+    );
+    // Nix's manifest: paths under result/.
+    let nix = ImageManifest::parse(&MANIFEST.replace("target/images/", ""), "result").unwrap();
+    assert_eq!(
+        loads(&options, &facts(&["arm64"], "amd64", nix))[1],
+        "$ minikube -p todo-chatbot image load result/todo-api-arm64.oci.tar"
+    );
+    // --platform overrides what the nodes say.
+    let forced = DeployOptions {
+        platform: Some("linux/arm64".into()),
+        ..DeployOptions::default()
+    };
+    assert_eq!(
+        loads(&forced, &facts(&["amd64"], "amd64", manifest()))[0],
+        "skip: images for linux/arm64: --platform linux/arm64"
+    );
+    // Mixed nodes: the first, and a hint.
+    assert!(
+        loads(&options, &facts(&["amd64", "arm64"], "amd64", manifest()))[0]
+            .contains("linux/amd64 and linux/arm64: loading linux/amd64 (pass --platform")
+    );
+    // A manifest from an amd64-only build on an arm64 node: the plan refuses, saying what to run.
+    let amd64_only = ImageManifest::parse(
+        &MANIFEST
+            .lines()
+            .filter(|l| !l.contains("arm64"))
+            .map(|l| {
+                l.replace("5871234},", "5871234}]},")
+                    .replace("5012345},", "5012345}]},")
+                    .replace("5123456},", "5123456}]}")
+            })
+            .collect::<Vec<_>>()
+            .join("\n"),
+        "",
+    )
+    .unwrap();
+    assert!(amd64_only.images.iter().all(|i| i.platforms.len() == 1));
+    let plan = deploy_plan(&options, &facts(&["arm64"], "amd64", amd64_only));
+    let problems = plan.problems();
+    assert_eq!(problems.len(), 3, "{problems:?}");
+    assert!(
+        problems[0].contains("todo-api:3f9a2c1d0b7e was not built for linux/arm64")
+            && problems[0].contains("cargo xtask images --platform linux/arm64"),
+        "{problems:?}"
+    );
+    // A manifest from before multi-platform images: its one archive.
+    let old = ImageManifest::parse(
+        r#"{"images":[{"service":"todo-api","name":"todo-api","tag":"1","reference":"todo-api:1","archive":"target/images/todo-api.oci.tar"}]}"#,
+        "",
+    )
+    .unwrap();
+    assert_eq!(
+        loads(&options, &facts(&["arm64"], "amd64", old))[1],
+        "$ minikube -p todo-chatbot image load target/images/todo-api.oci.tar"
+    );
+    // A bad --platform is refused before anything runs.
+    let bad = DeployOptions {
+        platform: Some("linux/riscv64".into()),
+        ..DeployOptions::default()
+    };
+    assert!(
+        bad.validate()
+            .unwrap_err()
+            .to_string()
+            .contains("linux/amd64 and linux/arm64")
+    );
 }

@@ -179,6 +179,7 @@ esac"#,
         r#"case "$*" in
   "version --client") echo 'Client Version: v1.32.4-dispatcher'; echo 'Kustomize Version: v5.5.0';;
   "config current-context") echo 'kind-other';;
+  "--context todo-chatbot get nodes -o jsonpath={.items[*].status.nodeInfo.architecture}") printf 'arm64';;
   *) echo "unexpected kubectl $*" >&2; exit 64;;
 esac"#,
     );
@@ -209,15 +210,21 @@ esac"#,
     );
     assert_eq!(facts.current_context.as_deref(), Some("kind-other"));
     assert!(matches!(facts.present, PresentImages::Known(ref set) if set.len() == 3));
+    // The running profile's node, asked with kubectl.
+    assert_eq!(
+        facts.node_architectures.iter().collect::<Vec<_>>(),
+        ["arm64"]
+    );
     let steps = deploy_plan(&options, &facts).descriptions();
     assert_eq!(
-        steps[1..10],
+        steps[1..11],
         [
             "skip: minikube profile todo-chatbot is running: reusing it",
             "$ kubectl config use-context todo-chatbot",
             "skip: addon ingress is already enabled",
             "$ minikube -p todo-chatbot addons enable metrics-server",
             "$ cargo xtask images",
+            "skip: images for linux/arm64: the cluster's nodes are linux/arm64",
             "skip: minikube already has todo-api:3f9a2c1d0b7e: not loading it again",
             "$ minikube -p todo-chatbot image load target/images/todo-mcp.oci.tar",
             "$ minikube -p todo-chatbot image load target/images/todo-web.oci.tar",

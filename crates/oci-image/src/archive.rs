@@ -3,12 +3,13 @@
 //! and Docker's `manifest.json` (when present) points at the same blobs.
 //!
 //! Used by tests, by the layer scan in CI and by the benchmark; works on any single-image OCI
-//! archive, not only the ones this crate writes.
+//! archive ([`read_archive`]) or multi-platform one ([`read_index_archive`]), not only the
+//! ones this crate writes.
 
 use crate::digest::{hex_of, sha256_digest};
 use crate::gzip::gunzip;
 use anyhow::{Context, Result, bail, ensure};
-use oci_spec::image::{ImageConfiguration, ImageIndex, ImageManifest};
+use oci_spec::image::{Descriptor, ImageConfiguration, ImageIndex, ImageManifest, MediaType};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -114,45 +115,55 @@ pub fn read_archive(path: &Path) -> Result<OciArchive> {
     parse_archive(&bytes).with_context(|| format!("checking image archive {}", path.display()))
 }
 
-/// Verifies an archive held in memory.
-pub fn parse_archive(bytes: &[u8]) -> Result<OciArchive> {
-    let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
-    for entry in read_tar(bytes)? {
-        if entry.entry_type.is_file() {
-            let path = entry.path.trim_start_matches("./").to_owned();
-            files.insert(path, entry.data);
+/// The files of an archive (a tar of an OCI image layout), blobs verified against their names.
+struct Layout {
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Layout {
+    fn parse(bytes: &[u8]) -> Result<Layout> {
+        let mut files: BTreeMap<String, Vec<u8>> = BTreeMap::new();
+        for entry in read_tar(bytes)? {
+            if entry.entry_type.is_file() {
+                let path = entry.path.trim_start_matches("./").to_owned();
+                files.insert(path, entry.data);
+            }
         }
-    }
-    let file = |name: &str| -> Result<&Vec<u8>> {
-        files
-            .get(name)
-            .with_context(|| format!("the archive has no {name}"))
-    };
-    let layout: Value = serde_json::from_slice(file("oci-layout")?).context("oci-layout")?;
-    ensure!(
-        layout["imageLayoutVersion"] == "1.0.0",
-        "oci-layout has imageLayoutVersion {}, expected 1.0.0",
-        layout["imageLayoutVersion"]
-    );
-    let mut blobs: BTreeMap<String, &[u8]> = BTreeMap::new();
-    for (name, data) in &files {
-        if let Some(hex) = name.strip_prefix("blobs/sha256/") {
-            let digest = format!("sha256:{hex}");
-            let actual = sha256_digest(data);
-            ensure!(
-                actual == digest,
-                "blob {name} has digest {actual}, not its name"
-            );
-            blobs.insert(digest, data);
-        }
-    }
-    let blob = |digest: &str, size: u64, what: &str| -> Result<&[u8]> {
+        let layout = Layout { files };
+        let oci_layout: Value =
+            serde_json::from_slice(layout.file("oci-layout")?).context("oci-layout")?;
         ensure!(
-            hex_of(digest).is_some(),
-            "{what}: {digest} is not a sha256 digest"
+            oci_layout["imageLayoutVersion"] == "1.0.0",
+            "oci-layout has imageLayoutVersion {}, expected 1.0.0",
+            oci_layout["imageLayoutVersion"]
         );
-        let data = *blobs
-            .get(digest)
+        for (name, data) in &layout.files {
+            if let Some(hex) = name.strip_prefix("blobs/sha256/") {
+                let digest = format!("sha256:{hex}");
+                let actual = sha256_digest(data);
+                ensure!(
+                    actual == digest,
+                    "blob {name} has digest {actual}, not its name"
+                );
+            }
+        }
+        Ok(layout)
+    }
+
+    fn file(&self, name: &str) -> Result<&[u8]> {
+        self.files
+            .get(name)
+            .map(Vec::as_slice)
+            .with_context(|| format!("the archive has no {name}"))
+    }
+
+    /// The blob a descriptor names, checked against the descriptor's size.
+    fn blob(&self, digest: &str, size: u64, what: &str) -> Result<&[u8]> {
+        let hex =
+            hex_of(digest).with_context(|| format!("{what}: {digest} is not a sha256 digest"))?;
+        let data = self
+            .files
+            .get(&format!("blobs/sha256/{hex}"))
             .with_context(|| format!("{what}: blob {digest} is missing"))?;
         ensure!(
             data.len() as u64 == size,
@@ -160,81 +171,202 @@ pub fn parse_archive(bytes: &[u8]) -> Result<OciArchive> {
             data.len()
         );
         Ok(data)
-    };
-
-    let index: ImageIndex = serde_json::from_slice(file("index.json")?).context("index.json")?;
-    let [descriptor] = index.manifests().as_slice() else {
-        bail!(
-            "index.json lists {} manifests; expected exactly one",
-            index.manifests().len()
-        );
-    };
-    let manifest_digest = descriptor.digest().to_string();
-    let manifest_bytes = blob(&manifest_digest, descriptor.size(), "index.json manifest")?;
-    let manifest: ImageManifest =
-        serde_json::from_slice(manifest_bytes).context("image manifest")?;
-    let config_bytes = blob(
-        manifest.config().digest().as_ref(),
-        manifest.config().size(),
-        "manifest config",
-    )?;
-    let config: ImageConfiguration =
-        serde_json::from_slice(config_bytes).context("image config")?;
-    let config_json: Value = serde_json::from_slice(config_bytes)?;
-    let diff_ids = config.rootfs().diff_ids();
-    ensure!(
-        diff_ids.len() == manifest.layers().len(),
-        "config lists {} diff_ids for {} layers",
-        diff_ids.len(),
-        manifest.layers().len()
-    );
-    let mut layers = Vec::new();
-    for (i, (layer, diff_id)) in manifest.layers().iter().zip(diff_ids).enumerate() {
-        let digest = layer.digest().to_string();
-        let compressed = blob(&digest, layer.size(), &format!("layer {i}"))?;
-        let tar = if layer.media_type().as_ref().ends_with("+gzip")
-            || layer.media_type().as_ref().ends_with(".tar.gzip")
-        {
-            gunzip(compressed).with_context(|| format!("decompressing layer {i} ({digest})"))?
-        } else {
-            compressed.to_vec()
-        };
-        let actual = sha256_digest(&tar);
-        ensure!(
-            actual == *diff_id,
-            "layer {i}: uncompressed digest {actual} differs from config diff_id {diff_id}"
-        );
-        layers.push(LayerContents {
-            digest,
-            diff_id: diff_id.clone(),
-            compressed_size: compressed.len() as u64,
-            uncompressed_size: tar.len() as u64,
-            entries: read_tar(&tar).with_context(|| format!("reading layer {i}"))?,
-        });
     }
-    let tag = descriptor
-        .annotations()
-        .as_ref()
-        .and_then(|a| a.get(crate::image::ANNOTATION_REF_NAME))
-        .cloned();
 
-    let docker_manifest = match files.get("manifest.json") {
+    /// The one descriptor of index.json and its tag annotation.
+    fn top(&self) -> Result<(ImageIndex, Descriptor, Option<String>)> {
+        let index: ImageIndex =
+            serde_json::from_slice(self.file("index.json")?).context("index.json")?;
+        let [descriptor] = index.manifests().as_slice() else {
+            bail!(
+                "index.json lists {} manifests; expected exactly one",
+                index.manifests().len()
+            );
+        };
+        let descriptor = descriptor.clone();
+        let tag = descriptor
+            .annotations()
+            .as_ref()
+            .and_then(|a| a.get(crate::image::ANNOTATION_REF_NAME))
+            .cloned();
+        Ok((index, descriptor, tag))
+    }
+
+    /// The image a manifest descriptor points at, every blob verified.
+    fn image(&self, descriptor: &Descriptor, what: &str) -> Result<ImageParts> {
+        let manifest_digest = descriptor.digest().to_string();
+        let manifest_bytes = self.blob(&manifest_digest, descriptor.size(), what)?;
+        let manifest: ImageManifest =
+            serde_json::from_slice(manifest_bytes).context("image manifest")?;
+        let config_bytes = self.blob(
+            manifest.config().digest().as_ref(),
+            manifest.config().size(),
+            "manifest config",
+        )?;
+        let config: ImageConfiguration =
+            serde_json::from_slice(config_bytes).context("image config")?;
+        let config_json: Value = serde_json::from_slice(config_bytes)?;
+        let diff_ids = config.rootfs().diff_ids();
+        ensure!(
+            diff_ids.len() == manifest.layers().len(),
+            "config lists {} diff_ids for {} layers",
+            diff_ids.len(),
+            manifest.layers().len()
+        );
+        let mut layers = Vec::new();
+        for (i, (layer, diff_id)) in manifest.layers().iter().zip(diff_ids).enumerate() {
+            let digest = layer.digest().to_string();
+            let compressed = self.blob(&digest, layer.size(), &format!("layer {i}"))?;
+            let tar = if layer.media_type().as_ref().ends_with("+gzip")
+                || layer.media_type().as_ref().ends_with(".tar.gzip")
+            {
+                gunzip(compressed).with_context(|| format!("decompressing layer {i} ({digest})"))?
+            } else {
+                compressed.to_vec()
+            };
+            let actual = sha256_digest(&tar);
+            ensure!(
+                actual == *diff_id,
+                "layer {i}: uncompressed digest {actual} differs from config diff_id {diff_id}"
+            );
+            layers.push(LayerContents {
+                digest,
+                diff_id: diff_id.clone(),
+                compressed_size: compressed.len() as u64,
+                uncompressed_size: tar.len() as u64,
+                entries: read_tar(&tar).with_context(|| format!("reading layer {i}"))?,
+            });
+        }
+        Ok(ImageParts {
+            manifest_digest,
+            manifest,
+            config,
+            config_json,
+            layers,
+        })
+    }
+}
+
+struct ImageParts {
+    manifest_digest: String,
+    manifest: ImageManifest,
+    config: ImageConfiguration,
+    config_json: Value,
+    layers: Vec<LayerContents>,
+}
+
+/// Verifies an archive held in memory.
+pub fn parse_archive(bytes: &[u8]) -> Result<OciArchive> {
+    let layout = Layout::parse(bytes)?;
+    let (index, descriptor, tag) = layout.top()?;
+    ensure!(
+        descriptor.media_type() == &MediaType::ImageManifest,
+        "index.json points at a {} (a multi-platform archive?): read it with read_index_archive",
+        descriptor.media_type()
+    );
+    let image = layout.image(&descriptor, "index.json manifest")?;
+    let docker_manifest = match layout.files.get("manifest.json") {
         None => None,
         Some(bytes) => {
             let value: Value = serde_json::from_slice(bytes).context("manifest.json")?;
-            check_docker_manifest(&value, &manifest, tag.as_deref())?;
+            check_docker_manifest(&value, &image.manifest, tag.as_deref())?;
             Some(value)
         }
     };
     Ok(OciArchive {
         index,
-        manifest_digest,
-        manifest,
-        config,
-        config_json,
-        layers,
+        manifest_digest: image.manifest_digest,
+        manifest: image.manifest,
+        config: image.config,
+        config_json: image.config_json,
+        layers: image.layers,
         tag,
         docker_manifest,
+        size: bytes.len() as u64,
+    })
+}
+
+/// A multi-platform archive: index.json points at an OCI image index, which lists one image
+/// manifest per platform.
+#[derive(Debug, Clone)]
+pub struct IndexArchive {
+    /// The tag from `org.opencontainers.image.ref.name`, if any.
+    pub tag: Option<String>,
+    /// `sha256:` of the image index (what a registry serves for `name:tag`).
+    pub index_digest: String,
+    /// The image index itself.
+    pub index: ImageIndex,
+    /// One image per platform, in index order (each with the index as its `index`).
+    pub platforms: Vec<OciArchive>,
+    pub size: u64,
+}
+
+impl IndexArchive {
+    /// The image for `architecture` (`amd64`, `arm64`).
+    pub fn platform(&self, architecture: &str) -> Option<&OciArchive> {
+        self.platforms
+            .iter()
+            .find(|p| p.config.architecture().to_string() == architecture)
+    }
+}
+
+/// Reads and verifies a multi-platform archive at `path`.
+pub fn read_index_archive(path: &Path) -> Result<IndexArchive> {
+    let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+    parse_index_archive(&bytes)
+        .with_context(|| format!("checking image index archive {}", path.display()))
+}
+
+/// Verifies a multi-platform archive held in memory: the index, and for each platform its
+/// manifest, config and layers; each manifest's platform must match its config.
+pub fn parse_index_archive(bytes: &[u8]) -> Result<IndexArchive> {
+    let layout = Layout::parse(bytes)?;
+    let (_, descriptor, tag) = layout.top()?;
+    ensure!(
+        descriptor.media_type() == &MediaType::ImageIndex,
+        "index.json points at a {}, not an image index",
+        descriptor.media_type()
+    );
+    let index_digest = descriptor.digest().to_string();
+    let index_bytes = layout.blob(&index_digest, descriptor.size(), "index.json image index")?;
+    let index: ImageIndex = serde_json::from_slice(index_bytes).context("image index")?;
+    ensure!(
+        !index.manifests().is_empty(),
+        "the image index lists no manifests"
+    );
+    let mut platforms = Vec::new();
+    for (i, manifest) in index.manifests().iter().enumerate() {
+        let platform = manifest
+            .platform()
+            .as_ref()
+            .with_context(|| format!("index manifest {i} names no platform"))?;
+        let image = layout.image(manifest, &format!("index manifest {i}"))?;
+        ensure!(
+            image.config.architecture() == platform.architecture()
+                && image.config.os() == platform.os(),
+            "index manifest {i} says {}/{}, its config {}/{}",
+            platform.os(),
+            platform.architecture(),
+            image.config.os(),
+            image.config.architecture()
+        );
+        platforms.push(OciArchive {
+            index: index.clone(),
+            manifest_digest: image.manifest_digest,
+            manifest: image.manifest,
+            config: image.config,
+            config_json: image.config_json,
+            layers: image.layers,
+            tag: tag.clone(),
+            docker_manifest: None,
+            size: bytes.len() as u64,
+        });
+    }
+    Ok(IndexArchive {
+        tag,
+        index_digest,
+        index,
+        platforms,
         size: bytes.len() as u64,
     })
 }

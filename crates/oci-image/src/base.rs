@@ -20,6 +20,9 @@ use std::process::Command;
 
 /// Where Debian's ca-certificates package puts the concatenated bundle.
 pub const HOST_CA_BUNDLE: &str = "/etc/ssl/certs/ca-certificates.crt";
+/// Where other hosts keep theirs, tried in order after Debian's: Fedora/RHEL, then macOS
+/// (and Alpine, the BSDs).
+pub const OTHER_CA_BUNDLES: &[&str] = &["/etc/pki/tls/certs/ca-bundle.crt", "/etc/ssl/cert.pem"];
 /// The package's copyright/license statement (MPL-2.0 for the Mozilla certificate data).
 pub const HOST_CA_COPYRIGHT: &str = "/usr/share/doc/ca-certificates/copyright";
 /// Path of the bundle inside the image; `SSL_CERT_FILE` in the image env points here.
@@ -37,11 +40,20 @@ pub struct BaseFiles {
 }
 
 impl BaseFiles {
-    /// The build host's Debian CA bundle (fails with a fix if it is not installed).
+    /// The build host's CA bundle: Debian's, else the first of [`OTHER_CA_BUNDLES`] (so
+    /// images build on Fedora or macOS too); fails with a fix if there is none.
     pub fn from_host() -> Result<BaseFiles> {
+        if !Path::new(HOST_CA_BUNDLE).exists()
+            && let Some(other) = OTHER_CA_BUNDLES.iter().find(|p| Path::new(p).is_file())
+        {
+            let mut files = BaseFiles::from_file(Path::new(other))?;
+            files.ca_provenance = format!("host {other}");
+            return Ok(files);
+        }
         let ca_bundle = std::fs::read(HOST_CA_BUNDLE).with_context(|| {
             format!(
-                "reading {HOST_CA_BUNDLE}: install it with `apt-get install -y ca-certificates`"
+                "reading {HOST_CA_BUNDLE} (nor is any of {}): install it with `apt-get install -y ca-certificates`",
+                OTHER_CA_BUNDLES.join(", ")
             )
         })?;
         ensure!(

@@ -52,7 +52,7 @@ pub struct Blob {
 }
 
 impl Blob {
-    fn new(media_type: MediaType, data: Vec<u8>) -> Blob {
+    pub(crate) fn new(media_type: MediaType, data: Vec<u8>) -> Blob {
         let digest = sha256_digest(&data);
         Blob {
             media_type,
@@ -116,7 +116,7 @@ pub struct Image {
     pub architecture: Architecture,
 }
 
-fn oci_arch(architecture: Architecture) -> Arch {
+pub(crate) fn oci_arch(architecture: Architecture) -> Arch {
     match architecture {
         Architecture::Amd64 => Arch::Amd64,
         Architecture::Arm64 => Arch::ARM64,

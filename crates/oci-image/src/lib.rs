@@ -9,6 +9,8 @@
 //! - [`base`]: the base layer (passwd/group with the non-root user, CA bundle, `/tmp`).
 //! - [`image`]: layers + OCI config + manifest (via `oci-spec`), the content-derived tag and
 //!   the archive (`oci-layout`, `index.json`, `blobs/`, plus Docker's `manifest.json`).
+//! - [`multi`]: one image per platform (amd64, arm64) under an OCI image index, written as a
+//!   multi-platform archive plus one single-platform archive each.
 //! - [`archive`]: reads an archive back and verifies every digest; [`scan`] looks through its
 //!   layers for shells, package managers and secrets.
 //! - [`catalog`]: `target/images/manifest.json`, the list of built images other code reads.
@@ -25,13 +27,15 @@ pub mod http;
 pub mod image;
 pub mod json;
 pub mod layer;
+pub mod multi;
 pub mod runc;
 pub mod scan;
 pub mod spec;
 pub mod tools;
 
-pub use archive::{OciArchive, read_archive};
+pub use archive::{IndexArchive, OciArchive, read_archive, read_index_archive};
 pub use base::BaseFiles;
 pub use catalog::{CatalogEntry, ImageCatalog};
 pub use image::{Image, ImageInputs, build_image};
+pub use multi::{MultiImage, build_multi_image};
 pub use spec::{ImageSpec, ServiceImage, discover_services};

@@ -203,25 +203,9 @@ impl Runc {
 
     /// Starts `runc run` for `bundle` in the background, output to `log`.
     pub fn spawn(&self, id: &str, bundle: &Path, log: &Path) -> Result<Container> {
-        let out =
-            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
-        let child = self
-            .command()
-            .arg("run")
-            .arg("--bundle")
-            .arg(bundle)
-            .arg(id)
-            .stdin(Stdio::null())
-            .stdout(out.try_clone()?)
-            .stderr(out)
-            .spawn()
-            .context("starting runc run")?;
-        Ok(Container {
-            runc: self.clone(),
-            id: id.to_owned(),
-            child: Some(child),
-            log: log.to_path_buf(),
-        })
+        let mut command = self.command();
+        command.arg("run").arg("--bundle").arg(bundle).arg(id);
+        Container::spawn(id, command, log, Stopper::Runc(self.clone()))
     }
 
     /// `runc kill ID SIGNAL`.
@@ -245,18 +229,83 @@ impl Runc {
     }
 }
 
-/// A running `runc run`; killed and deleted when dropped.
+/// How a [`Container`] is signalled and cleaned up.
+#[derive(Debug, Clone)]
+pub enum Stopper {
+    /// `runc kill ID SIGNAL`; `runc delete --force ID` at the end.
+    Runc(Runc),
+    /// A plain process (a binary under qemu-user): `kill -SIGNAL PID`.
+    Process,
+    /// A foreground `docker run --name ID`: `docker kill --signal SIGNAL ID`; `docker rm -f`.
+    Docker { docker: PathBuf, host: String },
+}
+
+/// A running container (`runc run`, `docker run`) or process, in the foreground of a child
+/// process whose exit status is the service's; killed and cleaned up when dropped.
 #[derive(Debug)]
 pub struct Container {
-    runc: Runc,
+    stopper: Stopper,
     id: String,
     child: Option<Child>,
     log: PathBuf,
 }
 
 impl Container {
+    /// Starts `command` (stdin closed, stdout and stderr to `log`).
+    pub fn spawn(
+        id: &str,
+        mut command: Command,
+        log: &Path,
+        stopper: Stopper,
+    ) -> Result<Container> {
+        let out =
+            std::fs::File::create(log).with_context(|| format!("creating {}", log.display()))?;
+        let child = command
+            .stdin(Stdio::null())
+            .stdout(out.try_clone()?)
+            .stderr(out)
+            .spawn()
+            .with_context(|| format!("starting {command:?}"))?;
+        Ok(Container {
+            stopper,
+            id: id.to_owned(),
+            child: Some(child),
+            log: log.to_path_buf(),
+        })
+    }
+
     pub fn id(&self) -> &str {
         &self.id
+    }
+
+    /// Sends `signal` (`TERM`, `KILL`) to what runs inside.
+    pub fn signal(&self, signal: &str) -> Result<()> {
+        let output = match &self.stopper {
+            Stopper::Runc(runc) => return runc.kill(&self.id, signal),
+            Stopper::Process => {
+                let pid = self
+                    .child
+                    .as_ref()
+                    .map(Child::id)
+                    .with_context(|| format!("{} has already exited", self.id))?;
+                Command::new("kill")
+                    .arg(format!("-{signal}"))
+                    .arg(pid.to_string())
+                    .output()
+                    .context("running kill")?
+            }
+            Stopper::Docker { docker, host } => Command::new(docker)
+                .args(["-H", host, "kill", "--signal", signal, &self.id])
+                .output()
+                .context("running docker kill")?,
+        };
+        ensure!(
+            output.status.success(),
+            "sending SIG{signal} to {} failed: {}",
+            self.id,
+            String::from_utf8_lossy(&output.stderr).trim()
+        );
+        Ok(())
     }
 
     /// The container's output so far (last 4 KiB).
@@ -326,7 +375,7 @@ impl Container {
 
     /// Sends SIGTERM and waits for the exit status.
     pub fn terminate(&mut self, timeout: Duration) -> Result<ExitStatus> {
-        self.runc.kill(&self.id, "TERM")?;
+        self.signal("TERM")?;
         self.wait(timeout)
             .with_context(|| format!("after SIGTERM to {}", self.id))
     }
@@ -334,14 +383,28 @@ impl Container {
 
 impl Drop for Container {
     fn drop(&mut self) {
+        let running = self
+            .child
+            .as_mut()
+            .is_some_and(|child| matches!(child.try_wait(), Ok(None)));
+        if running {
+            let _ = self.signal("KILL");
+        }
         if let Some(mut child) = self.child.take() {
-            if matches!(child.try_wait(), Ok(None)) {
-                let _ = self.runc.kill(&self.id, "KILL");
+            if running {
                 let _ = child.kill();
             }
             let _ = child.wait();
         }
-        self.runc.delete(&self.id);
+        match &self.stopper {
+            Stopper::Runc(runc) => runc.delete(&self.id),
+            Stopper::Process => {}
+            Stopper::Docker { docker, host } => {
+                let _ = Command::new(docker)
+                    .args(["-H", host, "rm", "--force", &self.id])
+                    .output();
+            }
+        }
     }
 }
 

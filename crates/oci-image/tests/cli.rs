@@ -1,9 +1,11 @@
 //! The `oci-image build` command (how Nix assembles the service images) writes exactly what
-//! the library, and so `cargo xtask images`, writes for the same description and binary.
+//! the library, and so `cargo xtask images`, writes for the same description and binaries.
 
 #![allow(clippy::unwrap_used)]
 
-use oci_image::{BaseFiles, ImageInputs, build_image, read_archive};
+use oci_image::multi::archive_file_name;
+use oci_image::{BaseFiles, CatalogEntry, build_multi_image, read_archive, read_index_archive};
+use std::ffi::OsStr;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -11,8 +13,10 @@ const CLI: &str = env!("CARGO_BIN_EXE_oci-image");
 /// crane's commit time at the pinned revision: any fixed epoch does.
 const EPOCH: i64 = 1_785_782_307;
 const PEM: &[u8] = b"-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+const X86_64: u16 = 62;
+const AARCH64: u16 = 183;
 
-/// A minimal static ELF64 executable header for `machine` (62 x86-64, 183 AArch64).
+/// A minimal static ELF64 executable header for `machine`.
 fn fake_binary(machine: u16) -> Vec<u8> {
     let mut b = vec![0u8; 64];
     b[..4].copy_from_slice(b"\x7fELF");
@@ -34,7 +38,7 @@ struct Run {
     stderr: String,
 }
 
-fn run(args: &[&std::ffi::OsStr]) -> Run {
+fn run(args: &[&OsStr]) -> Run {
     let output = Command::new(CLI)
         .args(args)
         .env_remove("SOURCE_DATE_EPOCH")
@@ -47,106 +51,137 @@ fn run(args: &[&std::ffi::OsStr]) -> Run {
     }
 }
 
-fn build_with_cli(dir: &Path, service: &str, machine: u16) -> (Run, PathBuf) {
-    let binary = dir.join("binary");
-    std::fs::write(&binary, fake_binary(machine)).unwrap();
+/// Runs `oci-image build` for `service` with one fake binary per machine in `machines`.
+fn build_with_cli(dir: &Path, service: &str, machines: &[u16]) -> Run {
     let bundle = dir.join("ca.pem");
     std::fs::write(&bundle, PEM).unwrap();
-    let out = dir.join(format!("{service}.oci.tar"));
     let epoch = EPOCH.to_string();
     let manifest = service_manifest(service);
-    let run = run(&[
-        "build".as_ref(),
-        "--manifest".as_ref(),
-        manifest.as_os_str(),
-        "--binary".as_ref(),
-        binary.as_os_str(),
-        "--ca-bundle".as_ref(),
-        bundle.as_os_str(),
-        "--ca-provenance".as_ref(),
-        "nixpkgs cacert (test)".as_ref(),
-        "--epoch".as_ref(),
-        epoch.as_ref(),
-        "--out".as_ref(),
-        out.as_os_str(),
+    let out = dir.join("out");
+    let mut args: Vec<PathBuf> = vec!["build".into(), "--manifest".into(), manifest];
+    for machine in machines {
+        let binary = dir.join(format!("binary-{machine}"));
+        std::fs::write(&binary, fake_binary(*machine)).unwrap();
+        args.extend(["--binary".into(), binary]);
+    }
+    args.extend([
+        "--ca-bundle".into(),
+        bundle,
+        "--ca-provenance".into(),
+        "nixpkgs cacert (test)".into(),
+        "--epoch".into(),
+        epoch.into(),
+        "--out-dir".into(),
+        out,
     ]);
-    (run, out)
+    let refs: Vec<&OsStr> = args.iter().map(|a| a.as_os_str()).collect();
+    run(&refs)
 }
 
 #[test]
 fn the_command_writes_what_the_library_writes() {
     let dir = tempfile::tempdir().unwrap();
+    let base = BaseFiles {
+        ca_bundle: PEM.to_vec(),
+        ca_copyright: None,
+        ca_provenance: "nixpkgs cacert (test)".into(),
+    };
     for service in ["todo-api", "todo-mcp", "todo-web"] {
-        let (run, out) = build_with_cli(dir.path(), service, 62);
-        assert!(run.status.success(), "{}", run.stderr);
+        let result = build_with_cli(dir.path(), service, &[X86_64, AARCH64]);
+        assert!(result.status.success(), "{}", result.stderr);
         let spec = oci_image::spec::read_service(&service_manifest(service))
             .unwrap()
             .unwrap()
             .spec;
-        let base = BaseFiles {
-            ca_bundle: PEM.to_vec(),
-            ca_copyright: None,
-            ca_provenance: "nixpkgs cacert (test)".into(),
-        };
-        let image = build_image(&ImageInputs {
-            spec: &spec,
-            binary: &fake_binary(62),
-            base: &base,
-            epoch: EPOCH,
-        })
-        .unwrap();
+        let (amd64, arm64) = (fake_binary(X86_64), fake_binary(AARCH64));
+        let image = build_multi_image(&spec, &[&amd64, &arm64], &base, EPOCH).unwrap();
+        let out = dir.path().join("out");
         assert_eq!(
-            std::fs::read(&out).unwrap(),
-            image.archive_bytes().unwrap(),
-            "{service}: the command and the library disagree"
+            std::fs::read(out.join(archive_file_name(&spec.name, None))).unwrap(),
+            image.index_archive_bytes().unwrap(),
+            "{service}: the command and the library disagree on the index archive"
         );
-        let summary: serde_json::Value = serde_json::from_str(run.stdout.trim()).unwrap();
-        assert_eq!(summary["reference"], image.reference());
-        assert_eq!(summary["digest"], image.manifest.digest.as_str());
-        assert_eq!(summary["architecture"], "amd64");
+        for platform in &image.images {
+            let path = out.join(archive_file_name(&spec.name, Some(platform.architecture)));
+            assert_eq!(
+                std::fs::read(&path).unwrap(),
+                platform.archive_bytes().unwrap(),
+                "{service}: {} differs",
+                path.display()
+            );
+        }
 
-        // What skopeo's docker-archive conversion used to lose is there, from the description.
-        let archive = read_archive(&out).unwrap();
-        let config = &archive.config_json;
-        assert_eq!(config["created"], "2026-08-03T18:38:27Z");
-        let mut test = vec!["CMD".to_string()];
-        test.extend(spec.healthcheck.iter().cloned());
-        assert_eq!(
-            config["config"]["Healthcheck"]["Test"],
-            serde_json::json!(test)
-        );
-        assert_eq!(config["config"]["User"], "65532:65532");
-        assert_eq!(
-            config["config"]["Entrypoint"],
-            serde_json::json!(spec.entrypoint)
-        );
+        // The printed catalog entry points at what was written.
+        let entry: CatalogEntry = serde_json::from_str(result.stdout.trim()).unwrap();
+        assert_eq!(entry.service, service);
+        assert_eq!(entry.reference, image.reference());
+        assert_eq!(entry.digest, image.index.digest);
+        let index = read_index_archive(Path::new(&entry.archive)).unwrap();
+        assert_eq!(index.index_digest, entry.digest);
+        assert_eq!(entry.platforms.len(), 2);
+        for platform in &entry.platforms {
+            let single = read_archive(Path::new(&platform.archive)).unwrap();
+            assert_eq!(single.manifest_digest, platform.digest);
+            assert_eq!(single.tag.as_deref(), Some(entry.tag.as_str()));
+            assert_eq!(
+                single.config.architecture().to_string(),
+                platform.architecture
+            );
+            // What skopeo's docker-archive conversion used to lose is there.
+            let config = &single.config_json;
+            assert_eq!(config["created"], "2026-08-03T18:38:27Z");
+            let mut test = vec!["CMD".to_string()];
+            test.extend(spec.healthcheck.iter().cloned());
+            assert_eq!(
+                config["config"]["Healthcheck"]["Test"],
+                serde_json::json!(test)
+            );
+            assert_eq!(config["config"]["User"], "65532:65532");
+            assert_eq!(
+                config["config"]["Entrypoint"],
+                serde_json::json!(spec.entrypoint)
+            );
+        }
     }
 }
 
 #[test]
-fn an_aarch64_binary_makes_an_arm64_image() {
+fn one_binary_makes_a_one_platform_index() {
     let dir = tempfile::tempdir().unwrap();
-    let (run, out) = build_with_cli(dir.path(), "todo-api", 183);
-    assert!(run.status.success(), "{}", run.stderr);
-    let archive = read_archive(&out).unwrap();
-    assert_eq!(archive.config_json["architecture"], "arm64");
-    assert_eq!(archive.config_json["os"], "linux");
-    let platform = archive.index.manifests()[0].platform().as_ref().unwrap();
-    assert_eq!(platform.architecture().to_string(), "arm64");
+    let result = build_with_cli(dir.path(), "todo-api", &[AARCH64]);
+    assert!(result.status.success(), "{}", result.stderr);
+    let entry: CatalogEntry = serde_json::from_str(result.stdout.trim()).unwrap();
+    let archs: Vec<&str> = entry
+        .platforms
+        .iter()
+        .map(|p| p.architecture.as_str())
+        .collect();
+    assert_eq!(archs, ["arm64"]);
+    let index = read_index_archive(Path::new(&entry.archive)).unwrap();
+    assert_eq!(index.platforms.len(), 1);
+    assert_eq!(index.platforms[0].config_json["architecture"], "arm64");
 }
 
 #[test]
 fn bad_input_is_refused_with_a_reason() {
     let dir = tempfile::tempdir().unwrap();
     // A 32-bit Arm binary: no image platform for it.
-    let (result, out) = build_with_cli(dir.path(), "todo-api", 40);
+    let result = build_with_cli(dir.path(), "todo-api", &[40]);
     assert_eq!(result.status.code(), Some(1), "{}", result.stderr);
     assert!(
         result.stderr.contains("ELF machine 40"),
         "{}",
         result.stderr
     );
-    assert!(!out.exists());
+    assert!(!dir.path().join("out/todo-api.oci.tar").exists());
+    // Two binaries for one platform.
+    let result = build_with_cli(dir.path(), "todo-api", &[AARCH64, AARCH64]);
+    assert_eq!(result.status.code(), Some(1), "{}", result.stderr);
+    assert!(
+        result.stderr.contains("two arm64 binaries"),
+        "{}",
+        result.stderr
+    );
     // A manifest without an image description (this crate's own).
     let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("Cargo.toml");
     let args = [
@@ -159,10 +194,10 @@ fn bad_input_is_refused_with_a_reason() {
         "/nonexistent",
         "--epoch",
         "1",
-        "--out",
+        "--out-dir",
         "/nonexistent/x",
     ];
-    let result = run(&args.map(std::ffi::OsStr::new));
+    let result = run(&args.map(OsStr::new));
     assert_eq!(result.status.code(), Some(1));
     assert!(
         result
@@ -171,23 +206,18 @@ fn bad_input_is_refused_with_a_reason() {
         "{}",
         result.stderr
     );
-    // No --epoch and no SOURCE_DATE_EPOCH: clap names what is missing.
-    let result = run_without_epoch();
-    assert_eq!(result.status.code(), Some(2));
-    assert!(result.stderr.contains("--epoch"), "{}", result.stderr);
-}
-
-fn run_without_epoch() -> Run {
-    run(&[
+    // No --epoch and no SOURCE_DATE_EPOCH, no --binary: clap names what is missing.
+    let result = run(&[
         "build",
         "--manifest",
         "m",
-        "--binary",
-        "b",
         "--ca-bundle",
         "c",
-        "--out",
+        "--out-dir",
         "o",
     ]
-    .map(std::ffi::OsStr::new))
+    .map(OsStr::new));
+    assert_eq!(result.status.code(), Some(2));
+    assert!(result.stderr.contains("--binary"), "{}", result.stderr);
+    assert!(result.stderr.contains("--epoch"), "{}", result.stderr);
 }

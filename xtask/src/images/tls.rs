@@ -166,12 +166,14 @@ impl Drop for FakeLlm {
 /// todo-api can only have fetched over TLS verified against the test CA.
 pub fn chat_over_tls(api_port: u16) -> Result<()> {
     let api = format!("http://127.0.0.1:{api_port}");
+    // One user per run: every run check (runc, qemu, Docker) shares the database.
+    let email = format!("tls-{api_port}@example.com");
     let runtime = tokio::runtime::Runtime::new()?;
     let turn: serde_json::Value = runtime.block_on(async {
         let client = reqwest::Client::new();
         let session: serde_json::Value = client
             .post(format!("{api}/api/auth/register"))
-            .json(&serde_json::json!({"email": "tls@example.com", "password": "tls-check-password", "name": "TLS"}))
+            .json(&serde_json::json!({"email": email, "password": "tls-check-password", "name": "TLS"}))
             .send()
             .await?
             .error_for_status()?

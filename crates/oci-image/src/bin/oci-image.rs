@@ -1,4 +1,6 @@
-//! `oci-image build`: one image archive from one service's `Cargo.toml` and its static binary.
+//! `oci-image build`: one service's image, for every platform it is given a static binary
+//! for, from its `Cargo.toml`: `<name>.oci.tar` (the multi-platform index) and
+//! `<name>-<arch>.oci.tar` per platform (see `oci_image::multi`).
 //!
 //! This is how Nix assembles the service images (`nix/images.nix`): the same code as
 //! `cargo xtask images`, so both paths turn the same `[package.metadata.image]` into the same
@@ -7,7 +9,7 @@
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
-use oci_image::{BaseFiles, ImageInputs, build_image};
+use oci_image::{BaseFiles, CatalogEntry, build_multi_image};
 use std::path::PathBuf;
 
 #[derive(Parser)]
@@ -22,8 +24,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Writes `--out`, an OCI image layout in a tar (plus Docker's manifest.json), and prints
-    /// the image's name, tag and digests as one JSON line.
+    /// Writes the archives into `--out-dir` and prints the image's catalog entry (the shape of
+    /// target/images/manifest.json's entries) as one JSON line.
     Build(Build),
 }
 
@@ -32,9 +34,10 @@ struct Build {
     /// The service's Cargo.toml, holding `[package.metadata.image]`.
     #[arg(long)]
     manifest: PathBuf,
-    /// The static executable to put at /bin/<binary>.
-    #[arg(long)]
-    binary: PathBuf,
+    /// A static executable to put at /bin/<binary>; once per platform (its ELF header says
+    /// which: x86-64 is amd64, AArch64 arm64).
+    #[arg(long, required = true)]
+    binary: Vec<PathBuf>,
     /// PEM bundle of trusted CA certificates for /etc/ssl/certs/ca-certificates.crt.
     #[arg(long)]
     ca_bundle: PathBuf,
@@ -47,9 +50,9 @@ struct Build {
     /// Seconds since 1970 for `created` and every mtime.
     #[arg(long, env = "SOURCE_DATE_EPOCH")]
     epoch: String,
-    /// The archive to write.
+    /// Where to write the archives (created if missing).
     #[arg(long)]
-    out: PathBuf,
+    out_dir: PathBuf,
 }
 
 fn build(args: Build) -> Result<()> {
@@ -59,8 +62,13 @@ fn build(args: Build) -> Result<()> {
             args.manifest.display()
         )
     })?;
-    let binary = std::fs::read(&args.binary)
-        .with_context(|| format!("reading the binary {}", args.binary.display()))?;
+    let binaries = args
+        .binary
+        .iter()
+        .map(|path| {
+            std::fs::read(path).with_context(|| format!("reading the binary {}", path.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
     let mut base = BaseFiles::from_file(&args.ca_bundle)?;
     if let Some(provenance) = args.ca_provenance {
         base.ca_provenance = provenance;
@@ -70,23 +78,14 @@ fn build(args: Build) -> Result<()> {
             Some(std::fs::read(path).with_context(|| format!("reading {}", path.display()))?);
     }
     let epoch = oci_image::epoch::parse_epoch(&args.epoch).context("--epoch")?;
-    let image = build_image(&ImageInputs {
-        spec: &service.spec,
-        binary: &binary,
-        base: &base,
-        epoch,
-    })
-    .with_context(|| format!("assembling the {} image", service.spec.name))?;
-    let size = image.write_archive(&args.out)?;
-    let summary = serde_json::json!({
-        "name": image.name,
-        "tag": image.tag,
-        "reference": image.reference(),
-        "digest": image.manifest.digest,
-        "architecture": image.architecture.oci_name(),
-        "size": size,
+    let refs: Vec<&[u8]> = binaries.iter().map(Vec::as_slice).collect();
+    let image = build_multi_image(&service.spec, &refs, &base, epoch)
+        .with_context(|| format!("assembling the {} image", service.spec.name))?;
+    let written = image.write(&args.out_dir)?;
+    let entry = CatalogEntry::for_image(&service.package, &image, &written, |path| {
+        path.display().to_string()
     });
-    println!("{summary}");
+    println!("{}", serde_json::to_string(&entry)?);
     Ok(())
 }
 
