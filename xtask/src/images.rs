@@ -54,17 +54,13 @@ pub const PLATFORMS: [Platform; 2] = [
     },
 ];
 
-/// Parses `linux/arm64`, `arm64`, `linux/amd64`, `amd64` (also `aarch64`, `x86_64`).
+/// Parses `linux/arm64`, `arm64`, `linux/amd64`, `amd64` (also `aarch64`, `x86_64`), the
+/// same names `cargo xtask deploy --platform` takes.
 pub fn parse_platform(text: &str) -> Result<Platform> {
-    let arch = text.trim().strip_prefix("linux/").unwrap_or(text.trim());
-    let arch = match arch {
-        "amd64" | "x86_64" => Architecture::Amd64,
-        "arm64" | "aarch64" => Architecture::Arm64,
-        _ => bail!("--platform {text}: images are built for linux/amd64 and linux/arm64"),
-    };
+    let arch = deploy_plan::deploy::normalize_platform(text)?;
     PLATFORMS
         .into_iter()
-        .find(|p| p.arch == arch)
+        .find(|p| p.arch.oci_name() == arch)
         .context("platform table")
 }
 

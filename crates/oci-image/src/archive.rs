@@ -255,6 +255,28 @@ struct ImageParts {
     layers: Vec<LayerContents>,
 }
 
+impl ImageParts {
+    fn into_archive(
+        self,
+        index: ImageIndex,
+        tag: Option<String>,
+        docker_manifest: Option<Value>,
+        size: usize,
+    ) -> OciArchive {
+        OciArchive {
+            index,
+            manifest_digest: self.manifest_digest,
+            manifest: self.manifest,
+            config: self.config,
+            config_json: self.config_json,
+            layers: self.layers,
+            tag,
+            docker_manifest,
+            size: size as u64,
+        }
+    }
+}
+
 /// Verifies an archive held in memory.
 pub fn parse_archive(bytes: &[u8]) -> Result<OciArchive> {
     let layout = Layout::parse(bytes)?;
@@ -273,17 +295,7 @@ pub fn parse_archive(bytes: &[u8]) -> Result<OciArchive> {
             Some(value)
         }
     };
-    Ok(OciArchive {
-        index,
-        manifest_digest: image.manifest_digest,
-        manifest: image.manifest,
-        config: image.config,
-        config_json: image.config_json,
-        layers: image.layers,
-        tag,
-        docker_manifest,
-        size: bytes.len() as u64,
-    })
+    Ok(image.into_archive(index, tag, docker_manifest, bytes.len()))
 }
 
 /// A multi-platform archive: index.json points at an OCI image index, which lists one image
@@ -350,17 +362,7 @@ pub fn parse_index_archive(bytes: &[u8]) -> Result<IndexArchive> {
             image.config.os(),
             image.config.architecture()
         );
-        platforms.push(OciArchive {
-            index: index.clone(),
-            manifest_digest: image.manifest_digest,
-            manifest: image.manifest,
-            config: image.config,
-            config_json: image.config_json,
-            layers: image.layers,
-            tag: tag.clone(),
-            docker_manifest: None,
-            size: bytes.len() as u64,
-        });
+        platforms.push(image.into_archive(index.clone(), tag.clone(), None, bytes.len()));
     }
     Ok(IndexArchive {
         tag,

@@ -377,14 +377,19 @@ healthcheck = ["/bin/demo", "healthcheck"]
         crate::spec::parse_manifest(text).unwrap().unwrap().1
     }
 
-    /// A fake static executable: an ELF header with no program headers.
+    /// A fake static x86-64 executable: an ELF header with no program headers.
     pub(crate) fn fake_binary(payload: &[u8]) -> Vec<u8> {
+        fake_binary_for(62, payload)
+    }
+
+    /// The same for ELF `machine` (62 x86-64, 183 AArch64).
+    pub(crate) fn fake_binary_for(machine: u16, payload: &[u8]) -> Vec<u8> {
         let mut b = vec![0u8; 64];
         b[..4].copy_from_slice(b"\x7fELF");
         b[4] = 2;
         b[5] = 1;
         b[0x10] = 3;
-        b[0x12] = 62;
+        b[0x12..0x14].copy_from_slice(&machine.to_le_bytes());
         b.extend_from_slice(payload);
         b
     }

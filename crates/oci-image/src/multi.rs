@@ -194,18 +194,7 @@ mod tests {
     #![allow(clippy::unwrap_used)]
     use super::*;
     use crate::archive::{parse_archive, parse_index_archive};
-    use crate::image::tests::{base, spec};
-
-    fn binary(machine: u16, payload: &[u8]) -> Vec<u8> {
-        let mut b = vec![0u8; 64];
-        b[..4].copy_from_slice(b"\x7fELF");
-        b[4] = 2;
-        b[5] = 1;
-        b[0x10] = 3;
-        b[0x12..0x14].copy_from_slice(&machine.to_le_bytes());
-        b.extend_from_slice(payload);
-        b
-    }
+    use crate::image::tests::{base, fake_binary_for as binary, spec};
 
     fn both(payload: &[u8]) -> MultiImage {
         let amd64 = binary(62, payload);
