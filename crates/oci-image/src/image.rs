@@ -282,21 +282,8 @@ impl Image {
                     .architecture(oci_arch(self.architecture))
                     .os(Os::Linux)
                     .build()?,
-            )
-            .annotations(HashMap::from([
-                (ANNOTATION_REF_NAME.to_owned(), self.tag.clone()),
-                (
-                    ANNOTATION_CONTAINERD_NAME.to_owned(),
-                    format!("docker.io/library/{}", self.reference()),
-                ),
-            ]))
-            .build()?;
-        let index = ImageIndexBuilder::default()
-            .schema_version(2u32)
-            .media_type(MediaType::ImageIndex)
-            .manifests(vec![descriptor])
-            .build()?;
-        canonical_json(&index)
+            );
+        layout_index_json(descriptor, &self.tag, &self.reference())
     }
 
     /// Docker's `manifest.json` (not canonicalised: Docker expects this key order).
@@ -332,6 +319,30 @@ impl Image {
         write_atomically(path, &bytes)?;
         Ok(bytes.len() as u64)
     }
+}
+
+/// An image layout's `index.json`: one entry, `descriptor` (a manifest or a nested index),
+/// named by `tag` for OCI tools and by `reference` for containerd's importer.
+pub(crate) fn layout_index_json(
+    descriptor: DescriptorBuilder,
+    tag: &str,
+    reference: &str,
+) -> Result<Vec<u8>> {
+    let descriptor = descriptor
+        .annotations(HashMap::from([
+            (ANNOTATION_REF_NAME.to_owned(), tag.to_owned()),
+            (
+                ANNOTATION_CONTAINERD_NAME.to_owned(),
+                format!("docker.io/library/{reference}"),
+            ),
+        ]))
+        .build()?;
+    let index = ImageIndexBuilder::default()
+        .schema_version(2u32)
+        .media_type(MediaType::ImageIndex)
+        .manifests(vec![descriptor])
+        .build()?;
+    canonical_json(&index)
 }
 
 /// Writes `bytes` to `path` through a temp file in the same directory and a rename, so a

@@ -14,8 +14,8 @@ use crate::base::BaseFiles;
 use crate::digest::hex_of;
 use crate::elf::Architecture;
 use crate::image::{
-    ANNOTATION_CONTAINERD_NAME, ANNOTATION_REF_NAME, Blob, Image, ImageInputs, TAG_HEX_DIGITS,
-    build_image, oci_arch, write_atomically,
+    Blob, Image, ImageInputs, TAG_HEX_DIGITS, build_image, layout_index_json, oci_arch,
+    write_atomically,
 };
 use crate::json::canonical_json;
 use crate::layer::TarBuilder;
@@ -24,7 +24,6 @@ use anyhow::{Context, Result, bail, ensure};
 use oci_spec::image::{
     DescriptorBuilder, Digest, ImageIndexBuilder, MediaType, Os, PlatformBuilder,
 };
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
@@ -140,23 +139,11 @@ impl MultiImage {
         let top = DescriptorBuilder::default()
             .media_type(MediaType::ImageIndex)
             .size(self.index.data.len() as u64)
-            .digest(Digest::from_str(&self.index.digest)?)
-            .annotations(HashMap::from([
-                (ANNOTATION_REF_NAME.to_owned(), self.tag.clone()),
-                (
-                    ANNOTATION_CONTAINERD_NAME.to_owned(),
-                    format!("docker.io/library/{}", self.reference()),
-                ),
-            ]))
-            .build()?;
-        let index_json = ImageIndexBuilder::default()
-            .schema_version(2u32)
-            .media_type(MediaType::ImageIndex)
-            .manifests(vec![top])
-            .build()?;
+            .digest(Digest::from_str(&self.index.digest)?);
+        let index_json = layout_index_json(top, &self.tag, &self.reference())?;
         let mut tree = TarBuilder::new();
         tree.file("oci-layout", r#"{"imageLayoutVersion":"1.0.0"}"#, 0o644)?
-            .file("index.json", canonical_json(&index_json)?, 0o644)?;
+            .file("index.json", index_json, 0o644)?;
         let blobs = std::iter::once(&self.index).chain(self.images.iter().flat_map(|image| {
             image
                 .layers

@@ -454,6 +454,22 @@ fn platform_archive(b: &BuiltImage, arch: Architecture) -> Result<&Path> {
         .with_context(|| format!("{} was not built for {}", b.service, arch.oci_name()))
 }
 
+/// Every service's `arch` image unpacked into `work/<service>` (umoci), by service.
+fn unpack_all(
+    built: &[BuiltImage],
+    arch: Architecture,
+    work: &Path,
+) -> Result<BTreeMap<String, PathBuf>> {
+    built
+        .iter()
+        .map(|b| {
+            let bundle =
+                oci_image::runc::unpack(platform_archive(b, arch)?, &work.join(&b.service))?;
+            Ok((b.service.clone(), bundle))
+        })
+        .collect()
+}
+
 impl<'a> Launcher<'a> {
     fn runc(
         built: &[BuiltImage],
@@ -462,15 +478,9 @@ impl<'a> Launcher<'a> {
         tls: &tls::TestTls,
     ) -> Result<Launcher<'a>> {
         let runc = Runc::new(&work.join("runc-state"))?;
-        let mut bundles = BTreeMap::new();
-        for b in built {
-            let bundle =
-                oci_image::runc::unpack(platform_archive(b, arch)?, &work.join(&b.service))?;
-            bundles.insert(b.service.clone(), bundle);
-        }
         Ok(Launcher::Runc {
             runc,
-            bundles,
+            bundles: unpack_all(built, arch, work)?,
             ca: tls.ca_path.clone(),
         })
     }
@@ -488,9 +498,7 @@ impl<'a> Launcher<'a> {
             )
         })?;
         let mut rootfs = BTreeMap::new();
-        for b in built {
-            let bundle =
-                oci_image::runc::unpack(platform_archive(b, arch)?, &work.join(&b.service))?;
+        for (service, bundle) in unpack_all(built, arch, work)? {
             let root = bundle.join("rootfs");
             // Where the containers find the test CA (a bind mount under runc and Docker).
             let ca = root.join(CA_IN_CONTAINER.trim_start_matches('/'));
@@ -509,7 +517,7 @@ impl<'a> Launcher<'a> {
                     break;
                 }
             }
-            rootfs.insert(b.service.clone(), root);
+            rootfs.insert(service, root);
         }
         Ok(Launcher::Qemu { qemu, rootfs })
     }
