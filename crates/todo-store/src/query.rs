@@ -7,96 +7,29 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub const LIMIT_DEFAULT: u32 = 50;
-pub const LIMIT_MAX: u32 = 200;
+pub use todo_wire::query::{LIMIT_DEFAULT, LIMIT_MAX};
+pub use todo_wire::{Order, SortKey, StatusFilter, TaskPage};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum StatusFilter {
-    #[default]
-    All,
-    Pending,
-    Completed,
-}
-
-impl StatusFilter {
-    pub fn parse(s: &str) -> Option<StatusFilter> {
-        match s {
-            "all" => Some(StatusFilter::All),
-            "pending" => Some(StatusFilter::Pending),
-            "completed" => Some(StatusFilter::Completed),
-            _ => None,
-        }
+/// The `NULLS` clause of a key's ORDER BY. Only `due_at` can be NULL (those tasks go last
+/// either way); the others say nothing, because an explicit `NULLS LAST` on a `DESC` sort
+/// would no longer match the `(user_id, created_at DESC, id DESC)` index and every list would
+/// sort all of the user's tasks.
+pub(crate) fn nulls(key: SortKey) -> &'static str {
+    match key {
+        SortKey::DueAt => " NULLS LAST",
+        _ => "",
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum SortKey {
-    #[default]
-    CreatedAt,
-    UpdatedAt,
-    DueAt,
-    Priority,
-    Title,
+/// The column of a sort key (its wire name is the column name).
+pub(crate) fn column(key: SortKey) -> &'static str {
+    key.as_str()
 }
 
-impl SortKey {
-    pub const NAMES: &'static str = "created_at, updated_at, due_at, priority, title";
-
-    pub fn parse(s: &str) -> Option<SortKey> {
-        match s {
-            "created_at" => Some(SortKey::CreatedAt),
-            "updated_at" => Some(SortKey::UpdatedAt),
-            "due_at" => Some(SortKey::DueAt),
-            "priority" => Some(SortKey::Priority),
-            "title" => Some(SortKey::Title),
-            _ => None,
-        }
-    }
-
-    /// The `NULLS` clause of this key's ORDER BY. Only `due_at` can be NULL (those tasks go
-    /// last either way); the others say nothing, because an explicit `NULLS LAST` on a
-    /// `DESC` sort would no longer match the `(user_id, created_at DESC, id DESC)` index and
-    /// every list would sort all of the user's tasks.
-    pub(crate) fn nulls(self) -> &'static str {
-        match self {
-            SortKey::DueAt => " NULLS LAST",
-            _ => "",
-        }
-    }
-
-    pub(crate) fn column(self) -> &'static str {
-        match self {
-            SortKey::CreatedAt => "created_at",
-            SortKey::UpdatedAt => "updated_at",
-            SortKey::DueAt => "due_at",
-            SortKey::Priority => "priority",
-            SortKey::Title => "title",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Order {
-    Asc,
-    Desc,
-}
-
-impl Order {
-    pub fn parse(s: &str) -> Option<Order> {
-        match s {
-            "asc" => Some(Order::Asc),
-            "desc" => Some(Order::Desc),
-            _ => None,
-        }
-    }
-
-    pub(crate) fn sql(self) -> &'static str {
-        match self {
-            Order::Asc => "ASC",
-            Order::Desc => "DESC",
-        }
+pub(crate) fn sql(order: Order) -> &'static str {
+    match order {
+        Order::Asc => "ASC",
+        Order::Desc => "DESC",
     }
 }
 
@@ -237,20 +170,6 @@ impl TaskQuery {
         }
         Ok(self)
     }
-}
-
-/// One page of tasks with what the client needs to fetch the next one.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct TaskPage {
-    pub items: Vec<Task>,
-    /// Tasks matching the filters, across all pages.
-    pub total: i64,
-    pub limit: u32,
-    /// The offset of this page (absent when paging by cursor).
-    pub offset: Option<u32>,
-    /// Pass as `cursor` to get the next page; absent on the last page.
-    pub next_cursor: Option<String>,
-    pub has_more: bool,
 }
 
 #[cfg(test)]

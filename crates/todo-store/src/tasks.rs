@@ -136,13 +136,13 @@ impl<'a> TaskStore<'a> {
         q.push(") AS total_count FROM tasks WHERE user_id = ");
         q.push_bind(user);
         push_filters(&mut q, query);
-        let column = query.sort.column();
+        let column = crate::query::column(query.sort);
         let cmp = if query.order == Order::Asc { ">" } else { "<" };
         if let Paging::Cursor(cursor) = &query.paging {
             push_keyset(&mut q, cursor, column, cmp);
         }
-        let dir = query.order.sql();
-        let nulls = query.sort.nulls();
+        let dir = crate::query::sql(query.order);
+        let nulls = crate::query::nulls(query.sort);
         q.push(format!(" ORDER BY {column} {dir}{nulls}, id {dir} LIMIT "));
         // One extra row tells whether another page exists.
         q.push_bind(i64::from(query.limit) + 1);

@@ -7,10 +7,7 @@ use time::format_description::well_known::Rfc3339;
 use time::macros::format_description;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
-pub const TITLE_MAX: usize = 200;
-pub const DESCRIPTION_MAX: usize = 1000;
-pub const TAG_MAX: usize = 32;
-pub const TAGS_MAX: usize = 10;
+pub use todo_wire::task::{DESCRIPTION_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX};
 
 /// A task to create, already normalised (see [`NewTask::new`]).
 #[derive(Debug, Clone, PartialEq, Eq)]

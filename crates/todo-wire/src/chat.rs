@@ -1,0 +1,130 @@
+//! The chatbot: a turn, its tool calls, conversations and their messages.
+
+use crate::timestamp;
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub const MESSAGE_MAX: usize = 2000;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    User,
+    Assistant,
+    Tool,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::User => "user",
+            Role::Assistant => "assistant",
+            Role::Tool => "tool",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "user" => Some(Role::User),
+            "assistant" => Some(Role::Assistant),
+            "tool" => Some(Role::Tool),
+            _ => None,
+        }
+    }
+}
+
+/// `POST /api/chat`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatRequest {
+    /// Omit to start a new conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<Uuid>,
+    #[schemars(
+        length(min = 1, max = 2000),
+        regex(
+            pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+        )
+    )]
+    pub message: String,
+}
+
+/// Which engine answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Engine {
+    Builtin,
+    Llm,
+}
+
+/// A tool call made during a turn: what was asked and what came back.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ToolCall {
+    pub tool: String,
+    pub arguments: Value,
+    pub result: Value,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub is_error: bool,
+}
+
+/// A failure the user is told about in plain words, with a stable code.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChatError {
+    pub code: String,
+    pub message: String,
+}
+
+/// The answer to one chat turn. With `error`, the engine or the tools failed; the message is
+/// stored either way.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ChatTurn {
+    pub conversation_id: Uuid,
+    pub response: String,
+    pub tool_calls: Vec<ToolCall>,
+    pub engine: Engine,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ChatError>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct Conversation {
+    pub id: Uuid,
+    pub title: String,
+    #[serde(with = "timestamp")]
+    #[schemars(schema_with = "timestamp::schema")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "timestamp")]
+    #[schemars(schema_with = "timestamp::schema")]
+    pub updated_at: OffsetDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Message {
+    pub id: i64,
+    pub conversation_id: Uuid,
+    pub role: Role,
+    pub content: String,
+    /// The tool calls of an assistant message (stored as JSON, passed through as stored).
+    #[schemars(with = "Option<Vec<ToolCall>>")]
+    pub tool_calls: Option<Value>,
+    #[serde(with = "timestamp")]
+    #[schemars(schema_with = "timestamp::schema")]
+    pub created_at: OffsetDateTime,
+}
+
+/// `GET /api/conversations`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationList {
+    pub items: Vec<Conversation>,
+}
+
+/// `GET /api/conversations/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ConversationDetail {
+    pub conversation: Conversation,
+    pub messages: Vec<Message>,
+}

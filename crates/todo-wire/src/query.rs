@@ -1,0 +1,170 @@
+//! The task list: its query (`GET /api/tasks?...`) and its page.
+
+use crate::task::{DUE_HELP, DUE_PATTERN, Priority, Task};
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+
+pub const LIMIT_DEFAULT: u32 = 50;
+pub const LIMIT_MAX: u32 = 200;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum StatusFilter {
+    #[default]
+    All,
+    Pending,
+    Completed,
+}
+
+impl StatusFilter {
+    pub const NAMES: &'static str = "all, pending, completed";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            StatusFilter::All => "all",
+            StatusFilter::Pending => "pending",
+            StatusFilter::Completed => "completed",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<StatusFilter> {
+        match s {
+            "all" => Some(StatusFilter::All),
+            "pending" => Some(StatusFilter::Pending),
+            "completed" => Some(StatusFilter::Completed),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SortKey {
+    #[default]
+    CreatedAt,
+    UpdatedAt,
+    DueAt,
+    Priority,
+    Title,
+}
+
+impl SortKey {
+    pub const ALL: [SortKey; 5] = [
+        SortKey::CreatedAt,
+        SortKey::UpdatedAt,
+        SortKey::DueAt,
+        SortKey::Priority,
+        SortKey::Title,
+    ];
+    pub const NAMES: &'static str = "created_at, updated_at, due_at, priority, title";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            SortKey::CreatedAt => "created_at",
+            SortKey::UpdatedAt => "updated_at",
+            SortKey::DueAt => "due_at",
+            SortKey::Priority => "priority",
+            SortKey::Title => "title",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<SortKey> {
+        SortKey::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Order {
+    Asc,
+    #[default]
+    Desc,
+}
+
+impl Order {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Order::Asc => "asc",
+            Order::Desc => "desc",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Order> {
+        match s {
+            "asc" => Some(Order::Asc),
+            "desc" => Some(Order::Desc),
+            _ => None,
+        }
+    }
+}
+
+/// `GET /api/tasks` query parameters. Unknown parameters are refused: a typo such as
+/// `stauts=` would otherwise silently return everything.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    /// Completion filter (default all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<StatusFilter>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// Only tasks with this tag.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::query::text_schema")]
+    pub tag: Option<String>,
+    /// Words to find in the title or description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::query::text_schema")]
+    pub q: Option<String>,
+    /// Due strictly before this date or date-time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::query::due_schema")]
+    pub due_before: Option<String>,
+    /// Due at or after this date or date-time.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::query::due_schema")]
+    pub due_after: Option<String>,
+    /// Sort key (default created_at).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sort: Option<SortKey>,
+    /// Sort order (default desc).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order: Option<Order>,
+    /// Page size, 1 to 200 (default 50).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 200))]
+    pub limit: Option<u32>,
+    /// Rows to skip (or use cursor).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub offset: Option<u32>,
+    /// `next_cursor` from the previous page, with the same sort and order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::query::cursor_schema")]
+    pub cursor: Option<String>,
+}
+
+fn text_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "maxLength": 200, "pattern": r"^[^\x00-\x1f\x7f-\x9f]*$" })
+}
+
+fn due_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "pattern": DUE_PATTERN, "description": DUE_HELP })
+}
+
+fn cursor_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "pattern": "^([0-9a-f]{2})+$", "maxLength": 2048 })
+}
+
+/// One page of tasks with what the client needs to fetch the next one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TaskPage {
+    pub items: Vec<Task>,
+    /// Tasks matching the filters, across all pages.
+    pub total: i64,
+    pub limit: u32,
+    /// The offset of this page (null when paging by cursor).
+    pub offset: Option<u32>,
+    /// Pass as `cursor` to get the next page; null on the last page.
+    pub next_cursor: Option<String>,
+    pub has_more: bool,
+}

@@ -1,0 +1,328 @@
+//! Tasks: the stored shape, what creating and changing one takes, and how callers name one.
+
+use crate::patch::Patch;
+use crate::timestamp;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use std::borrow::Cow;
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+/// Input limits, enforced by todo-store's validation and stated in every schema.
+pub const TITLE_MAX: usize = 200;
+pub const DESCRIPTION_MAX: usize = 1000;
+pub const TAG_MAX: usize = 32;
+pub const TAGS_MAX: usize = 10;
+
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    Default,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Hash,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::Type))]
+#[cfg_attr(
+    feature = "sqlx",
+    sqlx(type_name = "task_priority", rename_all = "lowercase")
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Priority {
+    Low,
+    #[default]
+    Medium,
+    High,
+}
+
+impl Priority {
+    pub const ALL: [Priority; 3] = [Priority::Low, Priority::Medium, Priority::High];
+    pub const NAMES: &'static str = "low, medium, high";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Priority::Low => "low",
+            Priority::Medium => "medium",
+            Priority::High => "high",
+        }
+    }
+
+    /// Lenient reading for people and models ("High", "normal").
+    pub fn parse(s: &str) -> Option<Priority> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "low" => Some(Priority::Low),
+            "medium" | "normal" => Some(Priority::Medium),
+            "high" => Some(Priority::High),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for Priority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
+pub struct Task {
+    pub id: Uuid,
+    /// The user's own task number (1, 2, 3, ... never reused): what people and the chatbot say.
+    pub number: i32,
+    pub title: String,
+    pub description: Option<String>,
+    pub completed: bool,
+    #[serde(with = "timestamp::option")]
+    #[schemars(schema_with = "timestamp::option::schema")]
+    pub completed_at: Option<OffsetDateTime>,
+    pub priority: Priority,
+    #[serde(with = "timestamp::option")]
+    #[schemars(schema_with = "timestamp::option::schema")]
+    pub due_at: Option<OffsetDateTime>,
+    pub tags: Vec<String>,
+    #[serde(with = "timestamp")]
+    #[schemars(schema_with = "timestamp::schema")]
+    pub created_at: OffsetDateTime,
+    #[serde(with = "timestamp")]
+    #[schemars(schema_with = "timestamp::schema")]
+    pub updated_at: OffsetDateTime,
+}
+
+/// `POST /api/tasks`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateTask {
+    /// What to do.
+    #[schemars(schema_with = "crate::task::title_schema")]
+    pub title: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::task::description_schema_option")]
+    pub description: Option<String>,
+    /// Defaults to medium.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<Priority>,
+    /// ISO 8601 date (2026-11-25, midnight UTC) or date-time (2026-11-25T17:00:00Z).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::task::due_schema_option")]
+    pub due_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::task::tags_schema_option")]
+    pub tags: Option<Vec<String>>,
+}
+
+/// `PATCH /api/tasks/{id}`: absent keeps a field, `null` clears description, due_at and tags.
+/// `null` for title, priority or completed is refused (they always have a value).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1))]
+pub struct UpdateTask {
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schemars(schema_with = "crate::task::title_schema")]
+    pub title: Patch<String>,
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schemars(schema_with = "crate::task::description_schema_option")]
+    pub description: Patch<String>,
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schemars(schema_with = "crate::task::priority_schema")]
+    pub priority: Patch<Priority>,
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schemars(schema_with = "crate::task::due_schema_option")]
+    pub due_at: Patch<String>,
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schemars(schema_with = "crate::task::tags_schema_option")]
+    pub tags: Patch<Vec<String>>,
+    #[serde(default, skip_serializing_if = "Patch::is_keep")]
+    #[schemars(schema_with = "crate::task::bool_schema")]
+    pub completed: Patch<bool>,
+}
+
+impl UpdateTask {
+    pub fn is_empty(&self) -> bool {
+        self == &UpdateTask::default()
+    }
+}
+
+pub fn priority_schema(g: &mut SchemaGenerator) -> Schema {
+    g.subschema_for::<Priority>()
+}
+
+pub fn bool_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "boolean" })
+}
+
+/// How a client names a task: its number (`3`, `"3"`, `"#3"`) or its UUID.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TaskKey {
+    Number(i32),
+    Id(Uuid),
+}
+
+impl TaskKey {
+    pub const HELP: &'static str = "a task number such as 3 (as shown in lists) or a task UUID";
+
+    pub fn parse(raw: &str) -> Option<TaskKey> {
+        let s = raw.trim();
+        let s = s.strip_prefix('#').unwrap_or(s);
+        if let Ok(n) = s.parse::<i32>() {
+            return (n > 0).then_some(TaskKey::Number(n));
+        }
+        Uuid::parse_str(s).ok().map(TaskKey::Id)
+    }
+}
+
+impl std::fmt::Display for TaskKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            TaskKey::Number(n) => write!(f, "task {n}"),
+            TaskKey::Id(id) => write!(f, "task {id}"),
+        }
+    }
+}
+
+impl Serialize for TaskKey {
+    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        match self {
+            TaskKey::Number(n) => s.serialize_i32(*n),
+            TaskKey::Id(id) => id.serialize(s),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for TaskKey {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<TaskKey, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(i64),
+            Text(String),
+            Other(serde::de::IgnoredAny),
+        }
+        let bad = || serde::de::Error::custom(format!("must be {}", TaskKey::HELP));
+        match Raw::deserialize(d)? {
+            Raw::Int(n) => i32::try_from(n)
+                .ok()
+                .filter(|n| *n > 0)
+                .map(TaskKey::Number)
+                .ok_or_else(bad),
+            Raw::Text(s) => TaskKey::parse(&s).ok_or_else(bad),
+            Raw::Other(_) => Err(bad()),
+        }
+    }
+}
+
+impl JsonSchema for TaskKey {
+    fn schema_name() -> Cow<'static, str> {
+        "TaskKey".into()
+    }
+
+    fn json_schema(_: &mut SchemaGenerator) -> Schema {
+        json_schema!({
+            "description": "The task's number as shown in lists (e.g. 3), or its UUID",
+            "anyOf": [
+                { "type": "integer", "minimum": 1, "maximum": i32::MAX },
+                { "type": "string", "pattern": "^#?[1-9][0-9]{0,8}$" },
+                { "type": "string", "format": "uuid" }
+            ]
+        })
+    }
+}
+
+/// A due date as clients send it. The pattern is the shape; the calendar (and the year range
+/// 1..=9999) is checked by the server, which names the field when it refuses.
+pub const DUE_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|z|[+-][0-9]{2}:[0-9]{2})?)?$";
+pub const DUE_HELP: &str =
+    "Due date: ISO 8601 date (2026-11-25) or date-time (2026-11-25T17:00:00Z), year 1 to 9999";
+
+pub fn due_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "pattern": DUE_PATTERN, "description": DUE_HELP })
+}
+
+pub fn due_schema_option(g: &mut SchemaGenerator) -> Schema {
+    let due = due_schema(g);
+    json_schema!({ "anyOf": [due, { "type": "null" }], "description": DUE_HELP })
+}
+
+/// A tag: 1..=32 characters, no spaces or commas (a leading `#` is dropped).
+pub const TAG_PATTERN: &str = r"^#?[^\s,#][^\s,]{0,31}$";
+
+pub fn tags_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "array",
+        "maxItems": TAGS_MAX,
+        "items": { "type": "string", "minLength": 1, "maxLength": TAG_MAX + 1, "pattern": TAG_PATTERN },
+        "description": "Up to 10 tags; each is lower-cased and a leading # dropped"
+    })
+}
+
+pub fn tags_schema_option(g: &mut SchemaGenerator) -> Schema {
+    let tags = tags_schema(g);
+    json_schema!({ "anyOf": [tags, { "type": "null" }] })
+}
+
+/// Text with no control characters (C0, DEL, C1) and at least one non-space character.
+/// (Invisible-only titles, such as zero-width characters, are refused by the server too.)
+pub const TITLE_PATTERN: &str =
+    r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+/// Text with no control characters other than tab and line breaks.
+pub const DESCRIPTION_PATTERN: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$";
+
+pub fn title_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "minLength": 1, "maxLength": TITLE_MAX, "pattern": TITLE_PATTERN })
+}
+
+pub fn description_schema_option(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "anyOf": [
+        { "type": "string", "maxLength": DESCRIPTION_MAX, "pattern": DESCRIPTION_PATTERN },
+        { "type": "null" }
+    ] })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn task_keys_read_numbers_and_uuids_and_refuse_the_rest() {
+        let key = |v| serde_json::from_value::<TaskKey>(v).ok();
+        assert_eq!(key(json!(3)), Some(TaskKey::Number(3)));
+        assert_eq!(key(json!("#4")), Some(TaskKey::Number(4)));
+        assert_eq!(key(json!(" 5 ")), Some(TaskKey::Number(5)));
+        assert!(matches!(
+            key(json!("6f1e0d1c-1a2b-4c3d-8e9f-000000000000")),
+            Some(TaskKey::Id(_))
+        ));
+        for bad in [
+            json!(0),
+            json!(-2),
+            json!(1.5),
+            json!("milk"),
+            json!([1]),
+            json!(null),
+            json!(99999999999i64),
+        ] {
+            assert_eq!(key(bad.clone()), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn update_distinguishes_absent_null_and_value() {
+        let u: UpdateTask =
+            serde_json::from_value(json!({"description": null, "due_at": "2026-01-01"}))
+                .unwrap_or_default();
+        assert_eq!(u.description, Patch::Clear);
+        assert_eq!(u.due_at, Patch::Set("2026-01-01".into()));
+        assert_eq!(u.tags, Patch::Keep);
+        assert_eq!(
+            serde_json::to_value(&u).ok(),
+            Some(json!({"description": null, "due_at": "2026-01-01"}))
+        );
+    }
+}

@@ -1,0 +1,76 @@
+//! Accounts and sessions.
+
+use crate::timestamp;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde::{Deserialize, Serialize};
+use time::OffsetDateTime;
+use uuid::Uuid;
+
+pub const EMAIL_MAX: usize = 254;
+pub const NAME_MAX: usize = 100;
+pub const PASSWORD_MIN: usize = 8;
+pub const PASSWORD_MAX: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct User {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    #[serde(with = "timestamp")]
+    #[schemars(schema_with = "timestamp::schema")]
+    pub created_at: OffsetDateTime,
+}
+
+/// What register and login answer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Session {
+    pub user: User,
+    /// A JWT: send it as `Authorization: Bearer <token>`.
+    pub token: String,
+    #[schemars(schema_with = "crate::user::bearer_schema")]
+    pub token_type: String,
+    /// Seconds until the token expires.
+    pub expires_in: u64,
+}
+
+/// `GET /api/auth/me`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Me {
+    pub user: User,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[schemars(schema_with = "crate::user::email_schema")]
+    pub email: String,
+    #[schemars(length(min = 8, max = 1024))]
+    pub password: String,
+    #[schemars(schema_with = "crate::user::name_schema")]
+    pub name: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    #[schemars(schema_with = "crate::user::email_schema")]
+    pub email: String,
+    #[schemars(length(min = 1, max = 1024))]
+    pub password: String,
+}
+
+/// `local@domain`, no spaces or control characters (checked loosely, as mail servers differ).
+pub const EMAIL_PATTERN: &str =
+    r"^[^\s@\x00-\x1f\x7f-\x9f]+@[^\s@.\x00-\x1f\x7f-\x9f]+(\.[^\s@.\x00-\x1f\x7f-\x9f]+)*$";
+
+pub fn email_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "minLength": 3, "maxLength": EMAIL_MAX, "pattern": EMAIL_PATTERN, "examples": ["ann@example.com"] })
+}
+
+pub fn name_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "minLength": 1, "maxLength": NAME_MAX, "pattern": crate::task::TITLE_PATTERN })
+}
+
+fn bearer_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "string", "const": "Bearer" })
+}
