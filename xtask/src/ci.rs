@@ -62,6 +62,14 @@ fn smoke(sh: &Shell, _: &mut Tally) -> Result<()> {
     crate::dev::smoke_against_dev(sh)
 }
 
+/// Independent clients against the real todo-api and todo-mcp (the debug binaries the test step
+/// built) on a throwaway PostgreSQL: the official MCP TypeScript SDKs (v1 and v2), the MCP
+/// Inspector CLI, the MCP Python SDK (both protocol eras) and schemathesis over the OpenAPI
+/// document. Every client runs; the error names each failing one and how to reproduce it.
+fn interop(sh: &Shell, tally: &mut Tally) -> Result<()> {
+    crate::interop::run(sh, tally)
+}
+
 /// The browser end to end: headless Chromium against todo-web, todo-api and todo-mcp on a
 /// real PostgreSQL (sign up, tasks, filters, chat, reload); screenshots in target/e2e-artifacts.
 fn e2e(sh: &Shell, _: &mut Tally) -> Result<()> {
@@ -86,7 +94,7 @@ impl Cmd {
             ("fmt", fmt),
             ("clippy", clippy),
             ("test", test),
-            ("mcp-sdk", mcp_sdk),
+            ("interop", interop),
             ("chart", chart),
             ("nix", nix),
             ("images", images),
@@ -145,8 +153,9 @@ pub fn run_counting(command: &mut Command, tally: &mut Tally) -> Result<()> {
     Ok(())
 }
 
-/// Reads cargo's `test result: ok. 12 passed; 0 failed; ...` and pytest's summary line.
-fn count_line(line: &str, tally: &mut Tally) {
+/// Reads cargo's `test result: ok. 12 passed; 0 failed; ...`, pytest's summary line and
+/// `tests: 4 passed, 1 failed` (the interop clients' node:test reporter and schemathesis).
+pub(crate) fn count_line(line: &str, tally: &mut Tally) {
     let line = line.trim().trim_matches('=').trim();
     // pytest's summary: counts before " in <seconds>s", e.g. `1 failed, 3 passed in 0.52s`.
     let pytest = line
@@ -173,69 +182,12 @@ fn count_line(line: &str, tally: &mut Tally) {
         {
             match kind {
                 "passed" => tally.passed += n,
-                "failed" => tally.failed += n,
+                // pytest counts a test whose fixture failed as an error.
+                "failed" | "error" | "errors" => tally.failed += n,
                 _ => {}
             }
         }
     }
-}
-
-/// The MCP server through the official Python SDK, against real todo-api and todo-mcp
-/// processes (the debug binaries the test step built) and a throwaway PostgreSQL.
-fn mcp_sdk(sh: &Shell, tally: &mut Tally) -> Result<()> {
-    let root = project_root();
-    let python = root.join(".tools/py/bin/python");
-    if !python.exists() {
-        bail!(
-            "{} missing: run `bash .ci/install/30-python.sh`",
-            python.display()
-        );
-    }
-    cmd!(sh, "cargo build -q -p todo-api -p todo-mcp").run()?;
-    let rt = tokio::runtime::Runtime::new()?;
-    rt.block_on(async {
-        let stack = local_stack::Stack::start(local_stack::StackConfig {
-            bin_dir: root.join("target/debug"),
-            database_url: None,
-            jwt_secret: "ci-jwt-secret-ci-jwt-secret-ci-jwt-secret".into(),
-            with_web: false,
-            logs: false,
-            extra_env: Vec::new(),
-        })
-        .await?;
-        let client = reqwest::Client::new();
-        let mut tokens = Vec::new();
-        for email in ["sdk-a@example.com", "sdk-b@example.com"] {
-            let session: serde_json::Value = client
-                .post(format!("{}/api/auth/register", stack.api.base_url()))
-                .json(
-                    &serde_json::json!({"email": email, "password": "sdk-password", "name": "SDK"}),
-                )
-                .send()
-                .await?
-                .error_for_status()?
-                .json()
-                .await?;
-            tokens.push(session["token"].as_str().context("no token")?.to_owned());
-        }
-        let result = run_counting(
-            Command::new(&python)
-                .args([
-                    "-m",
-                    "pytest",
-                    "-q",
-                    "-p",
-                    "no:cacheprovider",
-                    "crates/todo-mcp/tests/python",
-                ])
-                .env("MCP_URL", format!("{}/mcp", stack.mcp.base_url()))
-                .env("TOKEN_A", &tokens[0])
-                .env("TOKEN_B", &tokens[1]),
-            tally,
-        );
-        stack.stop().await?;
-        result
-    })
 }
 
 #[cfg(test)]
@@ -255,6 +207,7 @@ mod tests {
         count_line("1 failed, 3 passed in 0.52s", &mut t);
         count_line("============ 2 passed in 1.01s ============", &mut t);
         count_line("log: in 3 places", &mut t);
-        assert_eq!((t.passed, t.failed), (24, 4));
+        count_line("2 failed, 1 passed, 38 errors in 9.1s", &mut t);
+        assert_eq!((t.passed, t.failed), (25, 44));
     }
 }

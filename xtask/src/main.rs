@@ -11,6 +11,7 @@ mod dev;
 mod doctor;
 mod e2e;
 mod images;
+mod interop;
 mod manifests;
 mod smoke;
 mod status;

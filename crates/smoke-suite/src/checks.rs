@@ -4,7 +4,7 @@
 //! `base` is always a URL routed like the Ingress (`/api` api, `/mcp` mcp, `/` web); only the
 //! probes take a service's own URL, because the Ingress routes `/livez` and friends to the web.
 
-use crate::http::{Http, Reply};
+use crate::http::{Http, Reply, from_json};
 use crate::report::Checked;
 use anyhow::{Context, Result, anyhow, bail, ensure};
 use reqwest::Method;
@@ -12,6 +12,16 @@ use serde_json::{Value, json};
 use std::collections::BTreeSet;
 use std::future::Future;
 use std::time::{Duration, Instant};
+use todo_wire::mcp::{AddTaskArgs, TaskResult};
+use todo_wire::{
+    ChatRequest, ChatTurn, CreateTask, LoginRequest, Me, Patch, Priority, RegisterRequest,
+    TaskPage, UpdateTask,
+};
+
+/// A JSON request body from a wire type.
+fn body<T: serde::Serialize>(value: &T) -> Value {
+    serde_json::to_value(value).unwrap_or(Value::Null)
+}
 
 /// The tools todo-mcp must list.
 pub const MCP_TOOLS: [&str; 6] = [
@@ -39,36 +49,32 @@ pub struct Task {
     pub title: String,
 }
 
-fn str_field<'v>(value: &'v Value, pointer: &str, what: &str) -> Result<&'v str> {
-    value
-        .pointer(pointer)
-        .and_then(Value::as_str)
-        .ok_or_else(|| anyhow!("{what}: expected a string at {pointer}, got {value}"))
+impl From<&todo_wire::Task> for Task {
+    fn from(t: &todo_wire::Task) -> Task {
+        Task {
+            id: t.id.to_string(),
+            number: i64::from(t.number),
+            title: t.title.clone(),
+        }
+    }
 }
 
-fn task_from(value: &Value, what: &str) -> Result<Task> {
-    Ok(Task {
-        id: str_field(value, "/id", what)?.to_owned(),
-        number: value
-            .get("number")
-            .and_then(Value::as_i64)
-            .ok_or_else(|| anyhow!("{what}: expected a task with a number, got {value}"))?,
-        title: str_field(value, "/title", what)?.to_owned(),
-    })
+fn ids(page: &TaskPage) -> BTreeSet<String> {
+    page.items.iter().map(|t| t.id.to_string()).collect()
 }
 
-/// The `items` of a task page.
-fn items<'v>(page: &'v Value, what: &str) -> Result<&'v Vec<Value>> {
-    page.get("items")
-        .and_then(Value::as_array)
-        .ok_or_else(|| anyhow!("{what}: expected a task page with `items`, got {page}"))
+async fn get_page(http: &Http, url: &str, token: &str) -> Result<TaskPage> {
+    http.call(Method::GET, url, Some(token), None)
+        .await?
+        .expect(200)?
+        .parse()
 }
 
-fn ids(page: &Value, what: &str) -> Result<BTreeSet<String>> {
-    Ok(items(page, what)?
-        .iter()
-        .filter_map(|t| t.get("id").and_then(Value::as_str).map(str::to_owned))
-        .collect())
+async fn get_task(http: &Http, url: &str, token: &str) -> Result<todo_wire::Task> {
+    http.call(Method::GET, url, Some(token), None)
+        .await?
+        .expect(200)?
+        .parse()
 }
 
 async fn get_json(http: &Http, url: &str, token: Option<&str>) -> Result<Value> {
@@ -200,19 +206,23 @@ pub async fn register(http: &Http, base: &str, who: &str) -> Checked<Session> {
     let nonce: u64 = rand::random();
     let email = format!("smoke-{who}-{nonce:016x}@example.com");
     let password = format!("smoke-password-{:016x}", rand::random::<u64>());
-    let body = json!({ "email": email, "password": password, "name": format!("Smoke {who}") });
-    let session = http
+    let request = RegisterRequest {
+        email: email.clone(),
+        password: password.clone(),
+        name: format!("Smoke {who}"),
+    };
+    let session: todo_wire::Session = http
         .call(
             Method::POST,
             &format!("{base}/api/auth/register"),
             None,
-            Some(&body),
+            Some(&body(&request)),
         )
         .await?
         .expect(201)?
-        .json()?;
-    let token = str_field(&session, "/token", "POST /api/auth/register")?.to_owned();
-    let returned = str_field(&session, "/user/email", "POST /api/auth/register")?;
+        .parse()?;
+    let token = session.token;
+    let returned = session.user.email;
     ensure!(
         returned == email,
         "POST /api/auth/register: expected user {email}, got {returned}"
@@ -229,20 +239,32 @@ pub async fn register(http: &Http, base: &str, who: &str) -> Checked<Session> {
 
 /// Logs in with the password and reads `/api/auth/me` with the new token.
 pub async fn login(http: &Http, base: &str, session: &Session) -> Checked<String> {
-    let body = json!({ "email": session.email, "password": session.password });
-    let reply = http
+    let request = LoginRequest {
+        email: session.email.clone(),
+        password: session.password.clone(),
+    };
+    let reply: todo_wire::Session = http
         .call(
             Method::POST,
             &format!("{base}/api/auth/login"),
             None,
-            Some(&body),
+            Some(&body(&request)),
         )
         .await?
         .expect(200)?
-        .json()?;
-    let token = str_field(&reply, "/token", "POST /api/auth/login")?.to_owned();
-    let me = get_json(http, &format!("{base}/api/auth/me"), Some(&token)).await?;
-    let email = str_field(&me, "/user/email", "GET /api/auth/me")?;
+        .parse()?;
+    let token = reply.token;
+    let me: Me = http
+        .call(
+            Method::GET,
+            &format!("{base}/api/auth/me"),
+            Some(&token),
+            None,
+        )
+        .await?
+        .expect(200)?
+        .parse()?;
+    let email = me.user.email;
     ensure!(
         email == session.email,
         "GET /api/auth/me: expected {}, got {email}",
@@ -253,23 +275,27 @@ pub async fn login(http: &Http, base: &str, session: &Session) -> Checked<String
 
 /// Creates a task through the REST API.
 pub async fn add_task(http: &Http, base: &str, session: &Session, title: &str) -> Result<Task> {
-    let body = json!({ "title": title, "priority": "low", "tags": ["smoke"] });
-    let created = http
+    let request = CreateTask {
+        title: title.to_owned(),
+        priority: Some(Priority::Low),
+        tags: Some(vec!["smoke".to_owned()]),
+        ..CreateTask::default()
+    };
+    let created: todo_wire::Task = http
         .call(
             Method::POST,
             &format!("{base}/api/tasks"),
             Some(&session.token),
-            Some(&body),
+            Some(&body(&request)),
         )
         .await?
         .expect(201)?
-        .json()?;
-    let task = task_from(&created, "POST /api/tasks")?;
+        .parse()?;
     ensure!(
-        task.title == title && created["completed"] == false,
-        "POST /api/tasks: expected an open task titled {title:?}, got {created}"
+        created.title == title && !created.completed,
+        "POST /api/tasks: expected an open task titled {title:?}, got {created:?}"
     );
-    Ok(task)
+    Ok(Task::from(&created))
 }
 
 pub async fn create_task(http: &Http, base: &str, session: &Session) -> Checked<Task> {
@@ -279,11 +305,11 @@ pub async fn create_task(http: &Http, base: &str, session: &Session) -> Checked<
 }
 
 pub async fn list_tasks(http: &Http, base: &str, session: &Session, task: &Task) -> Checked<()> {
-    let page = get_json(http, &format!("{base}/api/tasks"), Some(&session.token)).await?;
-    let listed = ids(&page, "GET /api/tasks")?;
+    let page = get_page(http, &format!("{base}/api/tasks"), &session.token).await?;
+    let listed = ids(&page);
     ensure!(
         listed.contains(&task.id),
-        "GET /api/tasks: expected task {} among the items, got {page}",
+        "GET /api/tasks: expected task {} among the items, got {page:?}",
         task.id
     );
     Ok((
@@ -299,21 +325,30 @@ pub async fn list_tasks(http: &Http, base: &str, session: &Session, task: &Task)
 pub async fn update_task(http: &Http, base: &str, session: &Session, task: &Task) -> Checked<()> {
     let url = format!("{base}/api/tasks/{}", task.id);
     let title = "smoke: water the plants twice";
-    let body = json!({ "title": title, "priority": "high" });
-    let updated = http
-        .call(Method::PATCH, &url, Some(&session.token), Some(&body))
+    let request = UpdateTask {
+        title: Patch::Set(title.to_owned()),
+        priority: Patch::Set(Priority::High),
+        ..UpdateTask::default()
+    };
+    let updated: todo_wire::Task = http
+        .call(
+            Method::PATCH,
+            &url,
+            Some(&session.token),
+            Some(&body(&request)),
+        )
         .await?
         .expect(200)?
-        .json()?;
+        .parse()?;
     ensure!(
-        updated["title"] == title && updated["priority"] == "high",
-        "PATCH /api/tasks/{}: expected title {title:?} and priority high, got {updated}",
+        updated.title == title && updated.priority == Priority::High,
+        "PATCH /api/tasks/{}: expected title {title:?} and priority high, got {updated:?}",
         task.id
     );
-    let stored = get_json(http, &url, Some(&session.token)).await?;
+    let stored = get_task(http, &url, &session.token).await?;
     ensure!(
-        stored["title"] == title && stored["priority"] == "high",
-        "GET /api/tasks/{} after PATCH: expected the new title and priority, got {stored}",
+        stored.title == title && stored.priority == Priority::High,
+        "GET /api/tasks/{} after PATCH: expected the new title and priority, got {stored:?}",
         task.id
     );
     Ok((
@@ -323,7 +358,7 @@ pub async fn update_task(http: &Http, base: &str, session: &Session, task: &Task
 }
 
 pub async fn complete_task(http: &Http, base: &str, session: &Session, task: &Task) -> Checked<()> {
-    let done = http
+    let done: todo_wire::Task = http
         .call(
             Method::POST,
             &format!("{base}/api/tasks/{}/complete", task.id),
@@ -332,21 +367,21 @@ pub async fn complete_task(http: &Http, base: &str, session: &Session, task: &Ta
         )
         .await?
         .expect(200)?
-        .json()?;
+        .parse()?;
     ensure!(
-        done["completed"] == true && done["completed_at"].is_string(),
-        "POST /api/tasks/{}/complete: expected completed true with completed_at, got {done}",
+        done.completed && done.completed_at.is_some(),
+        "POST /api/tasks/{}/complete: expected completed true with completed_at, got {done:?}",
         task.id
     );
-    let page = get_json(
+    let page = get_page(
         http,
         &format!("{base}/api/tasks?status=completed"),
-        Some(&session.token),
+        &session.token,
     )
     .await?;
     ensure!(
-        ids(&page, "GET /api/tasks?status=completed")?.contains(&task.id),
-        "GET /api/tasks?status=completed: expected task {} listed, got {page}",
+        ids(&page).contains(&task.id),
+        "GET /api/tasks?status=completed: expected task {} listed, got {page:?}",
         task.id
     );
     Ok((
@@ -371,49 +406,39 @@ pub async fn delete_task(http: &Http, base: &str, session: &Session, task: &Task
 /// tomorrow (give or take a day for time zones). Returns the new task.
 pub async fn chat_add(http: &Http, base: &str, session: &Session) -> Checked<Task> {
     let message = "add buy milk tomorrow";
-    let turn = http
+    let request = ChatRequest {
+        conversation_id: None,
+        message: message.to_owned(),
+    };
+    let turn: ChatTurn = http
         .call(
             Method::POST,
             &format!("{base}/api/chat"),
             Some(&session.token),
-            Some(&json!({ "message": message })),
+            Some(&body(&request)),
         )
         .await?
         .expect(200)?
-        .json()?;
+        .parse()?;
     let what = "POST /api/chat";
-    let conversation = str_field(&turn, "/conversation_id", what)?;
-    let response = str_field(&turn, "/response", what)?;
-    let engine = turn["engine"].as_str().unwrap_or("?");
-    let tools: Vec<&str> = turn["tool_calls"]
-        .as_array()
-        .map(|calls| calls.iter().filter_map(|c| c["tool"].as_str()).collect())
-        .unwrap_or_default();
+    let conversation = turn.conversation_id;
+    let engine = turn.engine.as_str();
     ensure!(
-        tools.contains(&"add_task"),
-        "{what} {message:?}: expected an add_task tool call, got {turn}"
+        turn.tool_calls.iter().any(|c| c.tool == "add_task"),
+        "{what} {message:?}: expected an add_task tool call, got {turn:?}"
     );
-    let page = get_json(
-        http,
-        &format!("{base}/api/tasks?q=milk"),
-        Some(&session.token),
-    )
-    .await?;
-    let item = items(&page, "GET /api/tasks?q=milk")?
+    let page = get_page(http, &format!("{base}/api/tasks?q=milk"), &session.token).await?;
+    let item = page
+        .items
         .iter()
-        .find(|t| {
-            t["title"]
-                .as_str()
-                .is_some_and(|title| title.trim().eq_ignore_ascii_case("buy milk"))
-        })
+        .find(|t| t.title.trim().eq_ignore_ascii_case("buy milk"))
         .ok_or_else(|| {
-            anyhow!("after {message:?}: expected a task \"buy milk\" in GET /api/tasks?q=milk, got {page}")
+            anyhow!("after {message:?}: expected a task \"buy milk\" in GET /api/tasks?q=milk, got {page:?}")
         })?;
-    let due = item["due_at"].as_str().unwrap_or_default();
     ensure!(
-        due_tomorrow(due),
-        "after {message:?}: expected \"buy milk\" due tomorrow, got due_at {}",
-        item["due_at"]
+        item.due_at.is_some_and(due_tomorrow_at),
+        "after {message:?}: expected \"buy milk\" due tomorrow, got due_at {:?}",
+        item.due_at.map(|d| todo_wire::timestamp::format(&d))
     );
     http.call(
         Method::GET,
@@ -422,14 +447,19 @@ pub async fn chat_add(http: &Http, base: &str, session: &Session) -> Checked<Tas
         None,
     )
     .await?
-    .expect(200)?;
-    let task = task_from(item, "GET /api/tasks?q=milk")?;
-    let short: String = response.chars().take(60).collect();
+    .expect(200)?
+    .parse::<todo_wire::ConversationDetail>()?;
+    let task = Task::from(item);
+    let short: String = turn.response.chars().take(60).collect();
+    let due = item
+        .due_at
+        .map(|d| todo_wire::timestamp::format(&d))
+        .unwrap_or_default();
     Ok((
         task,
         format!(
             "{engine} engine: {short:?}; \"buy milk\" due {} is listed; conversation saved",
-            due.get(..10).unwrap_or(due)
+            due.get(..10).unwrap_or(&due)
         ),
     ))
 }
@@ -437,10 +467,11 @@ pub async fn chat_add(http: &Http, base: &str, session: &Session) -> Checked<Tas
 /// True when the RFC 3339 `due` falls on a date from today to two days ahead (UTC): "tomorrow"
 /// in any time zone of the server or the user.
 pub fn due_tomorrow(due: &str) -> bool {
-    let Ok(due) = time::OffsetDateTime::parse(due, &time::format_description::well_known::Rfc3339)
-    else {
-        return false;
-    };
+    todo_wire::timestamp::parse(due).is_ok_and(due_tomorrow_at)
+}
+
+/// [`due_tomorrow`] of a parsed time.
+pub fn due_tomorrow_at(due: time::OffsetDateTime) -> bool {
     let today = time::OffsetDateTime::now_utc().date();
     let days = (due.to_offset(time::UtcOffset::UTC).date() - today).whole_days();
     (0..=2).contains(&days)
@@ -483,31 +514,34 @@ pub async fn mcp_tools_call(http: &Http, base: &str, session: &Session) -> Check
             &format!("{base}/mcp"),
             &session.token,
             "tools/call",
-            json!({ "name": "add_task", "arguments": { "title": title } }),
+            json!({ "name": "add_task", "arguments": AddTaskArgs {
+                title: title.to_owned(),
+                ..AddTaskArgs::default()
+            } }),
         )
         .await?;
     ensure!(
         result["isError"] != true,
         "MCP tools/call add_task: expected a result, got the tool error {result}"
     );
-    let number = result
-        .pointer("/structuredContent/task/number")
-        .and_then(Value::as_i64)
-        .ok_or_else(|| {
-            anyhow!("MCP tools/call add_task: expected structuredContent.task.number, got {result}")
-        })?;
-    let page = get_json(
+    let added: TaskResult = from_json(
+        result.get("structuredContent").unwrap_or(&Value::Null),
+        "MCP tools/call add_task structuredContent",
+    )?;
+    let number = added.task.number;
+    let page = get_page(
         http,
         &format!("{base}/api/tasks?q=added%20over%20MCP"),
-        Some(&session.token),
+        &session.token,
     )
     .await?;
-    let listed = items(&page, "GET /api/tasks?q=added over MCP")?
+    let listed = page
+        .items
         .iter()
-        .any(|t| t["number"] == number && t["title"] == title);
+        .any(|t| t.number == number && t.title == title);
     ensure!(
         listed,
-        "after MCP add_task: expected task {number} {title:?} in GET /api/tasks, got {page}"
+        "after MCP add_task: expected task {number} {title:?} in GET /api/tasks, got {page:?}"
     );
     Ok((
         (),
@@ -524,7 +558,13 @@ pub async fn isolation(http: &Http, base: &str, first: &Session) -> Checked<()> 
     let url = format!("{base}/api/tasks/{}", task.id);
     let attempts: [(Method, Option<Value>); 3] = [
         (Method::GET, None),
-        (Method::PATCH, Some(json!({ "title": "not yours" }))),
+        (
+            Method::PATCH,
+            Some(body(&UpdateTask {
+                title: Patch::Set("not yours".to_owned()),
+                ..UpdateTask::default()
+            })),
+        ),
         (Method::DELETE, None),
     ];
     for (method, body) in attempts {
@@ -534,15 +574,15 @@ pub async fn isolation(http: &Http, base: &str, first: &Session) -> Checked<()> 
             .expect(404)
             .with_context(|| what.clone())?;
     }
-    let page = get_json(http, &format!("{base}/api/tasks"), Some(&second.token)).await?;
+    let page = get_page(http, &format!("{base}/api/tasks"), &second.token).await?;
     ensure!(
-        items(&page, "GET /api/tasks")?.is_empty() && page["total"] == 0,
-        "second user: GET /api/tasks: expected no tasks, got {page}"
+        page.items.is_empty() && page.total == 0,
+        "second user: GET /api/tasks: expected no tasks, got {page:?}"
     );
-    let still = get_json(http, &url, Some(&first.token)).await?;
+    let still = get_task(http, &url, &first.token).await?;
     ensure!(
-        still["title"] == task.title.as_str(),
-        "first user: GET /api/tasks/{}: expected the task unchanged, got {still}",
+        still.title == task.title,
+        "first user: GET /api/tasks/{}: expected the task unchanged, got {still:?}",
         task.id
     );
     Ok((
@@ -565,10 +605,7 @@ where
 {
     add_task(http, base, session, "smoke: survives a restart").await?;
     let list_url = format!("{base}/api/tasks?limit=200");
-    let before = ids(
-        &get_json(http, &list_url, Some(&session.token)).await?,
-        "GET /api/tasks",
-    )?;
+    let before = ids(&get_page(http, &list_url, &session.token).await?);
     let restarted = restart.await.context("restarting")?;
     let started = Instant::now();
     let after = loop {
@@ -576,7 +613,7 @@ where
             .call(Method::GET, &list_url, Some(&session.token), None)
             .await;
         let last = match last {
-            Ok(reply) if reply.status == 200 => break ids(&reply.json()?, "GET /api/tasks")?,
+            Ok(reply) if reply.status == 200 => break ids(&reply.parse()?),
             Ok(reply) => format!("{} {}", reply.status, reply.excerpt()),
             Err(e) => format!("{e:#}"),
         };

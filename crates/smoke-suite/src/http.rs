@@ -120,6 +120,22 @@ impl Http {
     }
 }
 
+/// `todo_wire::task::Task` -> `Task`.
+pub fn short_type_name<T>() -> &'static str {
+    let full = std::any::type_name::<T>();
+    full.rsplit("::").next().unwrap_or(full)
+}
+
+/// A JSON-RPC `result` or any JSON value as a wire type, with `what` in the error.
+pub fn from_json<T: serde::de::DeserializeOwned>(value: &Value, what: &str) -> Result<T> {
+    serde_json::from_value(value.clone()).map_err(|e| {
+        anyhow!(
+            "{what}: expected a {} ({e}), got {value}",
+            short_type_name::<T>()
+        )
+    })
+}
+
 impl Reply {
     /// This reply when its status is `status`; otherwise an error with what came back.
     pub fn expect(self, status: u16) -> Result<Reply> {
@@ -146,6 +162,20 @@ impl Reply {
                 } else {
                     &self.content_type
                 },
+                self.excerpt()
+            )
+        })
+    }
+
+    /// The body as one of the wire types (todo_wire): a renamed or missing field is an error
+    /// saying so, not a silently absent value.
+    pub fn parse<T: serde::de::DeserializeOwned>(&self) -> Result<T> {
+        let value = self.json()?;
+        serde_json::from_value(value).map_err(|e| {
+            anyhow!(
+                "{}: expected a {} body ({e}), got{}",
+                self.what,
+                short_type_name::<T>(),
                 self.excerpt()
             )
         })

@@ -18,3 +18,5 @@ pub mod suite;
 
 pub use report::{CheckResult, Outcome, Report};
 pub use suite::{Restart, SuiteConfig, names, run};
+/// The wire types the suite speaks, for the other API clients of the workspace (the benches).
+pub use todo_wire;

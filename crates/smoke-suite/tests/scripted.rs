@@ -15,6 +15,8 @@ use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+const CONVERSATION: &str = "6f1e0d1c-1a2b-4c3d-8e9f-000000000001";
+
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Fault {
     None,
@@ -45,6 +47,31 @@ fn user(headers: &HeaderMap) -> Option<String> {
         .map(str::to_owned)
 }
 
+/// The answers are built from the wire types, so this fake speaks exactly what the suite
+/// reads (a field renamed in todo-wire changes both).
+fn now() -> time::OffsetDateTime {
+    time::OffsetDateTime::now_utc()
+}
+
+fn wire_user(email: &str) -> todo_wire::User {
+    todo_wire::User {
+        id: uuid::Uuid::new_v4(),
+        email: email.to_owned(),
+        name: "Smoke".to_owned(),
+        created_at: now(),
+    }
+}
+
+fn session(email: &str) -> Value {
+    serde_json::to_value(todo_wire::Session {
+        user: wire_user(email),
+        token: format!("tok-{email}"),
+        token_type: "Bearer".to_owned(),
+        expires_in: 3600,
+    })
+    .unwrap()
+}
+
 fn unauthorized() -> Response {
     (
         StatusCode::UNAUTHORIZED,
@@ -68,9 +95,11 @@ impl App {
         let number = data.tasks.iter().filter(|(o, _)| o == owner).count() + 1;
         let task = json!({
             "id": format!("00000000-0000-4000-8000-{:012}", data.next), "number": number,
-            "title": title, "completed": false, "completed_at": null, "priority": "low",
-            "tags": ["smoke"], "due_at": due
+            "title": title, "description": null, "completed": false, "completed_at": null,
+            "priority": "low", "tags": ["smoke"], "due_at": due,
+            "created_at": "2026-11-20T09:00:00Z", "updated_at": "2026-11-20T09:00:00Z"
         });
+        serde_json::from_value::<todo_wire::Task>(task.clone()).unwrap();
         data.tasks.push((owner.to_owned(), task.clone()));
         task
     }
@@ -99,11 +128,7 @@ async fn register(State(app): State<App>, Json(body): Json<Value>) -> Response {
         .unwrap()
         .users
         .insert(email.clone(), password);
-    (
-        StatusCode::CREATED,
-        Json(json!({"token": format!("tok-{email}"), "user": {"email": email}})),
-    )
-        .into_response()
+    (StatusCode::CREATED, Json(session(&email))).into_response()
 }
 
 async fn login(State(app): State<App>, Json(body): Json<Value>) -> Response {
@@ -119,12 +144,15 @@ async fn login(State(app): State<App>, Json(body): Json<Value>) -> Response {
     if !ok {
         return unauthorized();
     }
-    Json(json!({"token": format!("tok-{email}")})).into_response()
+    Json(session(email)).into_response()
 }
 
 async fn me(headers: HeaderMap) -> Response {
     match user(&headers) {
-        Some(email) => Json(json!({"user": {"email": email}})).into_response(),
+        Some(email) => Json(todo_wire::Me {
+            user: wire_user(&email),
+        })
+        .into_response(),
         None => unauthorized(),
     }
 }
@@ -157,7 +185,11 @@ async fn list(
             })
         })
         .collect();
-    Json(json!({"total": items.len(), "items": items})).into_response()
+    Json(json!({
+        "total": items.len(), "items": items, "limit": 50, "offset": 0,
+        "next_cursor": null, "has_more": false
+    }))
+    .into_response()
 }
 
 async fn create(State(app): State<App>, headers: HeaderMap, Json(body): Json<Value>) -> Response {
@@ -237,7 +269,7 @@ async fn chat(State(app): State<App>, headers: HeaderMap) -> Response {
         .unwrap();
     let task = app.add(&owner, "buy milk", Some(tomorrow));
     Json(json!({
-        "conversation_id": "c-1", "response": "Added task: buy milk", "engine": "builtin",
+        "conversation_id": CONVERSATION, "response": "Added task: buy milk", "engine": "builtin",
         "tool_calls": [{"tool": "add_task", "arguments": {"title": "buy milk"}, "result": {"task": task}}]
     }))
     .into_response()
@@ -317,7 +349,17 @@ async fn scripted(fault: Fault) -> (String, App) {
         .route("/api/chat", post(chat))
         .route(
             "/api/conversations/{id}",
-            get(|| async { Json(json!({"messages": []})) }),
+            get(|| async {
+                Json(todo_wire::ConversationDetail {
+                    conversation: todo_wire::Conversation {
+                        id: uuid::Uuid::parse_str(CONVERSATION).unwrap(),
+                        title: "add buy milk tomorrow".to_owned(),
+                        created_at: now(),
+                        updated_at: now(),
+                    },
+                    messages: Vec::new(),
+                })
+            }),
         )
         .route("/mcp", post(mcp))
         .with_state(app.clone());

@@ -10,47 +10,22 @@ use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash}
 use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::IntoResponse;
-use serde::Deserialize;
-use serde_json::json;
 use service_kit::ApiError;
 use std::net::SocketAddr;
 use std::sync::{Arc, OnceLock};
 use todo_auth::AuthUser;
 use todo_store::User;
-
-const PASSWORD_MIN: usize = 8;
-const PASSWORD_MAX: usize = 1024;
-const NAME_MAX: usize = 100;
-const EMAIL_MAX: usize = 254;
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct RegisterRequest {
-    email: String,
-    password: String,
-    name: String,
-}
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct LoginRequest {
-    email: String,
-    password: String,
-}
+use todo_store::validate::{name_rule, text_rule};
+use todo_wire::user::{EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN};
+use todo_wire::{LoginRequest, Me, RegisterRequest, Session};
 
 pub async fn register(
     State(state): State<AppState>,
     JsonBody(req): JsonBody<RegisterRequest>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<(StatusCode, Json<Session>), ApiError> {
     let email = valid_email(&req.email)?;
-    let name = req.name.trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(ApiError::validation(
-            "name",
-            format!("must be 1 to {NAME_MAX} characters"),
-        ));
-    }
+    let name = name_rule("name", &req.name, NAME_MAX)
+        .map_err(|e| ApiError::validation(e.field, e.message))?;
     let len = req.password.chars().count();
     if len < PASSWORD_MIN {
         return Err(ApiError::validation(
@@ -68,7 +43,7 @@ pub async fn register(
     let user = state
         .store
         .users()
-        .create(&email, name, &hash)
+        .create(&email, &name, &hash)
         .await
         .map_err(from_store)?;
     let body = session(&state, &user)?;
@@ -80,15 +55,24 @@ pub async fn login(
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
     headers: HeaderMap,
     JsonBody(req): JsonBody<LoginRequest>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<Session>, ApiError> {
     state
         .login_limiter
         .check(client_ip(peer, &headers))
         .map_err(ApiError::too_many_requests)?;
+    // The same rules as registration: no account can have another address.
+    let email = valid_email(&req.email)?;
+    let len = req.password.chars().count();
+    if len == 0 || len > PASSWORD_MAX {
+        return Err(ApiError::validation(
+            "password",
+            format!("must be 1 to {PASSWORD_MAX} characters"),
+        ));
+    }
     let found = state
         .store
         .users()
-        .credentials_by_email(req.email.trim())
+        .credentials_by_email(&email)
         .await
         .map_err(from_store)?;
     // Verify against a dummy hash when the user does not exist, so timing does not reveal
@@ -104,16 +88,13 @@ pub async fn login(
     }
 }
 
-pub async fn me(
-    State(state): State<AppState>,
-    auth: AuthUser,
-) -> Result<impl IntoResponse, ApiError> {
+pub async fn me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Me>, ApiError> {
     let user = state.store.users().get(auth.id).await.map_err(from_store)?;
     let user = user.ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
-    Ok(Json(json!({ "user": user })))
+    Ok(Json(Me { user }))
 }
 
-fn session(state: &AppState, user: &User) -> Result<serde_json::Value, ApiError> {
+fn session(state: &AppState, user: &User) -> Result<Session, ApiError> {
     let token = state
         .tokens
         .issue(user.id, &user.email, &user.name)
@@ -121,24 +102,32 @@ fn session(state: &AppState, user: &User) -> Result<serde_json::Value, ApiError>
             tracing::error!(error = %e, "signing a token failed");
             ApiError::internal()
         })?;
-    Ok(
-        json!({ "user": user, "token": token, "token_type": "Bearer", "expires_in": state.tokens.ttl().as_secs() }),
-    )
+    Ok(Session {
+        user: user.clone(),
+        token,
+        token_type: "Bearer".to_owned(),
+        expires_in: state.tokens.ttl().as_secs(),
+    })
 }
 
+/// `local@domain` as the schema's `EMAIL_PATTERN` states it: 3 to 254 characters; no
+/// whitespace, `@` or control characters in either part; domain labels separated by single
+/// dots. Surrounding whitespace is ignored (people paste addresses).
 fn valid_email(raw: &str) -> Result<String, ApiError> {
     let email = raw.trim();
+    text_rule("email", email, false).map_err(|e| ApiError::validation(e.field, e.message))?;
     let bad = || ApiError::validation("email", "must be an email address like name@example.com");
-    if email.len() > EMAIL_MAX || email.chars().any(|c| c.is_whitespace() || c.is_control()) {
+    let len = email.chars().count();
+    if !(3..=EMAIL_MAX).contains(&len) {
         return Err(bad());
     }
-    let (local, domain) = email.rsplit_once('@').ok_or_else(bad)?;
-    if local.is_empty()
-        || domain.is_empty()
-        || domain.starts_with('.')
-        || domain.ends_with('.')
-        || local.contains('@')
-    {
+    // ECMA-262's `\s` (the schema's) also counts the byte-order mark as whitespace.
+    let plain = |c: char| !(c.is_whitespace() || c == '\u{feff}' || c == '@' || c.is_control());
+    let (local, domain) = email.split_once('@').ok_or_else(bad)?;
+    let labels_ok = domain
+        .split('.')
+        .all(|label| !label.is_empty() && label.chars().all(plain));
+    if local.is_empty() || !local.chars().all(plain) || !labels_ok {
         return Err(bad());
     }
     Ok(email.to_owned())
@@ -215,7 +204,22 @@ mod tests {
             valid_email(" Ann@Example.com ").ok().as_deref(),
             Some("Ann@Example.com")
         );
-        for bad in ["", "ann", "@x.io", "ann@", "a b@x.io", "ann@.io", "ann@x."] {
+        assert!(valid_email("a@b").is_ok());
+        for bad in [
+            "",
+            "ann",
+            "@x.io",
+            "ann@",
+            "a b@x.io",
+            "ann@.io",
+            "ann@x.",
+            "a@b..c",
+            "a@b@c",
+            "a\u{0}b@x.io",
+            "a@x\u{7f}.io",
+            "a\u{feff}@x.io",
+            "a@",
+        ] {
             assert_eq!(
                 valid_email(bad).err().and_then(|e| e.field).as_deref(),
                 Some("email"),

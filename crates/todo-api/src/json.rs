@@ -62,7 +62,7 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
         return Err(ApiError::validation("body", "must be a JSON object"));
     }
     let de = &mut serde_json::Deserializer::from_slice(bytes);
-    serde_path_to_error::deserialize(de).map_err(|err| {
+    let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
         match inner.classify() {
@@ -75,15 +75,22 @@ pub fn parse<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
                 });
                 ApiError::validation(field, strip_position(&message))
             }
-            _ => ApiError::bad_request(
-                "MALFORMED_JSON",
-                format!(
-                    "request body is not valid JSON: {}",
-                    strip_position(&inner.to_string())
-                ),
-            ),
+            _ => malformed(&inner),
         }
-    })
+    })?;
+    // One JSON value and nothing after it (`{"title":"x"} trailing` is not a body).
+    de.end().map_err(|e| malformed(&e))?;
+    Ok(value)
+}
+
+fn malformed(e: &serde_json::Error) -> ApiError {
+    ApiError::bad_request(
+        "MALFORMED_JSON",
+        format!(
+            "request body is not valid JSON: {}",
+            strip_position(&e.to_string())
+        ),
+    )
 }
 
 /// serde reports unknown/missing fields at the parent path; name the field itself instead.
@@ -144,6 +151,11 @@ mod tests {
         assert_eq!(e.field.as_deref(), Some("title"));
         let e = parse::<Input>(br#"{"title": "#).unwrap_err();
         assert_eq!((e.status.as_u16(), e.code), (400, "MALFORMED_JSON"));
+        let e = parse::<Input>(br#"{"title": "x"} trailing"#).unwrap_err();
+        assert_eq!((e.status.as_u16(), e.code), (400, "MALFORMED_JSON"));
+        let e = parse::<Input>(br#"{"title": "x"}{}"#).unwrap_err();
+        assert_eq!((e.status.as_u16(), e.code), (400, "MALFORMED_JSON"));
+        assert!(parse::<Input>(b"{\"title\": \"x\"}  \n").is_ok());
         let e = parse::<Input>(b"[]").unwrap_err();
         assert_eq!((e.status.as_u16(), e.field.as_deref()), (422, Some("body")));
     }

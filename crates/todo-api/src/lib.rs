@@ -13,7 +13,6 @@ pub mod state;
 pub mod tasks;
 
 use axum::extract::DefaultBodyLimit;
-use axum::routing::{get, post};
 use axum::{Router, middleware};
 use config::Config;
 use service_kit::{ApiError, Health};
@@ -30,24 +29,10 @@ pub const VERSION: &str = env!("CARGO_PKG_VERSION");
 /// Request bodies above this get a 413: the largest valid body (a task) is well under it.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
-/// Builds the HTTP application.
+/// Builds the HTTP application: the operations of [`openapi::operations`] (the one
+/// declaration of each route and of its documentation) plus service-kit's health routes.
 pub fn app(state: AppState, health: &Health) -> Router {
-    let api = Router::new()
-        .route("/api/auth/register", post(auth::register))
-        .route("/api/auth/login", post(auth::login))
-        .route("/api/auth/me", get(auth::me))
-        .route("/api/tasks", get(tasks::list).post(tasks::create))
-        .route(
-            "/api/tasks/{id}",
-            get(tasks::get).patch(tasks::update).delete(tasks::delete),
-        )
-        .route("/api/tasks/{id}/complete", post(tasks::complete))
-        .route("/api/tasks/{id}/reopen", post(tasks::reopen))
-        .route("/api/chat", post(chat::chat))
-        .route("/api/conversations", get(chat::list))
-        .route("/api/conversations/{id}", get(chat::get))
-        .route("/api/openapi.json", get(openapi::document))
-        .with_state(state);
+    let api = openapi::router().with_state(state);
     api.merge(health.routes())
         .fallback(|| async {
             ApiError::not_found("NO_ROUTE", "no such endpoint; see /api/openapi.json")
@@ -64,6 +49,11 @@ pub fn app(state: AppState, health: &Health) -> Router {
             tracing::error!("a request handler panicked");
             axum::response::IntoResponse::into_response(ApiError::internal())
         }))
+        // Inside the request log, which assigns the id: every error body carries it, and no
+        // error leaves in another shape.
+        .layer(middleware::from_fn(
+            service_kit::api_error::request_id_layer,
+        ))
         .layer(middleware::from_fn(service_kit::request_log::middleware))
 }
 

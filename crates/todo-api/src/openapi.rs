@@ -1,191 +1,832 @@
-//! The OpenAPI 3.1 description of the API, served at `/api/openapi.json`.
+//! The API's operations, declared once: each entry names its method, path, handler, request
+//! and response types (the todo-wire types) and the statuses it can answer with. The same
+//! table builds the axum router ([`crate::app`]) and the OpenAPI 3.1 document served at
+//! `/api/openapi.json`, so a route cannot exist undocumented, nor a documented one unrouted.
 //!
-//! Written by hand next to the handlers (no macro layer over every handler); a test checks
-//! that every documented operation is routed, and the end-to-end tests exercise the shapes.
+//! Schemas come from the wire types through schemars (JSON Schema 2020-12, OpenAPI 3.1's
+//! dialect), made portable by [`todo_wire::schema::Portable`] (no `type` arrays), with every
+//! named definition under `components/schemas`.
+//!
+//! Statuses follow from what an operation does, so none is forgotten:
+//! - every operation: 500 `INTERNAL` (the JSON error shape, with the request id);
+//! - bearer-secured: 401; database-backed: 503 `UNAVAILABLE`;
+//! - a JSON body: 400 (malformed JSON), 413, 415, 422 (the field is named);
+//! - a query string: 400 (unknown parameter), 422; a path id: 422 naming `id`;
+//! - and what the operation adds itself (404, 409, 429, 503 when chat is off).
 
+use crate::state::AppState;
+use crate::{auth, chat, tasks};
 use axum::Json;
-use serde_json::{Value, json};
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodFilter, MethodRouter, on};
+use schemars::generate::SchemaSettings;
+use schemars::transform::Transform;
+use schemars::{JsonSchema, Schema, SchemaGenerator, json_schema};
+use serde_json::{Map, Value, json};
+use std::collections::BTreeMap;
+use std::sync::OnceLock;
+use todo_wire::schema::Portable;
+use todo_wire::{
+    ChatRequest, ChatTurn, ConversationDetail, ConversationList, CreateTask, ErrorBody, ListQuery,
+    LoginRequest, Me, RegisterRequest, Session, Task, TaskKey, TaskPage, UpdateTask,
+};
+use uuid::Uuid;
 
-pub async fn document() -> Json<Value> {
-    Json(spec())
+type SchemaFn = fn(&mut SchemaGenerator) -> Schema;
+
+fn schema_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+    g.subschema_for::<T>()
 }
 
-fn error_responses(codes: &[&str]) -> Value {
-    let mut out = serde_json::Map::new();
-    for code in codes {
-        out.insert(
-            (*code).to_owned(),
-            json!({ "$ref": format!("#/components/responses/E{code}") }),
-        );
+/// The inline object schema of `T` (for query parameters, which OpenAPI lists one by one).
+fn object_of<T: JsonSchema>(g: &mut SchemaGenerator) -> Schema {
+    T::json_schema(g)
+}
+
+/// A response: status, description, body schema (none for 204).
+struct Reply {
+    status: u16,
+    description: String,
+    schema: Option<SchemaFn>,
+    headers: &'static [(&'static str, &'static str)],
+}
+
+/// One operation of the API.
+pub struct Operation {
+    pub method: Method,
+    /// The path in axum's syntax, which is also OpenAPI's (`/api/tasks/{id}`).
+    pub path: &'static str,
+    pub id: &'static str,
+    summary: &'static str,
+    tag: &'static str,
+    secured: bool,
+    database: bool,
+    body: Option<SchemaFn>,
+    query: Option<SchemaFn>,
+    path_id: Option<(SchemaFn, &'static str)>,
+    replies: Vec<Reply>,
+    /// `None` for routes another crate mounts (service-kit's health routes).
+    handler: Option<MethodRouter<AppState>>,
+}
+
+fn filter(method: &Method) -> MethodFilter {
+    match *method {
+        Method::POST => MethodFilter::POST,
+        Method::PATCH => MethodFilter::PATCH,
+        Method::DELETE => MethodFilter::DELETE,
+        Method::PUT => MethodFilter::PUT,
+        _ => MethodFilter::GET,
     }
-    Value::Object(out)
 }
 
-fn with_errors(mut ok: Value, codes: &[&str]) -> Value {
-    if let (Some(map), Value::Object(errors)) = (ok.as_object_mut(), error_responses(codes)) {
-        map.extend(errors);
+impl Operation {
+    fn new<H, T>(
+        method: Method,
+        path: &'static str,
+        id: &'static str,
+        summary: &'static str,
+        handler: H,
+    ) -> Operation
+    where
+        H: Handler<T, AppState>,
+        T: 'static,
+    {
+        let mut op = Operation::mounted_elsewhere(method, path, id, summary);
+        op.handler = Some(on(filter(&op.method), handler));
+        op.tag = tag_of(path);
+        op
     }
-    ok
-}
 
-fn task_ref() -> Value {
-    json!({ "$ref": "#/components/schemas/Task" })
-}
+    fn mounted_elsewhere(
+        method: Method,
+        path: &'static str,
+        id: &'static str,
+        summary: &'static str,
+    ) -> Operation {
+        Operation {
+            method,
+            path,
+            id,
+            summary,
+            tag: "health",
+            secured: false,
+            database: false,
+            body: None,
+            query: None,
+            path_id: None,
+            replies: Vec::new(),
+            handler: None,
+        }
+    }
 
-fn id_param() -> Value {
-    json!({ "name": "id", "in": "path", "required": true, "description": "Task UUID or the user's task number",
-            "schema": { "type": "string" } })
-}
+    /// Needs `Authorization: Bearer <token>` (401 without a valid one).
+    fn secured(mut self) -> Operation {
+        self.secured = true;
+        self
+    }
 
-pub fn spec() -> Value {
-    let secured = json!([{ "bearer": [] }]);
-    let task_ok = json!({ "200": { "description": "The task", "content": { "application/json": { "schema": task_ref() } } } });
-    let query = |name: &str, schema: Value, description: &str| json!({ "name": name, "in": "query", "required": false, "schema": schema, "description": description });
-    json!({
-        "openapi": "3.1.0",
-        "info": { "title": "todo-chatbot API", "version": crate::VERSION,
-                  "description": "Tasks, auth and chat for todo-chatbot. Errors always have the shape {\"error\":{\"code\",\"message\",\"field\"}}." },
-        "servers": [{ "url": "/" }],
-        "paths": {
-            "/api/auth/register": { "post": {
-                "summary": "Create an account", "operationId": "register",
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/RegisterRequest" } } } },
-                "responses": with_errors(json!({ "201": { "description": "Created", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Session" } } } } }), &["400", "409", "413", "415", "422"])
-            }},
-            "/api/auth/login": { "post": {
-                "summary": "Log in", "operationId": "login",
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/LoginRequest" } } } },
-                "responses": with_errors(json!({ "200": { "description": "Logged in", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Session" } } } } }), &["400", "401", "422", "429"])
-            }},
-            "/api/auth/me": { "get": {
-                "summary": "The current user", "operationId": "me", "security": secured,
-                "responses": with_errors(json!({ "200": { "description": "The user", "content": { "application/json": { "schema": { "type": "object", "properties": { "user": { "$ref": "#/components/schemas/User" } } } } } } }), &["401"])
-            }},
-            "/api/tasks": {
-                "get": {
-                    "summary": "List tasks", "operationId": "listTasks", "security": secured,
-                    "parameters": [
-                        query("status", json!({ "enum": ["all", "pending", "completed"], "default": "all" }), "Completion filter"),
-                        query("priority", json!({ "enum": ["low", "medium", "high"] }), "Priority filter"),
-                        query("tag", json!({ "type": "string" }), "Only tasks with this tag"),
-                        query("q", json!({ "type": "string" }), "Search in title and description"),
-                        query("due_before", json!({ "type": "string" }), "Due strictly before (ISO 8601 date or date-time)"),
-                        query("due_after", json!({ "type": "string" }), "Due at or after (ISO 8601 date or date-time)"),
-                        query("sort", json!({ "enum": ["created_at", "updated_at", "due_at", "priority", "title"], "default": "created_at" }), "Sort key"),
-                        query("order", json!({ "enum": ["asc", "desc"], "default": "desc" }), "Sort order"),
-                        query("limit", json!({ "type": "integer", "minimum": 1, "maximum": 200, "default": 50 }), "Page size"),
-                        query("offset", json!({ "type": "integer", "minimum": 0 }), "Rows to skip (or use cursor)"),
-                        query("cursor", json!({ "type": "string" }), "next_cursor from the previous page")
-                    ],
-                    "responses": with_errors(json!({ "200": { "description": "A page of tasks", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/TaskPage" } } } } }), &["400", "401", "422"])
-                },
-                "post": {
-                    "summary": "Create a task", "operationId": "createTask", "security": secured,
-                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/CreateTask" } } } },
-                    "responses": with_errors(json!({ "201": { "description": "Created", "content": { "application/json": { "schema": task_ref() } } } }), &["400", "401", "413", "415", "422"])
+    /// Reads or writes the database (503 UNAVAILABLE while it is down).
+    fn database(mut self) -> Operation {
+        self.database = true;
+        self
+    }
+
+    fn json_body<T: JsonSchema>(mut self) -> Operation {
+        self.body = Some(schema_of::<T>);
+        self
+    }
+
+    fn query<T: JsonSchema>(mut self) -> Operation {
+        self.query = Some(object_of::<T>);
+        self
+    }
+
+    /// The `{id}` path segment, of type `T`.
+    fn path_id<T: JsonSchema>(mut self, description: &'static str) -> Operation {
+        self.path_id = Some((schema_of::<T>, description));
+        self
+    }
+
+    fn reply<T: JsonSchema>(mut self, status: u16, description: &str) -> Operation {
+        self.replies.push(Reply {
+            status,
+            description: description.to_owned(),
+            schema: Some(schema_of::<T>),
+            headers: &[],
+        });
+        self
+    }
+
+    fn reply_with(mut self, status: u16, description: &str, schema: SchemaFn) -> Operation {
+        self.replies.push(Reply {
+            status,
+            description: description.to_owned(),
+            schema: Some(schema),
+            headers: &[],
+        });
+        self
+    }
+
+    fn no_content(mut self, description: &str) -> Operation {
+        self.replies.push(Reply {
+            status: 204,
+            description: description.to_owned(),
+            schema: None,
+            headers: &[],
+        });
+        self
+    }
+
+    /// An error this operation answers with, in the API's error shape.
+    fn error(mut self, status: u16, description: &str) -> Operation {
+        self.replies.push(error_reply(status, description));
+        self
+    }
+
+    /// Every response, the implied ones included, by status.
+    fn all_replies(&self) -> BTreeMap<u16, Reply> {
+        let mut implied = Vec::new();
+        if self.body.is_some() {
+            implied.push(error_reply(
+                400,
+                "The body is not valid JSON (or has data after the JSON value): MALFORMED_JSON",
+            ));
+            implied.push(error_reply(
+                413,
+                "The body is over 64 KiB: PAYLOAD_TOO_LARGE",
+            ));
+            implied.push(error_reply(
+                415,
+                "The body is not sent as `application/json`: UNSUPPORTED_MEDIA_TYPE",
+            ));
+            implied.push(error_reply(
+                422,
+                "A value breaks a rule, or a field is missing, unknown or of the wrong type: VALIDATION_ERROR; `field` names it",
+            ));
+        }
+        if self.query.is_some() {
+            implied.push(error_reply(
+                400,
+                "An unknown query parameter: UNKNOWN_PARAMETER; `field` names it",
+            ));
+            implied.push(error_reply(
+                422,
+                "A query parameter is invalid or given twice: VALIDATION_ERROR; `field` names it",
+            ));
+        }
+        if self.path_id.is_some() {
+            implied.push(error_reply(
+                422,
+                "The `id` path segment is not a valid id: VALIDATION_ERROR with field `id`",
+            ));
+        }
+        if self.secured {
+            let mut r = error_reply(
+                401,
+                "Missing, malformed, invalid or expired bearer token: UNAUTHORIZED",
+            );
+            r.headers = &[("WWW-Authenticate", "Always `Bearer`")];
+            implied.push(r);
+        }
+        if self.database {
+            implied.push(error_reply(
+                503,
+                "The database is unavailable: UNAVAILABLE; try again shortly",
+            ));
+        }
+        implied.push(error_reply(
+            500,
+            "Internal error: INTERNAL; `request_id` identifies it in the logs",
+        ));
+        let mut out: BTreeMap<u16, Reply> = BTreeMap::new();
+        for reply in self.replies_cloned().into_iter().chain(implied) {
+            match out.get_mut(&reply.status) {
+                Some(existing) => {
+                    if !existing.description.contains(&reply.description) {
+                        existing.description =
+                            format!("{}. Or: {}", existing.description, reply.description);
+                    }
                 }
-            },
-            "/api/tasks/{id}": {
-                "parameters": [id_param()],
-                "get": { "summary": "Get a task", "operationId": "getTask", "security": secured, "responses": with_errors(task_ok.clone(), &["401", "404", "422"]) },
-                "patch": {
-                    "summary": "Update a task (absent keeps, null clears description/due_at/tags)", "operationId": "updateTask", "security": secured,
-                    "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/UpdateTask" } } } },
-                    "responses": with_errors(task_ok.clone(), &["400", "401", "404", "413", "415", "422"])
-                },
-                "delete": { "summary": "Delete a task", "operationId": "deleteTask", "security": secured,
-                            "responses": with_errors(json!({ "204": { "description": "Deleted" } }), &["401", "404", "422"]) }
-            },
-            "/api/tasks/{id}/complete": { "parameters": [id_param()], "post": { "summary": "Mark done", "operationId": "completeTask", "security": secured, "responses": with_errors(task_ok.clone(), &["401", "404", "422"]) } },
-            "/api/tasks/{id}/reopen": { "parameters": [id_param()], "post": { "summary": "Mark not done", "operationId": "reopenTask", "security": secured, "responses": with_errors(task_ok, &["401", "404", "422"]) } },
-            "/api/chat": { "post": {
-                "summary": "One chat turn: the assistant manages tasks through MCP tools", "operationId": "chat", "security": secured,
-                "requestBody": { "required": true, "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ChatRequest" } } } },
-                "responses": with_errors(json!({ "200": { "description": "The reply (with `error` when the engine or tools failed; the message is stored either way)",
-                    "content": { "application/json": { "schema": { "$ref": "#/components/schemas/ChatTurn" } } } } }), &["400", "401", "404", "413", "415", "422"])
-            }},
-            "/api/conversations": { "get": {
-                "summary": "The user's conversations, most recent first", "operationId": "listConversations", "security": secured,
-                "responses": with_errors(json!({ "200": { "description": "Conversations", "content": { "application/json": { "schema": {
-                    "type": "object", "properties": { "items": { "type": "array", "items": { "$ref": "#/components/schemas/Conversation" } } } } } } } }), &["401"])
-            }},
-            "/api/conversations/{id}": { "get": {
-                "summary": "A conversation with its messages", "operationId": "getConversation", "security": secured,
-                "parameters": [{ "name": "id", "in": "path", "required": true, "schema": { "type": "string", "format": "uuid" } }],
-                "responses": with_errors(json!({ "200": { "description": "The conversation", "content": { "application/json": { "schema": {
-                    "type": "object", "properties": { "conversation": { "$ref": "#/components/schemas/Conversation" },
-                    "messages": { "type": "array", "items": { "$ref": "#/components/schemas/Message" } } } } } } } }), &["401", "404", "422"])
-            }},
-            "/api/openapi.json": { "get": { "summary": "This document", "operationId": "openapi", "responses": { "200": { "description": "OpenAPI 3.1 document" } } } },
-            "/health": { "get": { "summary": "Detailed health", "operationId": "health", "responses": {
-                "200": { "description": "Healthy", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Health" } } } },
-                "503": { "description": "Unhealthy", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Health" } } } } } } },
-            "/livez": { "get": { "summary": "Liveness (process only)", "operationId": "livez", "responses": { "200": { "description": "Alive" } } } },
-            "/readyz": { "get": { "summary": "Readiness (database reachable, migrations applied, not shutting down)", "operationId": "readyz",
-                                 "responses": { "200": { "description": "Ready" }, "503": { "description": "Not ready" } } } }
-        },
-        "components": {
-            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } },
-            "responses": {
-                "E400": { "description": "Malformed request", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-                "E401": { "description": "Missing, invalid or expired token", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-                "E404": { "description": "No such task (or not yours)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-                "E409": { "description": "Conflict (e.g. email taken)", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-                "E413": { "description": "Body too large", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-                "E415": { "description": "Body is not JSON", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-                "E422": { "description": "Invalid value; `field` names it", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } },
-                "E429": { "description": "Too many login attempts", "content": { "application/json": { "schema": { "$ref": "#/components/schemas/Error" } } } }
-            },
-            "schemas": {
-                "Error": { "type": "object", "required": ["error"], "properties": { "error": { "type": "object", "required": ["code", "message"], "properties": {
-                    "code": { "type": "string", "examples": ["VALIDATION_ERROR"] }, "message": { "type": "string" }, "field": { "type": "string" } } } } },
-                "User": { "type": "object", "required": ["id", "email", "name", "created_at"], "properties": {
-                    "id": { "type": "string", "format": "uuid" }, "email": { "type": "string" }, "name": { "type": "string" }, "created_at": { "type": "string", "format": "date-time" } } },
-                "Session": { "type": "object", "required": ["user", "token"], "properties": {
-                    "user": { "$ref": "#/components/schemas/User" }, "token": { "type": "string" }, "token_type": { "const": "Bearer" }, "expires_in": { "type": "integer" } } },
-                "RegisterRequest": { "type": "object", "additionalProperties": false, "required": ["email", "password", "name"], "properties": {
-                    "email": { "type": "string", "maxLength": 254 }, "password": { "type": "string", "minLength": 8, "maxLength": 1024 }, "name": { "type": "string", "minLength": 1, "maxLength": 100 } } },
-                "LoginRequest": { "type": "object", "additionalProperties": false, "required": ["email", "password"], "properties": {
-                    "email": { "type": "string" }, "password": { "type": "string" } } },
-                "Priority": { "enum": ["low", "medium", "high"] },
-                "Task": { "type": "object", "required": ["id", "number", "title", "completed", "priority", "tags", "created_at", "updated_at"], "properties": {
-                    "id": { "type": "string", "format": "uuid" }, "number": { "type": "integer", "description": "The user's task number" },
-                    "title": { "type": "string" }, "description": { "type": ["string", "null"] }, "completed": { "type": "boolean" },
-                    "completed_at": { "type": ["string", "null"], "format": "date-time" }, "priority": { "$ref": "#/components/schemas/Priority" },
-                    "due_at": { "type": ["string", "null"], "format": "date-time" }, "tags": { "type": "array", "items": { "type": "string" } },
-                    "created_at": { "type": "string", "format": "date-time" }, "updated_at": { "type": "string", "format": "date-time" } } },
-                "CreateTask": { "type": "object", "additionalProperties": false, "required": ["title"], "properties": {
-                    "title": { "type": "string", "minLength": 1, "maxLength": 200 }, "description": { "type": ["string", "null"], "maxLength": 1000 },
-                    "priority": { "$ref": "#/components/schemas/Priority" }, "due_at": { "type": ["string", "null"], "description": "ISO 8601 date or date-time" },
-                    "tags": { "type": ["array", "null"], "maxItems": 10, "items": { "type": "string", "minLength": 1, "maxLength": 32 } } } },
-                "UpdateTask": { "type": "object", "additionalProperties": false, "minProperties": 1, "properties": {
-                    "title": { "type": "string", "minLength": 1, "maxLength": 200 }, "description": { "type": ["string", "null"], "maxLength": 1000 },
-                    "priority": { "$ref": "#/components/schemas/Priority" }, "due_at": { "type": ["string", "null"] },
-                    "tags": { "type": ["array", "null"], "maxItems": 10, "items": { "type": "string" } }, "completed": { "type": "boolean" } } },
-                "TaskPage": { "type": "object", "required": ["items", "total", "limit", "has_more"], "properties": {
-                    "items": { "type": "array", "items": task_ref() }, "total": { "type": "integer" }, "limit": { "type": "integer" },
-                    "offset": { "type": ["integer", "null"] }, "next_cursor": { "type": ["string", "null"] }, "has_more": { "type": "boolean" } } },
-                "ChatRequest": { "type": "object", "additionalProperties": false, "required": ["message"], "properties": {
-                    "conversation_id": { "type": ["string", "null"], "format": "uuid", "description": "Omit to start a new conversation" },
-                    "message": { "type": "string", "minLength": 1, "maxLength": 2000 } } },
-                "ToolCall": { "type": "object", "required": ["tool", "arguments", "result"], "properties": {
-                    "tool": { "type": "string" }, "arguments": {}, "result": {}, "is_error": { "type": "boolean" } } },
-                "ChatTurn": { "type": "object", "required": ["conversation_id", "response", "tool_calls", "engine"], "properties": {
-                    "conversation_id": { "type": "string", "format": "uuid" }, "response": { "type": "string" },
-                    "tool_calls": { "type": "array", "items": { "$ref": "#/components/schemas/ToolCall" } },
-                    "engine": { "enum": ["builtin", "llm"] },
-                    "error": { "type": "object", "properties": { "code": { "type": "string" }, "message": { "type": "string" } } } } },
-                "Conversation": { "type": "object", "required": ["id", "title", "created_at", "updated_at"], "properties": {
-                    "id": { "type": "string", "format": "uuid" }, "title": { "type": "string" },
-                    "created_at": { "type": "string", "format": "date-time" }, "updated_at": { "type": "string", "format": "date-time" } } },
-                "Message": { "type": "object", "required": ["id", "role", "content", "created_at"], "properties": {
-                    "id": { "type": "integer" }, "conversation_id": { "type": "string", "format": "uuid" }, "role": { "enum": ["user", "assistant", "tool"] },
-                    "content": { "type": "string" }, "tool_calls": { "type": ["array", "null"], "items": { "$ref": "#/components/schemas/ToolCall" } },
-                    "created_at": { "type": "string", "format": "date-time" } } },
-                "Health": { "type": "object", "required": ["status", "service", "version", "timestamp", "checks"], "properties": {
-                    "status": { "enum": ["healthy", "unhealthy"] }, "service": { "type": "string" }, "version": { "type": "string" },
-                    "timestamp": { "type": "string", "format": "date-time" }, "checks": { "type": "object", "additionalProperties": { "enum": ["ok", "failed"] } } } }
+                None => {
+                    out.insert(reply.status, reply);
+                }
             }
         }
+        out
+    }
+
+    fn replies_cloned(&self) -> Vec<Reply> {
+        self.replies
+            .iter()
+            .map(|r| Reply {
+                status: r.status,
+                description: r.description.clone(),
+                schema: r.schema,
+                headers: r.headers,
+            })
+            .collect()
+    }
+
+    /// The statuses this operation is documented to answer with.
+    pub fn statuses(&self) -> Vec<u16> {
+        self.all_replies().into_keys().collect()
+    }
+
+    pub fn handler(&self) -> Option<MethodRouter<AppState>> {
+        self.handler.clone()
+    }
+
+    fn document(&self, g: &mut SchemaGenerator) -> Value {
+        let mut op = Map::new();
+        op.insert("operationId".into(), json!(self.id));
+        op.insert("summary".into(), json!(self.summary));
+        op.insert("tags".into(), json!([self.tag]));
+        op.insert(
+            "security".into(),
+            if self.secured {
+                json!([{ "bearer": [] }])
+            } else {
+                json!([])
+            },
+        );
+        let mut parameters = Vec::new();
+        if let Some((schema, description)) = self.path_id {
+            parameters.push(json!({
+                "name": "id", "in": "path", "required": true, "description": description,
+                "schema": portable(schema(g)),
+            }));
+        }
+        if let Some(schema) = self.query {
+            parameters.extend(query_parameters(portable(schema(g))));
+        }
+        if !parameters.is_empty() {
+            op.insert("parameters".into(), Value::Array(parameters));
+        }
+        if let Some(schema) = self.body {
+            op.insert(
+                "requestBody".into(),
+                json!({ "required": true, "content": { "application/json": { "schema": portable(schema(g)) } } }),
+            );
+        }
+        let mut responses = Map::new();
+        for (status, reply) in self.all_replies() {
+            let mut r = Map::new();
+            r.insert("description".into(), json!(reply.description));
+            if let Some(schema) = reply.schema {
+                r.insert(
+                    "content".into(),
+                    json!({ "application/json": { "schema": portable(schema(g)) } }),
+                );
+            }
+            if !reply.headers.is_empty() {
+                let headers: Map<String, Value> = reply
+                    .headers
+                    .iter()
+                    .map(|(name, description)| {
+                        (
+                            (*name).to_owned(),
+                            json!({ "description": description, "required": true, "schema": { "type": "string" } }),
+                        )
+                    })
+                    .collect();
+                r.insert("headers".into(), Value::Object(headers));
+            }
+            responses.insert(status.to_string(), Value::Object(r));
+        }
+        op.insert("responses".into(), Value::Object(responses));
+        Value::Object(op)
+    }
+}
+
+fn error_reply(status: u16, description: &str) -> Reply {
+    let mut reply = Reply {
+        status,
+        description: description.to_owned(),
+        schema: Some(schema_of::<ErrorBody>),
+        headers: &[],
+    };
+    if status == 429 {
+        reply.headers = &[("Retry-After", "Seconds to wait before trying again")];
+    }
+    reply
+}
+
+fn tag_of(path: &str) -> &'static str {
+    if path.starts_with("/api/auth") {
+        "auth"
+    } else if path.starts_with("/api/tasks") {
+        "tasks"
+    } else if path.starts_with("/api/chat") || path.starts_with("/api/conversations") {
+        "chat"
+    } else {
+        "meta"
+    }
+}
+
+fn portable(mut schema: Schema) -> Value {
+    Portable.transform(&mut schema);
+    schema.to_value()
+}
+
+/// One OpenAPI parameter per property of a query object (never `null`: a query string has no
+/// such value, leaving a parameter out is how it is omitted).
+fn query_parameters(object: Value) -> Vec<Value> {
+    let Some(properties) = object.get("properties").and_then(Value::as_object) else {
+        return Vec::new();
+    };
+    let required: Vec<&str> = object
+        .get("required")
+        .and_then(Value::as_array)
+        .map(|r| r.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    properties
+        .iter()
+        .map(|(name, schema)| {
+            let mut schema = without_null(schema.clone());
+            let description = schema.as_object_mut().and_then(|s| s.remove("description"));
+            let mut p = json!({
+                "name": name, "in": "query", "required": required.contains(&name.as_str()),
+                "schema": schema,
+            });
+            if let (Some(d), Some(p)) = (description, p.as_object_mut()) {
+                p.insert("description".into(), d);
+            }
+            p
+        })
+        .collect()
+}
+
+/// Drops the `{"type": "null"}` branch of an `anyOf` (folding a single remaining branch in).
+fn without_null(mut schema: Value) -> Value {
+    let Some(obj) = schema.as_object_mut() else {
+        return schema;
+    };
+    if let Some(Value::Array(branches)) = obj.get_mut("anyOf") {
+        branches.retain(|b| b != &json!({ "type": "null" }));
+        if branches.len() == 1 {
+            let only = branches.remove(0);
+            obj.remove("anyOf");
+            if let Value::Object(only) = only {
+                for (k, v) in only {
+                    obj.entry(k).or_insert(v);
+                }
+            }
+        }
+    }
+    if let Some(Value::Array(values)) = obj.get_mut("enum") {
+        values.retain(|v| !v.is_null());
+    }
+    obj.remove("default");
+    schema
+}
+
+fn health_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "required": ["status", "service", "version", "timestamp", "checks"],
+        "properties": {
+            "status": { "type": "string", "enum": ["healthy", "unhealthy"] },
+            "service": { "type": "string" },
+            "version": { "type": "string" },
+            "timestamp": { "type": "string", "format": "date-time" },
+            "checks": { "type": "object", "additionalProperties": { "type": "string", "enum": ["ok", "failed"] } }
+        }
     })
+}
+
+fn live_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "required": ["status", "service"],
+        "properties": { "status": { "type": "string", "const": "ok" }, "service": { "type": "string" } }
+    })
+}
+
+fn ready_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({
+        "type": "object",
+        "required": ["status", "service"],
+        "properties": {
+            "status": { "type": "string", "enum": ["ready", "not_ready", "shutting_down"] },
+            "service": { "type": "string" },
+            "failed": { "type": "object", "additionalProperties": { "type": "string" },
+                        "description": "The failed checks and why (when not ready)" }
+        }
+    })
+}
+
+fn document_schema(_: &mut SchemaGenerator) -> Schema {
+    json_schema!({ "type": "object", "required": ["openapi", "info", "paths"],
+                   "description": "An OpenAPI 3.1 document" })
+}
+
+/// Every operation of the API.
+pub fn operations() -> Vec<Operation> {
+    use Method as M;
+    vec![
+        Operation::new(
+            M::POST,
+            "/api/auth/register",
+            "register",
+            "Create an account",
+            auth::register,
+        )
+        .json_body::<RegisterRequest>()
+        .database()
+        .reply::<Session>(201, "Account created; a session for it")
+        .error(
+            409,
+            "The email is already registered: CONFLICT with field `email`",
+        ),
+        Operation::new(M::POST, "/api/auth/login", "login", "Log in", auth::login)
+            .json_body::<LoginRequest>()
+            .database()
+            .reply::<Session>(200, "Logged in")
+            .error(401, "Wrong email or password: UNAUTHORIZED")
+            .error(
+                429,
+                "Too many login attempts from this client: RATE_LIMITED",
+            ),
+        Operation::new(
+            M::GET,
+            "/api/auth/me",
+            "me",
+            "The caller's account",
+            auth::me,
+        )
+        .secured()
+        .database()
+        .reply::<Me>(200, "The account"),
+        Operation::new(
+            M::GET,
+            "/api/tasks",
+            "listTasks",
+            "List tasks (filters, sort, offset or cursor paging)",
+            tasks::list,
+        )
+        .secured()
+        .database()
+        .query::<ListQuery>()
+        .reply::<TaskPage>(200, "A page of tasks"),
+        Operation::new(
+            M::POST,
+            "/api/tasks",
+            "createTask",
+            "Create a task",
+            tasks::create,
+        )
+        .secured()
+        .database()
+        .json_body::<CreateTask>()
+        .reply::<Task>(201, "The task, as stored"),
+        Operation::new(
+            M::GET,
+            "/api/tasks/{id}",
+            "getTask",
+            "Get a task",
+            tasks::get,
+        )
+        .secured()
+        .database()
+        .path_id::<TaskKey>(TASK_ID)
+        .reply::<Task>(200, "The task")
+        .error(404, NO_TASK),
+        Operation::new(
+            M::PATCH,
+            "/api/tasks/{id}",
+            "updateTask",
+            "Change a task (partial update)",
+            tasks::update,
+        )
+        .secured()
+        .database()
+        .path_id::<TaskKey>(TASK_ID)
+        .json_body::<UpdateTask>()
+        .reply::<Task>(200, "The task, changed")
+        .error(404, NO_TASK),
+        Operation::new(
+            M::DELETE,
+            "/api/tasks/{id}",
+            "deleteTask",
+            "Delete a task",
+            tasks::delete,
+        )
+        .secured()
+        .database()
+        .path_id::<TaskKey>(TASK_ID)
+        .no_content("Deleted")
+        .error(404, NO_TASK),
+        Operation::new(
+            M::POST,
+            "/api/tasks/{id}/complete",
+            "completeTask",
+            "Mark a task done",
+            tasks::complete,
+        )
+        .secured()
+        .database()
+        .path_id::<TaskKey>(TASK_ID)
+        .reply::<Task>(200, "The task, completed")
+        .error(404, NO_TASK),
+        Operation::new(
+            M::POST,
+            "/api/tasks/{id}/reopen",
+            "reopenTask",
+            "Mark a task not done",
+            tasks::reopen,
+        )
+        .secured()
+        .database()
+        .path_id::<TaskKey>(TASK_ID)
+        .reply::<Task>(200, "The task, reopened")
+        .error(404, NO_TASK),
+        Operation::new(
+            M::POST,
+            "/api/chat",
+            "chat",
+            "Say something to the chatbot",
+            chat::chat,
+        )
+        .secured()
+        .database()
+        .json_body::<ChatRequest>()
+        .reply::<ChatTurn>(
+            200,
+            "The chatbot's answer (with `error` when the engine or its tools failed)",
+        )
+        .error(
+            404,
+            "No such conversation (or not yours): CONVERSATION_NOT_FOUND",
+        )
+        .error(503, "Chat is not configured on this server: UNAVAILABLE"),
+        Operation::new(
+            M::GET,
+            "/api/conversations",
+            "listConversations",
+            "The caller's conversations, newest first",
+            chat::list,
+        )
+        .secured()
+        .database()
+        .reply::<ConversationList>(200, "Up to 100 conversations"),
+        Operation::new(
+            M::GET,
+            "/api/conversations/{id}",
+            "getConversation",
+            "A conversation and its messages",
+            chat::get,
+        )
+        .secured()
+        .database()
+        .path_id::<Uuid>("The conversation's UUID")
+        .reply::<ConversationDetail>(200, "The conversation")
+        .error(
+            404,
+            "No such conversation (or not yours): CONVERSATION_NOT_FOUND",
+        ),
+        Operation::new(
+            M::GET,
+            "/api/openapi.json",
+            "openapi",
+            "This document",
+            serve,
+        )
+        .reply_with(200, "The OpenAPI 3.1 document", document_schema),
+        Operation::mounted_elsewhere(M::GET, "/health", "health", "Detailed health")
+            .database()
+            .reply_with(200, "Healthy", health_schema)
+            .reply_with(503, "Unhealthy (a dependency check failed)", health_schema),
+        Operation::mounted_elsewhere(M::GET, "/livez", "livez", "Liveness (the process only)")
+            .reply_with(200, "Alive", live_schema),
+        Operation::mounted_elsewhere(
+            M::GET,
+            "/readyz",
+            "readyz",
+            "Readiness (database reachable, migrations applied, not shutting down)",
+        )
+        .reply_with(200, "Ready", ready_schema)
+        .reply_with(503, "Not ready", ready_schema),
+    ]
+}
+
+const TASK_ID: &str = "The task's number as shown in lists (e.g. 3) or its UUID";
+const NO_TASK: &str = "No such task (or not yours): TASK_NOT_FOUND";
+
+/// The routes of [`operations`] that this crate serves.
+pub fn router() -> axum::Router<AppState> {
+    operations()
+        .into_iter()
+        .fold(axum::Router::new(), |router, op| match op.handler {
+            Some(handler) => router.route(op.path, handler),
+            None => router,
+        })
+}
+
+/// The OpenAPI 3.1 document, built from [`operations`].
+pub fn build() -> Value {
+    let mut g = SchemaSettings::draft2020_12()
+        .with(|s| {
+            s.definitions_path = "/components/schemas".into();
+            s.meta_schema = None;
+        })
+        .with_transform(Portable)
+        .into_generator();
+    let mut paths: BTreeMap<&str, Map<String, Value>> = BTreeMap::new();
+    for op in operations() {
+        let item = op.document(&mut g);
+        paths
+            .entry(op.path)
+            .or_default()
+            .insert(op.method.as_str().to_lowercase(), item);
+    }
+    let schemas = g.take_definitions(true);
+    json!({
+        "openapi": "3.1.0",
+        "jsonSchemaDialect": "https://json-schema.org/draft/2020-12/schema",
+        "info": {
+            "title": "todo-chatbot API",
+            "version": crate::VERSION,
+            "description": "Tasks, accounts and the chatbot of todo-chatbot. Every error has the shape {\"error\":{\"code\",\"message\",\"field\"?,\"request_id\"?}}; `field` names the request field at fault.",
+        },
+        "servers": [{ "url": "/" }],
+        "tags": [
+            { "name": "auth", "description": "Accounts and sessions" },
+            { "name": "tasks", "description": "The caller's tasks" },
+            { "name": "chat", "description": "The chatbot and its conversations" },
+            { "name": "meta", "description": "This document" },
+            { "name": "health", "description": "Probes" },
+        ],
+        "paths": paths,
+        "components": {
+            "securitySchemes": { "bearer": { "type": "http", "scheme": "bearer", "bearerFormat": "JWT" } },
+            "schemas": schemas,
+        },
+    })
+}
+
+/// The document, built once per process.
+pub fn spec() -> &'static Value {
+    static DOC: OnceLock<Value> = OnceLock::new();
+    DOC.get_or_init(build)
+}
+
+pub async fn serve() -> Json<Value> {
+    Json(spec().clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use todo_wire::schema::has_type_array;
+
+    fn refs(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                if let Some(Value::String(r)) = m.get("$ref") {
+                    out.push(r.clone());
+                }
+                m.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(a) => a.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+
+    #[test]
+    fn the_document_is_complete_and_portable() {
+        let doc = build();
+        assert!(!has_type_array(&doc), "no type arrays");
+        let schemas = doc["components"]["schemas"].as_object().unwrap();
+        let mut all = Vec::new();
+        refs(&doc, &mut all);
+        assert!(!all.is_empty());
+        for r in all {
+            let name = r
+                .strip_prefix("#/components/schemas/")
+                .unwrap_or_else(|| panic!("{r}"));
+            assert!(schemas.contains_key(name), "{r} is not defined");
+        }
+        for op in operations() {
+            let item = &doc["paths"][op.path][op.method.as_str().to_lowercase()];
+            let responses = item["responses"].as_object().unwrap();
+            let has = |s: &str| responses.contains_key(s);
+            assert!(has("500"), "{} {}", op.method, op.path);
+            if op.secured {
+                assert!(has("401"), "{} {}", op.method, op.path);
+            }
+            if op.database {
+                assert!(has("503"), "{} {}", op.method, op.path);
+            }
+            if op.body.is_some() {
+                for s in ["400", "413", "415", "422"] {
+                    assert!(has(s), "{s} on {} {}", op.method, op.path);
+                }
+            }
+            if op.path.contains("{id}") {
+                assert!(has("404") && has("422"), "{} {}", op.method, op.path);
+            }
+            for (status, response) in responses {
+                if status.starts_with('4') || status == "500" {
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/ErrorBody",
+                        "{status} on {} {}",
+                        op.method,
+                        op.path
+                    );
+                }
+            }
+        }
+        let register = &doc["paths"]["/api/auth/register"]["post"]["responses"];
+        assert!(register.get("409").is_some());
+        let login = &doc["paths"]["/api/auth/login"]["post"]["responses"];
+        assert!(login.get("429").is_some());
+        assert_eq!(
+            doc["paths"]["/api/tasks/{id}"]["get"]["parameters"][0]["schema"]["$ref"],
+            "#/components/schemas/TaskKey"
+        );
+        let list = doc["paths"]["/api/tasks"]["get"]["parameters"]
+            .as_array()
+            .unwrap();
+        let names: Vec<&str> = list.iter().filter_map(|p| p["name"].as_str()).collect();
+        for name in [
+            "status",
+            "priority",
+            "tag",
+            "q",
+            "due_before",
+            "due_after",
+            "sort",
+            "order",
+            "limit",
+            "offset",
+            "cursor",
+        ] {
+            assert!(names.contains(&name), "{name} in {names:?}");
+        }
+        assert!(
+            !doc.to_string().contains(r#"{"type":"null"}"#)
+                || list
+                    .iter()
+                    .all(|p| !p["schema"].to_string().contains("null")),
+            "query parameters are never null"
+        );
+    }
+
+    #[test]
+    fn each_route_is_declared_once() {
+        let ops = operations();
+        let mut seen = std::collections::HashSet::new();
+        for op in &ops {
+            assert!(
+                seen.insert((op.method.clone(), op.path)),
+                "{} {} declared twice",
+                op.method,
+                op.path
+            );
+        }
+        let ids: std::collections::HashSet<_> = ops.iter().map(|o| o.id).collect();
+        assert_eq!(ids.len(), ops.len(), "operation ids are unique");
+    }
 }

@@ -3,56 +3,24 @@
 //! is a 404, indistinguishable from a task that does not exist.
 
 use crate::errors::{from_store, task_not_found};
-use crate::json::{JsonBody, nullable};
+use crate::json::JsonBody;
 use crate::state::AppState;
 use axum::Json;
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{FromRequestParts, Path, RawQuery, State};
 use axum::http::StatusCode;
-use axum::response::IntoResponse;
-use serde::Deserialize;
+use axum::http::request::Parts;
 use service_kit::ApiError;
 use todo_auth::AuthUser;
-use todo_store::query::LIMIT_MAX;
-use todo_store::validate::{NewTask, TaskPatch, normalise_tag, parse_due};
-use todo_store::{Cursor, Order, Paging, Priority, SortKey, StatusFilter, TaskQuery, TaskRef};
-
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct CreateTask {
-    title: String,
-    #[serde(default)]
-    description: Option<String>,
-    #[serde(default)]
-    priority: Option<Priority>,
-    #[serde(default)]
-    due_at: Option<String>,
-    #[serde(default)]
-    tags: Option<Vec<String>>,
-}
-
-/// PATCH body: absent keeps a field; `null` clears description, due_at and tags.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UpdateTask {
-    #[serde(default, deserialize_with = "nullable")]
-    title: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    description: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    priority: Option<Option<Priority>>,
-    #[serde(default, deserialize_with = "nullable")]
-    due_at: Option<Option<String>>,
-    #[serde(default, deserialize_with = "nullable")]
-    tags: Option<Option<Vec<String>>>,
-    #[serde(default, deserialize_with = "nullable")]
-    completed: Option<Option<bool>>,
-}
+use todo_store::query::LIMIT_DEFAULT;
+use todo_store::validate::{NewTask, TaskPatch, normalise_tag, parse_due, search_rule};
+use todo_store::{Cursor, Paging, TaskQuery, TaskRef};
+use todo_wire::{CreateTask, ListQuery, Patch, Task, TaskPage, UpdateTask};
 
 pub async fn list(
     State(state): State<AppState>,
     auth: AuthUser,
     RawQuery(raw): RawQuery,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<TaskPage>, ApiError> {
     let query = parse_list_query(raw.as_deref().unwrap_or(""))?;
     let page = state
         .store
@@ -67,7 +35,7 @@ pub async fn create(
     State(state): State<AppState>,
     auth: AuthUser,
     JsonBody(req): JsonBody<CreateTask>,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<(StatusCode, Json<Task>), ApiError> {
     let due_at = req
         .due_at
         .as_deref()
@@ -94,12 +62,12 @@ pub async fn create(
 pub async fn get(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
+    TaskId(id): TaskId,
+) -> Result<Json<Task>, ApiError> {
     let task = state
         .store
         .tasks()
-        .get(auth.id, task_ref(&id)?)
+        .get(auth.id, id)
         .await
         .map_err(from_store)?;
     task.map(Json).ok_or_else(task_not_found)
@@ -108,44 +76,30 @@ pub async fn get(
 pub async fn update(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    TaskId(task): TaskId,
     JsonBody(req): JsonBody<UpdateTask>,
-) -> Result<impl IntoResponse, ApiError> {
-    let task = task_ref(&id)?;
+) -> Result<Json<Task>, ApiError> {
+    let never_null =
+        |field: &str, hint: &str| ApiError::validation(field, format!("cannot be null; {hint}"));
     let patch = TaskPatch {
         title: match req.title {
-            Some(None) => {
-                return Err(ApiError::validation(
-                    "title",
-                    "cannot be null; every task has a title",
-                ));
-            }
-            other => other.flatten(),
+            Patch::Clear => return Err(never_null("title", "every task has a title")),
+            other => other.into_option().flatten(),
         },
-        description: req.description,
+        description: req.description.into_option(),
         priority: match req.priority {
-            Some(None) => {
-                return Err(ApiError::validation(
-                    "priority",
-                    "cannot be null; use low, medium or high",
-                ));
-            }
-            other => other.flatten(),
+            Patch::Clear => return Err(never_null("priority", "use low, medium or high")),
+            other => other.into_option().flatten(),
         },
         due_at: match req.due_at {
-            None => None,
-            Some(None) => Some(None),
-            Some(Some(raw)) => Some(Some(parse_due("due_at", &raw).map_err(validation)?)),
+            Patch::Keep => None,
+            Patch::Clear => Some(None),
+            Patch::Set(raw) => Some(Some(parse_due("due_at", &raw).map_err(validation)?)),
         },
-        tags: req.tags.map(Option::unwrap_or_default),
+        tags: req.tags.into_option().map(Option::unwrap_or_default),
         completed: match req.completed {
-            Some(None) => {
-                return Err(ApiError::validation(
-                    "completed",
-                    "cannot be null; use true or false",
-                ));
-            }
-            other => other.flatten(),
+            Patch::Clear => return Err(never_null("completed", "use true or false")),
+            other => other.into_option().flatten(),
         },
     };
     if patch.is_empty() {
@@ -167,12 +121,12 @@ pub async fn update(
 pub async fn delete(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
+    TaskId(id): TaskId,
+) -> Result<StatusCode, ApiError> {
     match state
         .store
         .tasks()
-        .delete(auth.id, task_ref(&id)?)
+        .delete(auth.id, id)
         .await
         .map_err(from_store)?
     {
@@ -184,45 +138,80 @@ pub async fn delete(
 pub async fn complete(
     state: State<AppState>,
     auth: AuthUser,
-    id: Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
+    id: TaskId,
+) -> Result<Json<Task>, ApiError> {
     set_completed(state, auth, id, true).await
 }
 
 pub async fn reopen(
     state: State<AppState>,
     auth: AuthUser,
-    id: Path<String>,
-) -> Result<impl IntoResponse, ApiError> {
+    id: TaskId,
+) -> Result<Json<Task>, ApiError> {
     set_completed(state, auth, id, false).await
 }
 
 async fn set_completed(
     State(state): State<AppState>,
     auth: AuthUser,
-    Path(id): Path<String>,
+    TaskId(id): TaskId,
     done: bool,
-) -> Result<impl IntoResponse, ApiError> {
+) -> Result<Json<Task>, ApiError> {
     let task = state
         .store
         .tasks()
-        .set_completed(auth.id, task_ref(&id)?, done)
+        .set_completed(auth.id, id, done)
         .await
         .map_err(from_store)?;
     task.map(Json).ok_or_else(task_not_found)
 }
 
-/// A task is named by its UUID or by the user's task number (`/api/tasks/3`).
-fn task_ref(raw: &str) -> Result<TaskRef, ApiError> {
-    if let Ok(id) = uuid::Uuid::parse_str(raw) {
-        return Ok(TaskRef::Id(id));
+/// The `{id}` path segment: a task number (`3`, `#3`) or a task UUID (hyphenated), exactly the
+/// shapes the `TaskKey` schema allows; anything else is a 422 naming `id`.
+pub struct TaskId(pub TaskRef);
+
+impl<S: Send + Sync> FromRequestParts<S> for TaskId {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        let raw = path_segment(parts, state).await?;
+        task_ref(&raw).map(TaskId)
     }
-    match raw.parse::<i32>() {
+}
+
+/// The single path parameter, decoded; a 422 naming `id` when it cannot be.
+pub async fn path_segment<S: Send + Sync>(
+    parts: &mut Parts,
+    state: &S,
+) -> Result<String, ApiError> {
+    Path::<String>::from_request_parts(parts, state)
+        .await
+        .map(|Path(raw)| raw)
+        .map_err(|_| ApiError::validation("id", "is not valid URL-encoded UTF-8 text"))
+}
+
+fn task_ref(raw: &str) -> Result<TaskRef, ApiError> {
+    let bad = || ApiError::validation("id", format!("must be {}", TaskRef::HELP));
+    if raw.len() == 36 {
+        return uuid::Uuid::parse_str(raw)
+            .map(TaskRef::Id)
+            .map_err(|_| bad());
+    }
+    // As the TaskKey schema: up to 10 digits (at most i32::MAX), or `#` and up to 9.
+    let (digits, max_digits) = match raw.strip_prefix('#') {
+        Some(digits) => (digits, 9),
+        None => (raw, 10),
+    };
+    if digits.is_empty()
+        || digits.len() > max_digits
+        || digits.starts_with('0')
+        || !digits.bytes().all(|b| b.is_ascii_digit())
+    {
+        return Err(bad());
+    }
+    match digits.parse::<i32>() {
         Ok(n) if n > 0 => Ok(TaskRef::Number(n)),
-        _ => Err(ApiError::validation(
-            "id",
-            "must be a task UUID or a task number such as 3",
-        )),
+        _ => Err(bad()),
     }
 }
 
@@ -230,94 +219,81 @@ fn validation(e: todo_store::ValidationError) -> ApiError {
     ApiError::validation(e.field, e.message)
 }
 
-/// Parses the list query string. Unknown parameters are refused (a typo like `stauts=` would
-/// otherwise silently return everything).
+/// Parses the list query string into [`ListQuery`] (the wire type the document describes),
+/// then into a validated store query. Unknown parameters are a 400 (a typo like `stauts=`
+/// would otherwise silently return everything); a repeated or invalid one is a 422. Either way
+/// `field` names the parameter.
 pub fn parse_list_query(raw: &str) -> Result<TaskQuery, ApiError> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(raw).map_err(|_| {
-        ApiError::bad_request("BAD_QUERY", "the query string is not valid URL encoding")
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
+    let query: ListQuery = serde_path_to_error::deserialize(de).map_err(|err| {
+        let path = err.path().to_string();
+        let message = err.into_inner().to_string();
+        let quoted = |prefix: &str| {
+            let rest = message.strip_prefix(prefix)?;
+            rest.split('`').next().map(str::to_owned)
+        };
+        if let Some(name) = quoted("unknown field `") {
+            return ApiError::bad_request(
+                "UNKNOWN_PARAMETER",
+                format!(
+                    "unknown query parameter {name:?}; known: status, priority, tag, q, due_before, due_after, sort, order, limit, offset, cursor"
+                ),
+            )
+            .with_field(name);
+        }
+        if let Some(name) = quoted("duplicate field `") {
+            return ApiError::validation(name, "given more than once");
+        }
+        let field = if path == "." { "query".to_owned() } else { path };
+        ApiError::validation(field, message)
     })?;
-    let mut q = TaskQuery::default();
-    let mut cursor = None;
-    let mut offset = None;
-    let mut seen: Vec<&str> = Vec::new();
-    for (key, value) in &pairs {
-        if seen.contains(&key.as_str()) {
-            return Err(ApiError::validation(key.clone(), "given more than once"));
-        }
-        seen.push(key);
-        let invalid = |msg: String| ApiError::validation(key.clone(), msg);
-        match key.as_str() {
-            "status" => {
-                q.status = StatusFilter::parse(value).ok_or_else(|| {
-                    invalid(format!("{value:?} is not one of all, pending, completed"))
-                })?
-            }
-            "priority" => {
-                q.priority =
-                    Some(Priority::parse(value).ok_or_else(|| {
-                        invalid(format!("{value:?} is not one of low, medium, high"))
-                    })?)
-            }
-            "tag" => q.tag = Some(normalise_tag(value)).filter(|t| !t.is_empty()),
-            "q" => q.search = Some(value.trim().to_owned()).filter(|s| !s.is_empty()),
-            "due_before" => {
-                q.due_before = Some(parse_due("due_before", value).map_err(validation)?)
-            }
-            "due_after" => q.due_after = Some(parse_due("due_after", value).map_err(validation)?),
-            "sort" => {
-                q.sort = SortKey::parse(value).ok_or_else(|| {
-                    invalid(format!(
-                        "{value:?} is not a sort key; use one of {}",
-                        SortKey::NAMES
-                    ))
-                })?
-            }
-            "order" => {
-                q.order = Order::parse(value)
-                    .ok_or_else(|| invalid(format!("{value:?} is not asc or desc")))?
-            }
-            "limit" => {
-                q.limit = value
-                    .parse::<u32>()
-                    .ok()
-                    .filter(|l| (1..=LIMIT_MAX).contains(l))
-                    .ok_or_else(|| {
-                        invalid(format!("must be a whole number from 1 to {LIMIT_MAX}"))
-                    })?
-            }
-            "offset" => {
-                offset = Some(
-                    value
-                        .parse::<u32>()
-                        .map_err(|_| invalid("must be a whole number, 0 or more".into()))?,
-                )
-            }
-            "cursor" => cursor = Some(Cursor::decode(value).map_err(validation)?),
-            other => {
-                return Err(ApiError::bad_request(
-                    "UNKNOWN_PARAMETER",
-                    format!("unknown query parameter {other:?}; known: status, priority, tag, q, due_before, due_after, sort, order, limit, offset, cursor"),
-                )
-                .with_field(other));
-            }
-        }
-    }
-    q.paging = match (cursor, offset) {
+    task_query(query)
+}
+
+fn task_query(q: ListQuery) -> Result<TaskQuery, ApiError> {
+    let due = |field: &str, raw: Option<String>| {
+        raw.map(|raw| parse_due(field, &raw))
+            .transpose()
+            .map_err(validation)
+    };
+    let text = |field: &str, raw: Option<String>| {
+        raw.map(|raw| search_rule(field, &raw))
+            .transpose()
+            .map(Option::flatten)
+            .map_err(validation)
+    };
+    let paging = match (q.cursor, q.offset) {
         (Some(_), Some(_)) => {
             return Err(ApiError::validation(
                 "cursor",
                 "use either cursor or offset, not both",
             ));
         }
-        (Some(c), None) => Paging::Cursor(c),
+        (Some(c), None) => Paging::Cursor(Cursor::decode(&c).map_err(validation)?),
         (None, o) => Paging::Offset(o.unwrap_or(0)),
     };
-    q.validated().map_err(validation)
+    TaskQuery {
+        status: q.status.unwrap_or_default(),
+        priority: q.priority,
+        tag: text("tag", q.tag)?
+            .map(|t| normalise_tag(&t))
+            .filter(|t| !t.is_empty()),
+        search: text("q", q.q)?,
+        due_before: due("due_before", q.due_before)?,
+        due_after: due("due_after", q.due_after)?,
+        sort: q.sort.unwrap_or_default(),
+        order: q.order.unwrap_or_default(),
+        limit: q.limit.unwrap_or(LIMIT_DEFAULT),
+        paging,
+    }
+    .validated()
+    .map_err(validation)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use todo_store::{Order, SortKey, StatusFilter};
 
     fn field(raw: &str) -> Option<String> {
         parse_list_query(raw).err().and_then(|e| e.field)
@@ -343,6 +319,22 @@ mod tests {
         assert_eq!(field("stauts=pending").as_deref(), Some("stauts"));
         assert_eq!(field("cursor=zz").as_deref(), Some("cursor"));
         assert_eq!(field("limit=1&limit=2").as_deref(), Some("limit"));
+        assert_eq!(field("offset=-1").as_deref(), Some("offset"));
+        assert_eq!(field("priority=High").as_deref(), Some("priority"));
+        assert_eq!(field("q=a%00b").as_deref(), Some("q"));
+        assert_eq!(field("tag=a%00b").as_deref(), Some("tag"));
+        assert_eq!(
+            field("due_before=-0001-01-01").as_deref(),
+            Some("due_before")
+        );
+        assert_eq!(
+            parse_list_query("stauts=x")
+                .err()
+                .map(|e| (e.status.as_u16(), e.code)),
+            Some((400, "UNKNOWN_PARAMETER"))
+        );
+        assert!(parse_list_query("").is_ok());
+        assert!(parse_list_query("q=&tag=").is_ok());
     }
 
     #[test]
@@ -352,7 +344,21 @@ mod tests {
             task_ref("6f1e0d1c-1a2b-4c3d-8e9f-000000000000"),
             Ok(TaskRef::Id(_))
         ));
-        for bad in ["0", "-1", "abc", "99999999999"] {
+        assert_eq!(task_ref("#4").ok(), Some(TaskRef::Number(4)));
+        assert_eq!(task_ref("2147483647").ok(), Some(TaskRef::Number(i32::MAX)));
+        for bad in [
+            "0",
+            "-1",
+            "+1",
+            "01",
+            " 1",
+            "abc",
+            "99999999999",
+            "2147483648",
+            "",
+            "#1234567890",
+            "6f1e0d1c1a2b4c3d8e9f000000000000",
+        ] {
             assert_eq!(
                 task_ref(bad).err().and_then(|e| e.field).as_deref(),
                 Some("id"),

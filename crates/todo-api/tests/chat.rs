@@ -19,6 +19,7 @@ async fn start_mcp(database_url: &str) -> String {
         port: 0,
         log_format: service_kit::config::LogFormat::Text,
         allowed_hosts: None,
+        allowed_origins: Default::default(),
         db_max_connections: 5,
         shutdown_grace: Duration::from_secs(2),
     };

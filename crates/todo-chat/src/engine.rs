@@ -3,11 +3,15 @@
 
 use crate::mcp_client::{McpClient, McpError, ToolOutcome};
 use futures::future::BoxFuture;
-use serde::Serialize;
 use serde_json::{Map, Value};
 use std::sync::Mutex;
 use time::Date;
-use todo_store::Role;
+use todo_wire::Role;
+
+pub use todo_wire::{ChatError, Engine, ToolCall};
+
+/// A tool call made during a turn (the wire type [`ToolCall`]).
+pub type ToolCallRecord = ToolCall;
 
 /// One earlier message, as the engine sees it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -16,33 +20,7 @@ pub struct HistoryMessage {
     pub content: String,
 }
 
-/// A tool call made during a turn: what was asked and what came back.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct ToolCallRecord {
-    pub tool: String,
-    pub arguments: Value,
-    pub result: Value,
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
-    pub is_error: bool,
-}
-
-/// A failure the user is told about in plain words, with a stable code.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, thiserror::Error)]
-#[error("{code}: {message}")]
-pub struct ChatError {
-    pub code: &'static str,
-    pub message: String,
-}
-
-impl ChatError {
-    pub fn new(code: &'static str, message: impl Into<String>) -> ChatError {
-        ChatError {
-            code,
-            message: message.into(),
-        }
-    }
-}
-
+/// Why a tool call could not be made at all (the service is down or broke the protocol).
 impl From<McpError> for ChatError {
     fn from(e: McpError) -> ChatError {
         tracing::warn!(error = %e, "MCP call failed");
@@ -94,6 +72,15 @@ impl<'a> ToolRunner<'a> {
         Ok(outcome)
     }
 
+    /// Calls a tool with typed arguments (the todo_wire::mcp argument types).
+    pub async fn call_with<A: serde::Serialize>(
+        &self,
+        tool: &str,
+        arguments: &A,
+    ) -> Result<ToolOutcome, ChatError> {
+        self.call(tool, to_arguments(arguments)).await
+    }
+
     /// Records a call the engine refused to send (unknown tool, unreadable arguments).
     pub fn record_refused(&self, tool: &str, arguments: Value, result: Value) {
         if let Ok(mut calls) = self.calls.lock() {
@@ -125,6 +112,19 @@ pub struct Turn<'a> {
 
 /// A chat engine: answers one turn, calling tools through `turn.tools`.
 pub trait ChatEngine: Send + Sync {
-    fn name(&self) -> &'static str;
+    /// Which engine this is (reported with every turn).
+    fn engine(&self) -> Engine;
+    fn name(&self) -> &'static str {
+        self.engine().as_str()
+    }
     fn respond<'a>(&'a self, turn: Turn<'a>) -> BoxFuture<'a, Result<String, ChatError>>;
+}
+
+/// Typed tool arguments as the JSON object a tool call carries (an empty object if they do
+/// not serialise to one, which the argument types always do).
+pub fn to_arguments<A: serde::Serialize>(arguments: &A) -> Map<String, Value> {
+    match serde_json::to_value(arguments) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    }
 }

@@ -12,6 +12,8 @@ pub mod llm;
 pub mod mcp_client;
 pub mod service;
 
-pub use engine::{ChatEngine, ChatError, HistoryMessage, ToolCallRecord, ToolRunner, Turn};
+pub use engine::{
+    ChatEngine, ChatError, Engine, HistoryMessage, ToolCall, ToolCallRecord, ToolRunner, Turn,
+};
 pub use mcp_client::{McpClient, McpError};
 pub use service::{ChatService, ChatTurn, HistoryLimits};

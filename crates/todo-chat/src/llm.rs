@@ -3,11 +3,11 @@
 //! loops (model -> tools -> model) until the model answers in words, at most `max_rounds`
 //! times, each request bounded by a timeout.
 
-use crate::engine::{ChatEngine, ChatError, ToolRunner, Turn};
+use crate::engine::{ChatEngine, ChatError, Engine, ToolRunner, Turn};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use std::time::Duration;
-use todo_store::Role;
+use todo_wire::Role;
 
 #[derive(Debug, Clone)]
 pub struct LlmConfig {
@@ -56,8 +56,8 @@ pub fn system_prompt(today: time::Date) -> String {
 }
 
 impl ChatEngine for LlmEngine {
-    fn name(&self) -> &'static str {
-        "llm"
+    fn engine(&self) -> Engine {
+        Engine::Llm
     }
 
     fn respond<'a>(&'a self, turn: Turn<'a>) -> BoxFuture<'a, Result<String, ChatError>> {

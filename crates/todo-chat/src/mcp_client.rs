@@ -131,24 +131,44 @@ impl McpClient {
             .await?;
         let result: CallToolResult = serde_json::from_value(result)
             .map_err(|e| McpError::Protocol(format!("bad tools/call result: {e}")))?;
-        let value = match result.structured_content {
-            Some(v) => v,
-            // Older servers send only text: take it as JSON when it is, as a string otherwise.
-            None => {
-                let text = result
-                    .content
-                    .iter()
-                    .filter_map(|c| c.as_text().map(|t| t.text.clone()))
-                    .collect::<Vec<_>>()
-                    .join("\n");
-                serde_json::from_str(&text).unwrap_or(Value::String(text))
-            }
-        };
+        let is_error = result.is_error.unwrap_or(false);
+        let text = result
+            .content
+            .iter()
+            .filter_map(|c| c.as_text().map(|t| t.text.clone()))
+            .collect::<Vec<_>>()
+            .join("\n");
         Ok(ToolOutcome {
-            is_error: result.is_error.unwrap_or(false),
-            value,
+            is_error,
+            value: outcome_value(is_error, result.structured_content, &text),
         })
     }
+}
+
+/// A tool result's value. Errors come as one text block holding `{"error": {...}}` (older
+/// servers put that in `structuredContent`); anything else is wrapped into that shape.
+/// Successes come in `structuredContent` (older servers sent only text: taken as JSON when it
+/// is, as a string otherwise).
+fn outcome_value(is_error: bool, structured: Option<Value>, text: &str) -> Value {
+    let parsed = serde_json::from_str::<Value>(text).ok();
+    if is_error {
+        let has_error = |v: &Value| v.get("error").is_some_and(Value::is_object);
+        if let Some(v) = parsed.filter(has_error) {
+            return v;
+        }
+        if let Some(v) = structured.filter(has_error) {
+            return v;
+        }
+        let message = if text.trim().is_empty() {
+            "the tool failed without saying why".to_owned()
+        } else {
+            text.to_owned()
+        };
+        return json!({ "error": { "code": "TOOL_ERROR", "message": message } });
+    }
+    structured
+        .or(parsed)
+        .unwrap_or_else(|| Value::String(text.to_owned()))
 }
 
 /// A JSON-RPC message from a JSON body or the first `data:` event of an SSE body.
@@ -185,5 +205,24 @@ mod tests {
             Some(json!(true))
         );
         assert_eq!(parse_message("garbage"), None);
+    }
+
+    #[test]
+    fn error_results_are_read_from_the_text_block_or_the_old_structured_form() {
+        let error =
+            json!({"error": {"code": "VALIDATION_ERROR", "message": "bad", "field": "due"}});
+        assert_eq!(outcome_value(true, None, &error.to_string()), error);
+        assert_eq!(
+            outcome_value(true, Some(error.clone()), "title: bad"),
+            error,
+            "older servers"
+        );
+        let wrapped = outcome_value(true, None, "something broke");
+        assert_eq!(wrapped["error"]["code"], "TOOL_ERROR");
+        assert_eq!(wrapped["error"]["message"], "something broke");
+        let task = json!({"task": {"number": 1}});
+        assert_eq!(outcome_value(false, Some(task.clone()), "ignored"), task);
+        assert_eq!(outcome_value(false, None, &task.to_string()), task);
+        assert_eq!(outcome_value(false, None, "plain"), json!("plain"));
     }
 }

@@ -1,14 +1,17 @@
 //! One chat turn, stateless: everything comes from and goes to the database, so a conversation
 //! resumes after a restart or on another replica.
 
-use crate::engine::{ChatEngine, ChatError, HistoryMessage, ToolCallRecord, ToolRunner, Turn};
+use crate::engine::{ChatEngine, HistoryMessage, ToolRunner, Turn};
 use crate::mcp_client::McpClient;
-use serde::Serialize;
+use serde_json::Value;
 use std::sync::Arc;
-use todo_store::{Role, Store, StoreError};
+use todo_store::validate::{is_forbidden_control, message_rule, visible_rule};
+use todo_store::{Store, StoreError};
 use uuid::Uuid;
 
-pub const MESSAGE_MAX: usize = 2000;
+pub use todo_wire::ChatTurn;
+use todo_wire::Role;
+pub use todo_wire::chat::MESSAGE_MAX;
 const TITLE_MAX: usize = 60;
 
 /// How much history an engine sees: the most recent messages, cut further to a character
@@ -26,16 +29,6 @@ impl Default for HistoryLimits {
             max_chars: 8000,
         }
     }
-}
-
-#[derive(Debug, Clone, Serialize)]
-pub struct ChatTurn {
-    pub conversation_id: Uuid,
-    pub response: String,
-    pub tool_calls: Vec<ToolCallRecord>,
-    pub engine: &'static str,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub error: Option<ChatError>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -84,20 +77,15 @@ impl ChatService {
         conversation: Option<Uuid>,
         message: &str,
     ) -> Result<ChatTurn, TurnError> {
-        let message = message.trim();
-        if message.is_empty() {
-            return Err(TurnError::Invalid {
+        // The store's rule for messages (no control characters but tab and line breaks, at
+        // most MESSAGE_MAX characters), plus something visible to title the conversation with.
+        let message = message_rule("message", message)
+            .and_then(|m| visible_rule("message", &m).map(|()| m))
+            .map_err(|e| TurnError::Invalid {
                 field: "message",
-                message: "must not be empty".into(),
-            });
-        }
-        let len = message.chars().count();
-        if len > MESSAGE_MAX {
-            return Err(TurnError::Invalid {
-                field: "message",
-                message: format!("must be at most {MESSAGE_MAX} characters (got {len})"),
-            });
-        }
+                message: e.message,
+            })?;
+        let message = message.as_str();
         let conversations = self.store.conversations();
         let conversation_id = match conversation {
             Some(id) => {
@@ -132,8 +120,14 @@ impl ChatService {
             Ok(text) => (text, None),
             Err(e) => (e.message.clone(), Some(e)),
         };
-        let calls_json =
-            (!tool_calls.is_empty()).then(|| serde_json::to_value(&tool_calls).unwrap_or_default());
+        // The reply quotes what the tools returned (rows stored before the text rules may
+        // hold control characters): store what can be stored rather than lose the turn.
+        let response = storable_text(&response);
+        let calls_json = (!tool_calls.is_empty()).then(|| {
+            let mut v = serde_json::to_value(&tool_calls).unwrap_or_default();
+            strip_nul(&mut v);
+            v
+        });
         conversations
             .add_message(
                 user,
@@ -147,7 +141,7 @@ impl ChatService {
             conversation_id,
             response,
             tool_calls,
-            engine: self.engine.name(),
+            engine: self.engine.engine(),
             error,
         })
     }
@@ -177,6 +171,38 @@ impl ChatService {
     }
 }
 
+/// Text as the message store accepts it: control characters other than tab and line breaks
+/// become U+FFFD.
+pub fn storable_text(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if is_forbidden_control(c, true) {
+                '\u{FFFD}'
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// Replaces NUL (which PostgreSQL's jsonb cannot hold) in every string of a JSON value.
+pub fn strip_nul(value: &mut Value) {
+    match value {
+        Value::String(s) if s.contains('\0') => *s = s.replace('\0', "\u{FFFD}"),
+        Value::Array(items) => items.iter_mut().for_each(strip_nul),
+        Value::Object(map) => {
+            if map.keys().any(|k| k.contains('\0')) {
+                let old = std::mem::take(map);
+                for (k, v) in old {
+                    map.insert(k.replace('\0', "\u{FFFD}"), v);
+                }
+            }
+            map.values_mut().for_each(strip_nul);
+        }
+        _ => {}
+    }
+}
+
 /// A conversation's title: its first message, cut at a word boundary.
 pub fn title_from(message: &str) -> String {
     let one_line = message.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -203,5 +229,20 @@ mod tests {
         let t = title_from(long);
         assert!(t.ends_with('…') && t.chars().count() <= 61, "{t}");
         assert!(long.starts_with(t.trim_end_matches('…')));
+        assert_eq!(title_from("buy\n\tmilk\r\n"), "buy milk");
+    }
+
+    #[test]
+    fn stored_text_keeps_line_breaks_and_replaces_other_controls() {
+        assert_eq!(
+            storable_text("a\tb\nc\0d\u{7}e\u{85}"),
+            "a\tb\nc\u{FFFD}d\u{FFFD}e\u{FFFD}"
+        );
+        let mut v = serde_json::json!({"k\0": ["x\0", {"y": "ok"}], "n": 1});
+        strip_nul(&mut v);
+        assert_eq!(
+            v,
+            serde_json::json!({"k\u{FFFD}": ["x\u{FFFD}", {"y": "ok"}], "n": 1})
+        );
     }
 }

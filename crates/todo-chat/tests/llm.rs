@@ -79,6 +79,7 @@ async fn rig(replies: Vec<Value>, delay: Duration, timeout: Duration) -> Rig {
         port: 0,
         log_format: service_kit::config::LogFormat::Text,
         allowed_hosts: None,
+        allowed_origins: Vec::new(),
         db_max_connections: 5,
         shutdown_grace: Duration::from_secs(1),
     };
@@ -189,7 +190,7 @@ async fn runs_tool_rounds_until_the_model_answers() {
         )
         .await
         .unwrap();
-    assert_eq!(turn.engine, "llm");
+    assert_eq!(turn.engine, todo_chat::Engine::Llm);
     assert_eq!(
         turn.response,
         "Added #1 “buy milk”, due tomorrow, high priority."
@@ -380,7 +381,7 @@ async fn tool_rounds_are_capped() {
         .await
         .unwrap();
     assert_eq!(
-        turn.error.as_ref().map(|e| e.code),
+        turn.error.as_ref().map(|e| e.code.as_str()),
         Some("TOOL_ROUND_LIMIT")
     );
     assert_eq!(rig.requests().len(), 8, "at most 8 rounds");
@@ -400,5 +401,89 @@ async fn a_refused_key_or_broken_answer_is_explained() {
         .turn(rig.user, &rig.token, None, "hello")
         .await
         .unwrap();
-    assert_eq!(turn.error.map(|e| e.code), Some("LLM_BAD_RESPONSE"));
+    assert_eq!(
+        turn.error.map(|e| e.code).as_deref(),
+        Some("LLM_BAD_RESPONSE")
+    );
+}
+
+#[tokio::test]
+async fn messages_with_control_characters_are_refused_before_anything_is_stored() {
+    let rig = rig(
+        vec![answer("never asked")],
+        Duration::ZERO,
+        Duration::from_secs(5),
+    )
+    .await;
+    for bad in [
+        "add milk\0",
+        "add \u{1b}[2Jmilk",
+        "del\u{7f}",
+        "\u{200B}\u{200D}",
+    ] {
+        let err = rig
+            .service
+            .turn(rig.user, &rig.token, None, bad)
+            .await
+            .unwrap_err();
+        match err {
+            todo_chat::service::TurnError::Invalid { field, .. } => {
+                assert_eq!(field, "message", "{bad:?}")
+            }
+            other => panic!("{bad:?}: {other:?}"),
+        }
+    }
+    assert!(rig.requests().is_empty(), "the model was never asked");
+    assert!(
+        rig.store
+            .conversations()
+            .list(rig.user, 10)
+            .await
+            .unwrap()
+            .is_empty(),
+        "no conversation was started"
+    );
+    // Tabs and line breaks are fine.
+    rig.service
+        .turn(rig.user, &rig.token, None, "add milk\n\tand bread")
+        .await
+        .unwrap();
+}
+
+#[tokio::test]
+async fn a_poisoned_tool_call_is_refused_by_the_tools_and_the_turn_is_still_stored() {
+    let rig = rig(
+        vec![
+            tool_calls(&[(
+                "c1",
+                "add_task",
+                r#"{"title":"milk\u0000","due":"-0001-06-01"}"#,
+            )]),
+            answer("That title can't be used."),
+        ],
+        Duration::ZERO,
+        Duration::from_secs(5),
+    )
+    .await;
+    let turn = rig
+        .service
+        .turn(rig.user, &rig.token, None, "add milk")
+        .await
+        .unwrap();
+    assert!(turn.error.is_none(), "{:?}", turn.error);
+    assert_eq!(turn.tool_calls.len(), 1);
+    assert!(turn.tool_calls[0].is_error, "{:?}", turn.tool_calls[0]);
+    assert!(
+        turn.tool_calls[0].result["error"]["message"].is_string(),
+        "the error is read: {}",
+        turn.tool_calls[0].result
+    );
+    assert!(rig.titles().await.is_empty(), "nothing was created");
+    let stored = rig
+        .store
+        .conversations()
+        .recent_messages(rig.user, turn.conversation_id, 10)
+        .await
+        .unwrap();
+    assert_eq!(stored.len(), 2, "the reply and its tool calls were stored");
 }

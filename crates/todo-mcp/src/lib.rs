@@ -5,23 +5,24 @@
 //! - Authenticated: every request to `/mcp` carries `Authorization: Bearer <JWT>` from
 //!   todo-api; the middleware verifies it and the tools read the caller from the request,
 //!   never from an argument.
+//! - Browser-safe: a request to `/mcp` whose `Origin` header is present and not in
+//!   `MCP_ALLOWED_ORIGINS` is refused with 403 (MCP 2025-11-25, Streamable HTTP security);
+//!   requests without `Origin` (every non-browser client, todo-api among them) pass. With
+//!   `MCP_ALLOWED_HOSTS` set, so is a request for another Host (see [`access`]).
 
+pub mod access;
 pub mod tools;
+
+pub use tools::{TaskTools, ToolError};
 
 use axum::Router;
 use axum::extract::{Request, State};
 use axum::http::header::AUTHORIZATION;
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
-use rmcp::model::{
-    CallToolRequestParams, CallToolResponse, Implementation, InitializeResult, ListToolsResult,
-    PaginatedRequestParams, ServerCapabilities,
-};
-use rmcp::service::RequestContext;
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
 };
-use rmcp::{ErrorData, RoleServer, ServerHandler};
 use service_kit::config::LogFormat;
 use service_kit::{ApiError, ConfigError, Env, Health};
 use std::future::Future;
@@ -41,10 +42,16 @@ pub struct Config {
     pub jwt_secret: String,
     pub port: u16,
     pub log_format: LogFormat,
-    /// `MCP_ALLOWED_HOSTS`: when set, requests whose Host is not listed are refused (DNS
-    /// rebinding protection). Off by default: every request needs a valid bearer token, which
-    /// a rebinding page cannot have, and in a cluster the Host varies (Service name, ingress).
+    /// `MCP_ALLOWED_HOSTS`: when set, requests whose Host is not listed (`host` matches any
+    /// port, `host:port` that port) are refused (DNS rebinding protection). Off by default:
+    /// every request needs a valid bearer token, which a rebinding page cannot have, and the
+    /// Host varies by deployment; the Helm chart sets it to the ingress host and the Service's
+    /// in-cluster names.
     pub allowed_hosts: Option<Vec<String>>,
+    /// `MCP_ALLOWED_ORIGINS`: browser origins (`https://todo.example.com`, scheme and host,
+    /// port optional) allowed to call `/mcp`. Empty (the default): a request carrying any
+    /// `Origin` header is refused; requests without one are not affected.
+    pub allowed_origins: Vec<String>,
     pub db_max_connections: u32,
     pub shutdown_grace: Duration,
 }
@@ -59,12 +66,21 @@ impl Config {
             jwt_secret: env.jwt_secret()?,
             port: env.port()?,
             log_format: env.log_format()?,
-            allowed_hosts: env.optional("MCP_ALLOWED_HOSTS").map(|v| {
-                v.split(',')
-                    .map(|h| h.trim().to_owned())
-                    .filter(|h| !h.is_empty())
-                    .collect()
-            }),
+            allowed_hosts: env
+                .optional("MCP_ALLOWED_HOSTS")
+                .map(|v| access::parse_hosts(&v))
+                .transpose()
+                .map_err(|message| ConfigError {
+                    variable: "MCP_ALLOWED_HOSTS".into(),
+                    message,
+                })?,
+            allowed_origins: match env.optional("MCP_ALLOWED_ORIGINS") {
+                Some(v) => access::parse_list(&v).map_err(|message| ConfigError {
+                    variable: "MCP_ALLOWED_ORIGINS".into(),
+                    message,
+                })?,
+                None => Vec::new(),
+            },
             db_max_connections: env.parse_or("DATABASE_MAX_CONNECTIONS", 10, "a whole number")?,
             shutdown_grace: Duration::from_secs(env.parse_or(
                 "SHUTDOWN_GRACE_SECONDS",
@@ -78,72 +94,6 @@ impl Config {
 /// The verified caller of an `/mcp` request, put into the request by the auth middleware.
 #[derive(Debug, Clone, Copy)]
 pub struct Caller(pub Uuid);
-
-/// The MCP server: one instance per request (stateless), sharing the pool.
-#[derive(Clone)]
-pub struct TaskTools {
-    store: Store,
-}
-
-impl TaskTools {
-    pub fn new(store: Store) -> TaskTools {
-        TaskTools { store }
-    }
-}
-
-impl ServerHandler for TaskTools {
-    fn get_info(&self) -> InitializeResult {
-        InitializeResult::new(ServerCapabilities::builder().enable_tools().build())
-            .with_server_info(Implementation::new(SERVICE, VERSION))
-            .with_instructions(
-                "Task tools for the signed-in user. Tasks have numbers (1, 2, 3...) shown by list_tasks; \
-                 use them as task_id. Dates are ISO 8601.",
-            )
-    }
-
-    async fn list_tools(
-        &self,
-        _request: Option<PaginatedRequestParams>,
-        _context: RequestContext<RoleServer>,
-    ) -> Result<ListToolsResult, ErrorData> {
-        Ok(ListToolsResult::with_all_items(tools::definitions()))
-    }
-
-    async fn call_tool(
-        &self,
-        request: CallToolRequestParams,
-        context: RequestContext<RoleServer>,
-    ) -> Result<CallToolResponse, ErrorData> {
-        let caller = context
-            .extensions
-            .get::<axum::http::request::Parts>()
-            .and_then(|parts| parts.extensions.get::<Caller>().copied())
-            .ok_or_else(|| ErrorData::invalid_request("not authenticated", None))?;
-        let args = request.arguments.unwrap_or_default();
-        let started = std::time::Instant::now();
-        let Some(result) = tools::call(&self.store, caller.0, &request.name, &args).await else {
-            return Err(ErrorData::invalid_params(
-                format!(
-                    "unknown tool {:?}; call tools/list for the available tools",
-                    request.name
-                ),
-                None,
-            ));
-        };
-        let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
-        let result = match result {
-            Ok(value) => {
-                tracing::info!(tool = %request.name, latency_ms, "tool call");
-                tools::ok(value)
-            }
-            Err(error) => {
-                tracing::info!(tool = %request.name, latency_ms, code = error.code, "tool call failed");
-                error.into_result()
-            }
-        };
-        Ok(result.into())
-    }
-}
 
 /// Refuses `/mcp` requests without a valid bearer token (401 in the API's error shape).
 async fn require_bearer(State(tokens): State<Tokens>, mut req: Request, next: Next) -> Response {
@@ -160,20 +110,39 @@ async fn require_bearer(State(tokens): State<Tokens>, mut req: Request, next: Ne
     }
 }
 
+/// Who may reach `/mcp` beyond holding a token: the Host and Origin allow-lists.
+#[derive(Debug, Clone, Default)]
+pub struct Access {
+    /// `None`: any Host.
+    pub allowed_hosts: Option<Vec<String>>,
+    /// Origins (see [`access::parse_list`]); empty: no browser origin.
+    pub allowed_origins: Vec<String>,
+}
+
 /// The HTTP application: `/mcp` (authenticated) plus the health routes.
 pub fn app(
     store: Store,
     tokens: Tokens,
     health: &Health,
-    allowed_hosts: Option<Vec<String>>,
+    allow: Access,
     cancel: tokio_util::sync::CancellationToken,
 ) -> Router {
     let mut config = StreamableHttpServerConfig::default()
         .with_legacy_session_mode(false)
         .with_json_response(true)
         .with_cancellation_token(cancel)
-        .with_max_request_body_bytes(64 * 1024);
-    config = match allowed_hosts {
+        .with_max_request_body_bytes(64 * 1024)
+        // rmcp's own Host and Origin checks, behind ours (which answer in the JSON error shape
+        // and are at least as strict): a backstop should the middleware ever be removed.
+        .with_allowed_origins(
+            allow
+                .allowed_origins
+                .iter()
+                .filter_map(|o| access::normalise(o)),
+        )
+        .enforce_origin_validation();
+    let gate = access::Gate::new(allow.allowed_hosts.as_deref(), &allow.allowed_origins);
+    config = match allow.allowed_hosts {
         Some(hosts) => config.with_allowed_hosts(hosts),
         None => config.disable_allowed_hosts(),
     };
@@ -184,7 +153,11 @@ pub fn app(
     );
     let mcp = Router::new()
         .nest_service("/mcp", service)
-        .layer(middleware::from_fn_with_state(tokens, require_bearer));
+        .layer(middleware::from_fn_with_state(tokens, require_bearer))
+        .layer(middleware::from_fn_with_state(
+            gate,
+            access::require_allowed,
+        ));
     mcp.merge(health.routes())
         .fallback(|| async {
             ApiError::not_found("NO_ROUTE", "no such endpoint; MCP is served at /mcp")
@@ -226,7 +199,10 @@ pub async fn run(
         store.clone(),
         Tokens::new(&config.jwt_secret, Duration::from_secs(3600)),
         &health,
-        config.allowed_hosts.clone(),
+        Access {
+            allowed_hosts: config.allowed_hosts.clone(),
+            allowed_origins: config.allowed_origins.clone(),
+        },
         cancel.clone(),
     );
     tracing::info!(addr = %listener.local_addr()?, version = VERSION, "todo-mcp listening");

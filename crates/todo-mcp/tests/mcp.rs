@@ -21,6 +21,10 @@ struct Server {
 }
 
 async fn start() -> Server {
+    start_with(None, Vec::new()).await
+}
+
+async fn start_with(allowed_hosts: Option<Vec<String>>, allowed_origins: Vec<String>) -> Server {
     let db = throwaway_postgres::fresh_database().unwrap();
     let store = Store::connect_lazy(&db, &PoolSettings::default()).unwrap();
     store.migrate().await.unwrap();
@@ -31,7 +35,8 @@ async fn start() -> Server {
         jwt_secret: SECRET.into(),
         port: 0,
         log_format: service_kit::config::LogFormat::Text,
-        allowed_hosts: None,
+        allowed_hosts,
+        allowed_origins,
         db_max_connections: 5,
         shutdown_grace: Duration::from_secs(2),
     };
@@ -69,6 +74,29 @@ impl Server {
 
     /// One stateless JSON-RPC request, as any Streamable HTTP client sends it.
     async fn rpc(&self, token: Option<&str>, method: &str, params: Value) -> (u16, Value) {
+        self.rpc_from(None, token, method, params).await
+    }
+
+    /// The same, sent by a browser page at `origin`.
+    async fn rpc_from(
+        &self,
+        origin: Option<&str>,
+        token: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> (u16, Value) {
+        self.rpc_as(&[], origin, token, method, params).await
+    }
+
+    /// The same with extra headers.
+    async fn rpc_as(
+        &self,
+        headers: &[(&str, &str)],
+        origin: Option<&str>,
+        token: Option<&str>,
+        method: &str,
+        params: Value,
+    ) -> (u16, Value) {
         let mut req = self
             .client
             .post(&self.url)
@@ -77,6 +105,12 @@ impl Server {
             .json(&json!({"jsonrpc": "2.0", "id": 1, "method": method, "params": params}));
         if let Some(t) = token {
             req = req.bearer_auth(t);
+        }
+        if let Some(o) = origin {
+            req = req.header("origin", o);
+        }
+        for (name, value) in headers {
+            req = req.header(*name, *value);
         }
         let resp = req.send().await.unwrap();
         let status = resp.status().as_u16();
@@ -115,13 +149,34 @@ fn ok(result: &Value) -> &Value {
     structured
 }
 
+/// An error result: `isError`, no structured content, one text block holding the error body
+/// (whose message names the field). Returns (code, field).
 fn err(result: &Value) -> (String, Option<String>) {
     assert_eq!(result["isError"], true, "{result}");
-    let e = &result["structuredContent"]["error"];
     assert!(
-        e["message"].as_str().is_some_and(|m| m.len() > 5),
+        result.get("structuredContent").is_none_or(Value::is_null),
         "{result}"
     );
+    let content = result["content"].as_array().unwrap();
+    assert_eq!(content.len(), 1, "{result}");
+    assert_eq!(content[0]["type"], "text");
+    let body: Value = serde_json::from_str(content[0]["text"].as_str().unwrap()).unwrap();
+    let e = &body["error"];
+    assert_eq!(
+        e.as_object()
+            .unwrap()
+            .keys()
+            .filter(|k| !["code", "message", "field"].contains(&k.as_str()))
+            .count(),
+        0,
+        "{body}"
+    );
+    let message = e["message"].as_str().unwrap();
+    assert!(message.len() > 5, "{result}");
+    if let (Some(field), "VALIDATION_ERROR") = (e["field"].as_str(), e["code"].as_str().unwrap()) {
+        // "title: must not be empty", "tags[1]: invalid type: ..."
+        assert!(message.starts_with(field), "{message}");
+    }
     (
         e["code"].as_str().unwrap().to_owned(),
         e["field"].as_str().map(str::to_owned),
@@ -156,7 +211,7 @@ async fn requests_without_a_valid_token_are_refused() {
 }
 
 #[tokio::test]
-async fn lists_tools_with_schemas() {
+async fn lists_tools_with_titles_annotations_and_portable_schemas() {
     let s = start().await;
     let (_, token) = s.user("a@x.io").await;
     let (status, body) = s.rpc(Some(&token), "tools/list", json!({})).await;
@@ -165,19 +220,42 @@ async fn lists_tools_with_schemas() {
     let names: Vec<&str> = tools.iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
-        [
-            "add_task",
-            "list_tasks",
-            "get_task",
-            "update_task",
-            "complete_task",
-            "delete_task"
-        ]
+        todo_mcp::tools::TOOLS,
+        "in the order a person explains them"
     );
+    // (readOnly, destructive, idempotent) per tool.
+    let hints = |name: &str| match name {
+        "list_tasks" | "get_task" => (true, false, true),
+        "add_task" => (false, false, false),
+        "update_task" | "delete_task" => (false, true, true),
+        "complete_task" => (false, false, true),
+        other => panic!("unexpected tool {other}"),
+    };
+    for t in tools {
+        let name = t["name"].as_str().unwrap();
+        assert!(t["title"].as_str().is_some_and(|x| x.len() > 3), "{t}");
+        let a = &t["annotations"];
+        let (read_only, destructive, idempotent) = hints(name);
+        assert_eq!(a["readOnlyHint"], read_only, "{name}");
+        assert_eq!(a["destructiveHint"], destructive, "{name}");
+        assert_eq!(a["idempotentHint"], idempotent, "{name}");
+        assert_eq!(a["openWorldHint"], false, "{name}");
+        assert_eq!(t["inputSchema"]["type"], "object", "{name}");
+        assert_eq!(t["inputSchema"]["additionalProperties"], false, "{name}");
+        assert_eq!(t["outputSchema"]["type"], "object", "{name}");
+        assert!(
+            !todo_wire::schema::has_type_array(&t["inputSchema"])
+                && !todo_wire::schema::has_type_array(&t["outputSchema"]),
+            "{name} has a type array: {t}"
+        );
+    }
+    // The schemas are the wire types' (here: the task key accepts numbers and UUIDs).
+    let get = tools.iter().find(|t| t["name"] == "get_task").unwrap();
+    assert_eq!(get["inputSchema"]["required"], json!(["task_id"]));
     assert!(
-        tools
-            .iter()
-            .all(|t| t["inputSchema"]["type"] == "object" && t["outputSchema"]["type"] == "object")
+        get["inputSchema"]
+            .to_string()
+            .contains(r#""format":"uuid""#)
     );
 }
 
@@ -309,9 +387,15 @@ async fn every_tool_works_and_fails_clearly() {
         ),
         (
             "update_task",
-            json!({"task_id": 1, "title": null}),
+            json!({"task_id": 1, "title": ""}),
             "VALIDATION_ERROR",
             Some("title"),
+        ),
+        (
+            "update_task",
+            json!({"task_id": 1, "due": "2026-02-30"}),
+            "VALIDATION_ERROR",
+            Some("due"),
         ),
         (
             "complete_task",
@@ -348,6 +432,10 @@ async fn every_tool_works_and_fails_clearly() {
         )
         .await;
     assert_eq!(status, 200);
+    assert_eq!(
+        body["error"]["code"], -32602,
+        "invalid params, not -32601: {body}"
+    );
     assert!(
         body["error"]["message"]
             .as_str()
@@ -389,4 +477,265 @@ async fn a_token_for_one_user_cannot_touch_another_users_tasks() {
         ),
         (Some("A's private task"), Some(false))
     );
+}
+
+#[tokio::test]
+async fn arguments_that_do_not_fit_are_tool_errors_naming_the_field() {
+    let s = start().await;
+    let (_, a) = s.user("a@x.io").await;
+    ok(&s.call(&a, "add_task", json!({"title": "One"})).await);
+    let cases = [
+        ("add_task", json!({"title": 5}), "title"),
+        ("add_task", json!({"title": ""}), "title"),
+        ("add_task", json!({"title": "x", "tags": ["ok", 3]}), "tags"),
+        ("add_task", json!({"title": "x", "colour": "red"}), "colour"),
+        (
+            "add_task",
+            json!({"title": "x", "due": "2026-02-30"}),
+            "due",
+        ),
+        ("list_tasks", json!({"limit": "ten"}), "limit"),
+        ("list_tasks", json!({"limit": 0}), "limit"),
+        ("list_tasks", json!({"priority": "urgent"}), "priority"),
+        ("get_task", json!({"task_id": 0}), "task_id"),
+        ("get_task", json!({"task_id": -1}), "task_id"),
+        ("get_task", json!({"task_id": "not-a-uuid"}), "task_id"),
+        (
+            "get_task",
+            json!({"task_id": 1, "user_id": "someone"}),
+            "user_id",
+        ),
+        ("update_task", json!({"title": "x"}), "task_id"),
+        ("update_task", json!({"task_id": 1, "title": null}), "title"),
+        ("update_task", json!({"task_id": 1, "tags": "a,b"}), "tags"),
+        ("complete_task", json!({"task_id": true}), "task_id"),
+        ("delete_task", json!({"task_id": 1.5}), "task_id"),
+    ];
+    for (tool, args, field) in cases {
+        let result = s.call(&a, tool, args.clone()).await;
+        assert_eq!(
+            err(&result),
+            ("VALIDATION_ERROR".to_owned(), Some(field.to_owned())),
+            "{tool} {args}: {result}"
+        );
+    }
+    // An unknown key is named, with the keys the tool takes.
+    let result = s
+        .call(&a, "add_task", json!({"title": "x", "colour": "red"}))
+        .await;
+    let text = result["content"][0]["text"].as_str().unwrap();
+    assert!(
+        text.contains("colour: unknown argument; this tool takes title, description"),
+        "{text}"
+    );
+    // Nothing was written by the refused calls.
+    assert_eq!(ok(&s.call(&a, "list_tasks", json!({})).await)["total"], 1);
+}
+
+#[tokio::test]
+async fn protocol_errors_are_invalid_params() {
+    let s = start().await;
+    let (_, a) = s.user("a@x.io").await;
+    for params in [
+        json!({"name": "drop_database", "arguments": {}}),
+        json!({"name": "add_task", "arguments": ["title"]}),
+        json!({"name": "add_task", "arguments": "title=x"}),
+    ] {
+        let (status, body) = s.rpc(Some(&a), "tools/call", params.clone()).await;
+        assert_eq!(
+            (status, body["error"]["code"].as_i64()),
+            (200, Some(-32602)),
+            "{params}: {body}"
+        );
+    }
+    // No arguments at all is an empty object: the tool names what is missing.
+    let (_, body) = s
+        .rpc(Some(&a), "tools/call", json!({"name": "add_task"}))
+        .await;
+    assert_eq!(
+        err(&body["result"]),
+        ("VALIDATION_ERROR".to_owned(), Some("title".to_owned()))
+    );
+}
+
+#[tokio::test]
+async fn browser_origins_must_be_allowed() {
+    let s = start_with(None, vec!["https://todo.example.com".into()]).await;
+    let (_, a) = s.user("a@x.io").await;
+    for origin in ["https://evil.example", "http://todo.example.com", "null"] {
+        for token in [Some(a.as_str()), None] {
+            let (status, body) = s
+                .rpc_from(Some(origin), token, "tools/list", json!({}))
+                .await;
+            assert_eq!(status, 403, "{origin}: {body}");
+            assert_eq!(body["error"]["code"], "FORBIDDEN_ORIGIN", "{body}");
+            assert!(
+                body["error"]["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("MCP_ALLOWED_ORIGINS"),
+                "{body}"
+            );
+        }
+    }
+    for origin in [
+        Some("https://todo.example.com"),
+        Some("https://TODO.example.com:443"),
+        None,
+    ] {
+        let (status, body) = s.rpc_from(origin, Some(&a), "tools/list", json!({})).await;
+        assert_eq!(status, 200, "{origin:?}: {body}");
+        assert!(body["result"]["tools"].is_array(), "{body}");
+    }
+    // By default no browser origin is allowed; programs (no Origin header) are unaffected.
+    let d = start().await;
+    let (_, b) = d.user("b@x.io").await;
+    let (status, _) = d
+        .rpc_from(
+            Some("http://localhost:3000"),
+            Some(&b),
+            "tools/list",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 403);
+    assert_eq!(d.rpc(Some(&b), "tools/list", json!({})).await.0, 200);
+}
+
+#[tokio::test]
+async fn users_with_overlapping_task_numbers_see_only_their_own() {
+    let s = start().await;
+    let (_, a) = s.user("a@x.io").await;
+    let (_, b) = s.user("b@x.io").await;
+    let a1 = ok(&s.call(&a, "add_task", json!({"title": "A's first"})).await)["task"].clone();
+    let b1 = ok(&s.call(&b, "add_task", json!({"title": "B's first"})).await)["task"].clone();
+    assert_eq!(
+        (a1["number"].as_i64(), b1["number"].as_i64()),
+        (Some(1), Some(1))
+    );
+
+    // Number 1 means the caller's own task 1.
+    let got = s.call(&b, "get_task", json!({"task_id": 1})).await;
+    assert_eq!(ok(&got)["task"]["id"], b1["id"]);
+    let got = s.call(&a, "get_task", json!({"task_id": "#1"})).await;
+    assert_eq!(ok(&got)["task"]["id"], a1["id"]);
+
+    // A's UUID is not found for B, whatever the tool.
+    for (tool, extra) in [
+        ("get_task", json!({})),
+        ("update_task", json!({"title": "pwned"})),
+        ("complete_task", json!({})),
+        ("delete_task", json!({})),
+    ] {
+        let mut args = extra.as_object().unwrap().clone();
+        args.insert("task_id".into(), a1["id"].clone());
+        let result = s.call(&b, tool, Value::Object(args)).await;
+        assert_eq!(
+            err(&result),
+            ("TASK_NOT_FOUND".to_owned(), Some("task_id".to_owned())),
+            "{tool}"
+        );
+        assert!(
+            !result.to_string().contains("A's first"),
+            "{tool}: {result}"
+        );
+    }
+    // B's changes by number touch B's task only.
+    let updated = s
+        .call(
+            &b,
+            "update_task",
+            json!({"task_id": 1, "title": "B renamed"}),
+        )
+        .await;
+    assert_eq!(ok(&updated)["task"]["id"], b1["id"]);
+    let done = s.call(&b, "complete_task", json!({"task_id": 1})).await;
+    assert_eq!(ok(&done)["task"]["completed"], true);
+    let deleted = s.call(&b, "delete_task", json!({"task_id": 1})).await;
+    assert_eq!(ok(&deleted)["task"]["id"], b1["id"]);
+
+    let mine = s.call(&a, "get_task", json!({"task_id": a1["id"]})).await;
+    let mine = ok(&mine)["task"].clone();
+    assert_eq!(
+        (mine["title"].as_str(), mine["completed"].as_bool()),
+        (Some("A's first"), Some(false))
+    );
+    assert_eq!(ok(&s.call(&b, "list_tasks", json!({})).await)["total"], 0);
+    assert_eq!(ok(&s.call(&a, "list_tasks", json!({})).await)["total"], 1);
+}
+
+#[tokio::test]
+async fn with_a_host_list_other_hosts_are_refused() {
+    let s = start_with(
+        Some(vec!["127.0.0.1".into(), "todo-mcp:8080".into()]),
+        Vec::new(),
+    )
+    .await;
+    let (_, a) = s.user("a@x.io").await;
+    assert_eq!(
+        s.rpc(Some(&a), "tools/list", json!({})).await.0,
+        200,
+        "127.0.0.1, any port"
+    );
+    let (status, _) = s
+        .rpc_as(
+            &[("host", "todo-mcp:8080")],
+            None,
+            Some(&a),
+            "tools/list",
+            json!({}),
+        )
+        .await;
+    assert_eq!(status, 200, "the Service name todo-api uses");
+    for host in ["evil.example", "todo-mcp:9090", "todo-mcp"] {
+        let (status, body) = s
+            .rpc_as(&[("host", host)], None, Some(&a), "tools/list", json!({}))
+            .await;
+        assert_eq!(status, 403, "{host}: {body}");
+        assert_eq!(body["error"]["code"], "FORBIDDEN_HOST", "{body}");
+        assert!(
+            body["error"]["message"]
+                .as_str()
+                .unwrap()
+                .contains("MCP_ALLOWED_HOSTS")
+        );
+    }
+}
+
+#[test]
+fn settings_are_read_and_checked() {
+    use service_kit::Env;
+    let base = [
+        ("DATABASE_URL", "postgres://u:p@h/db"),
+        ("JWT_SECRET", SECRET),
+    ];
+    let with = |extra: &[(&'static str, &'static str)]| {
+        todo_mcp::Config::from_env(&Env::from_pairs(base.iter().chain(extra).copied()))
+    };
+    let plain = with(&[]).unwrap();
+    assert_eq!(
+        (plain.allowed_hosts, plain.allowed_origins.len()),
+        (None, 0)
+    );
+    let set = with(&[
+        ("MCP_ALLOWED_HOSTS", "todo.example.com, todo-mcp:8080"),
+        (
+            "MCP_ALLOWED_ORIGINS",
+            "https://todo.example.com,http://localhost:3000",
+        ),
+    ])
+    .unwrap();
+    assert_eq!(
+        set.allowed_hosts,
+        Some(vec!["todo.example.com".into(), "todo-mcp:8080".into()])
+    );
+    assert_eq!(
+        set.allowed_origins,
+        ["https://todo.example.com:443", "http://localhost:3000"]
+    );
+    let bad = with(&[("MCP_ALLOWED_ORIGINS", "todo.example.com")]).unwrap_err();
+    assert_eq!(bad.variable, "MCP_ALLOWED_ORIGINS");
+    assert!(bad.message.contains("scheme://host"), "{}", bad.message);
+    let bad = with(&[("MCP_ALLOWED_HOSTS", "https://todo.example.com/")]).unwrap_err();
+    assert_eq!(bad.variable, "MCP_ALLOWED_HOSTS");
 }

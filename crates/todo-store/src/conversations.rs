@@ -1,7 +1,8 @@
 //! Chat conversations and their messages, scoped to their owner.
 
-use crate::error::StoreError;
+use crate::error::{StoreError, ValidationError};
 use crate::model::{Conversation, Message, Role};
+use crate::validate::{CONVERSATION_TITLE_MAX, name_rule, text_rule};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
@@ -14,14 +15,16 @@ impl<'a> ConversationStore<'a> {
         ConversationStore { pool }
     }
 
+    /// Creates a conversation; the title follows [`name_rule`] (field `title`).
     pub async fn create(&self, user: Uuid, title: &str) -> Result<Conversation, StoreError> {
+        let title = name_rule("title", title, CONVERSATION_TITLE_MAX)?;
         Ok(sqlx::query_as::<_, Conversation>(
             "INSERT INTO conversations (id, user_id, title) VALUES ($1, $2, $3)
              RETURNING id, title, created_at, updated_at",
         )
         .bind(Uuid::new_v4())
         .bind(user)
-        .bind(title)
+        .bind(&title)
         .fetch_one(self.pool)
         .await?)
     }
@@ -48,7 +51,9 @@ impl<'a> ConversationStore<'a> {
         .await?)
     }
 
-    /// Appends a message; `None` when the conversation is not this user's.
+    /// Appends a message; `None` when the conversation is not this user's. The content may
+    /// hold tabs and line breaks but no other control characters (field `message`); the tool
+    /// calls no NUL characters, which PostgreSQL's jsonb cannot store (field `tool_calls`).
     pub async fn add_message(
         &self,
         user: Uuid,
@@ -57,6 +62,14 @@ impl<'a> ConversationStore<'a> {
         content: &str,
         tool_calls: Option<&serde_json::Value>,
     ) -> Result<Option<Message>, StoreError> {
+        text_rule("message", content, true)?;
+        if tool_calls.is_some_and(json_has_nul) {
+            return Err(ValidationError::new(
+                "tool_calls",
+                "must not contain NUL characters (U+0000)",
+            )
+            .into());
+        }
         // One statement (so one round trip, and atomic without BEGIN/COMMIT): the insert
         // only happens when the conversation is this user's, and bumps its updated_at.
         let row = sqlx::query(
@@ -143,4 +156,16 @@ fn message_from_row(row: &sqlx::postgres::PgRow) -> Result<Message, StoreError> 
         tool_calls: row.try_get("tool_calls")?,
         created_at: row.try_get("created_at")?,
     })
+}
+
+/// True when any string (or key) in the JSON holds U+0000.
+pub(crate) fn json_has_nul(v: &serde_json::Value) -> bool {
+    match v {
+        serde_json::Value::String(s) => s.contains('\0'),
+        serde_json::Value::Array(items) => items.iter().any(json_has_nul),
+        serde_json::Value::Object(map) => {
+            map.iter().any(|(k, v)| k.contains('\0') || json_has_nul(v))
+        }
+        _ => false,
+    }
 }

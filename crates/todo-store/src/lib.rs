@@ -12,6 +12,8 @@ mod error;
 pub mod model;
 pub mod query;
 mod tasks;
+#[doc(hidden)]
+pub mod testing;
 mod users;
 pub mod validate;
 

@@ -60,7 +60,40 @@ pub struct Cursor {
 pub enum CursorValue {
     Null,
     Text(String),
-    Time(#[serde(with = "time::serde::rfc3339")] OffsetDateTime),
+    Time(#[serde(with = "cursor_time")] OffsetDateTime),
+}
+
+/// RFC 3339 text; a time RFC 3339 cannot write (a due date stored before the year range was
+/// enforced) as integer Unix microseconds, so every row can end a page.
+mod cursor_time {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use time::OffsetDateTime;
+    use time::format_description::well_known::Rfc3339;
+
+    pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Error> {
+        match t.format(&Rfc3339) {
+            Ok(text) => s.serialize_str(&text),
+            Err(_) => {
+                s.serialize_i64(i64::try_from(t.unix_timestamp_nanos() / 1000).unwrap_or_default())
+            }
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Micros(i64),
+        }
+        match Raw::deserialize(d)? {
+            Raw::Text(text) => {
+                OffsetDateTime::parse(&text, &Rfc3339).map_err(serde::de::Error::custom)
+            }
+            Raw::Micros(us) => OffsetDateTime::from_unix_timestamp_nanos(i128::from(us) * 1000)
+                .map_err(serde::de::Error::custom),
+        }
+    }
 }
 
 impl Cursor {
@@ -160,6 +193,7 @@ impl TaskQuery {
                 "was made for a different sort or order; start again without a cursor",
             ));
         }
+        self.check_values()?;
         if let (Some(before), Some(after)) = (self.due_before, self.due_after)
             && after > before
         {
@@ -169,6 +203,50 @@ impl TaskQuery {
             ));
         }
         Ok(self)
+    }
+
+    /// The rules on the query's values that keep bad input away from the database: the
+    /// search text (`q`) and tag filter (`tag`) hold no control characters and at most
+    /// [`crate::validate::SEARCH_MAX`] characters, and a cursor's value has the type of its
+    /// sort. [`TaskQuery::validated`] runs these; [`crate::TaskStore::list`] runs them again,
+    /// so a query built without `validated` is still refused with a field, not a database
+    /// error.
+    pub fn check_values(&self) -> Result<(), ValidationError> {
+        if let Some(search) = &self.search {
+            crate::validate::search_rule("q", search)?;
+        }
+        if let Some(tag) = &self.tag {
+            crate::validate::search_rule("tag", tag)?;
+        }
+        if let Paging::Cursor(c) = &self.paging {
+            c.check_value()?;
+        }
+        Ok(())
+    }
+}
+
+impl Cursor {
+    /// The value must have its sort's type: created_at/updated_at a time, due_at a time or
+    /// null, title a text, priority a priority name. A forged cursor is refused on `cursor`
+    /// instead of reaching the database as a mistyped comparison.
+    pub fn check_value(&self) -> Result<(), ValidationError> {
+        let ok = match (&self.sort, &self.value) {
+            (SortKey::CreatedAt | SortKey::UpdatedAt, CursorValue::Time(_)) => true,
+            (SortKey::DueAt, CursorValue::Time(_) | CursorValue::Null) => true,
+            (SortKey::Title, CursorValue::Text(t)) => !t.contains('\0'),
+            (SortKey::Priority, CursorValue::Text(t)) => {
+                Priority::ALL.iter().any(|p| p.as_str() == t)
+            }
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(ValidationError::new(
+                "cursor",
+                "is not a cursor returned by this API (use next_cursor as given)",
+            ))
+        }
     }
 }
 
@@ -193,6 +271,17 @@ mod tests {
             id: Uuid::new_v4(),
         };
         assert_eq!(Cursor::decode(&t.encode()).unwrap(), t);
+        let ancient = Cursor {
+            sort: SortKey::DueAt,
+            order: Order::Asc,
+            value: CursorValue::Time(time::macros::datetime!(-0001-06-01 0:00 UTC)),
+            id: Uuid::nil(),
+        };
+        assert_eq!(
+            Cursor::decode(&ancient.encode()).unwrap(),
+            ancient,
+            "a year RFC 3339 cannot write still makes a cursor"
+        );
         assert_eq!(Cursor::decode("zz").unwrap_err().field, "cursor");
         assert!(Cursor::decode("abc").is_err());
         assert!(
@@ -238,5 +327,79 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(q.validated().unwrap_err().field, "cursor");
+    }
+
+    fn cursor(sort: SortKey, value: CursorValue) -> TaskQuery {
+        TaskQuery {
+            sort,
+            order: Order::Desc,
+            paging: Paging::Cursor(Cursor {
+                sort,
+                order: Order::Desc,
+                value,
+                id: Uuid::nil(),
+            }),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn cursor_values_must_match_their_sort() {
+        let t = CursorValue::Time(time::macros::datetime!(2026-01-02 3:04 UTC));
+        let text = |s: &str| CursorValue::Text(s.to_owned());
+        for (sort, value) in [
+            (SortKey::CreatedAt, t.clone()),
+            (SortKey::UpdatedAt, t.clone()),
+            (SortKey::DueAt, t.clone()),
+            (SortKey::DueAt, CursorValue::Null),
+            (SortKey::Title, text("buy milk")),
+            (SortKey::Priority, text("high")),
+        ] {
+            assert!(
+                cursor(sort, value.clone()).validated().is_ok(),
+                "{sort:?} {value:?}"
+            );
+        }
+        for (sort, value) in [
+            (SortKey::CreatedAt, text("2026-01-02T03:04:00Z")),
+            (SortKey::CreatedAt, CursorValue::Null),
+            (SortKey::UpdatedAt, text("x")),
+            (SortKey::DueAt, text("x")),
+            (SortKey::Title, t.clone()),
+            (SortKey::Title, CursorValue::Null),
+            (SortKey::Title, text("nul\0")),
+            (SortKey::Priority, text("urgent")),
+            (SortKey::Priority, text("High")),
+            (SortKey::Priority, t.clone()),
+        ] {
+            let err = cursor(sort, value.clone()).validated().unwrap_err();
+            assert_eq!(err.field, "cursor", "{sort:?} {value:?}");
+        }
+    }
+
+    #[test]
+    fn search_and_tag_filters_refuse_control_characters() {
+        let q = |search: Option<&str>, tag: Option<&str>| TaskQuery {
+            search: search.map(str::to_owned),
+            tag: tag.map(str::to_owned),
+            ..Default::default()
+        };
+        assert_eq!(q(Some("a\0"), None).validated().unwrap_err().field, "q");
+        assert_eq!(
+            q(Some("\u{1b}[2J"), None).validated().unwrap_err().field,
+            "q"
+        );
+        assert_eq!(
+            q(None, Some("x\u{85}y")).validated().unwrap_err().field,
+            "tag"
+        );
+        assert_eq!(
+            q(Some(&"x".repeat(201)), None)
+                .validated()
+                .unwrap_err()
+                .field,
+            "q"
+        );
+        assert!(q(Some("100%"), Some("shop")).validated().is_ok());
     }
 }

@@ -10,7 +10,28 @@ use crate::validate::{NewTask, TaskPatch};
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row};
 use uuid::Uuid;
 
-const COLUMNS: &str = "id, number, title, description, completed, completed_at, priority, due_at, tags, created_at, updated_at";
+/// `due_at` clamped into the range the row type can hold (see [`COLUMNS`]); lists sort and
+/// page on this same expression, so a clamped row still pages exactly once.
+macro_rules! due_expr {
+    () => {
+        "(CASE WHEN tasks.due_at > '9999-12-31 23:59:59.999999+00' THEN '9999-12-31 23:59:59.999999+00'::timestamptz \
+         WHEN tasks.due_at < '4713-01-01 00:00:00+00 BC' THEN '4713-01-01 00:00:00+00 BC'::timestamptz \
+         ELSE tasks.due_at END)"
+    };
+}
+/// `due_at` is read clamped to what the row type can hold: rows written before the range
+/// CHECK (or around it) may hold years past 9999 or `infinity`, which would otherwise fail
+/// (or panic) while decoding and break every list of their owner.
+const COLUMNS: &str = concat!(
+    "id, number, title, description, completed, completed_at, priority, ",
+    due_expr!(),
+    " AS due_at, tags, created_at, updated_at"
+);
+
+const DUE_EXPR: &str = due_expr!();
+
+/// The CHECK constraint keeping due dates in year 1..=9999 (migration 2).
+const DUE_CHECK: &str = "tasks_due_at_year_range";
 
 pub struct TaskStore<'a> {
     pool: &'a PgPool,
@@ -51,7 +72,8 @@ impl<'a> TaskStore<'a> {
         .bind(task.due_at)
         .bind(&task.tags)
         .fetch_one(&mut *tx)
-        .await?;
+        .await
+        .map_err(due_check_violation)?;
         tx.commit().await?;
         Ok(task)
     }
@@ -96,7 +118,10 @@ impl<'a> TaskStore<'a> {
         q.push(" WHERE user_id = ").push_bind(user);
         push_ref(&mut q, task);
         q.push(format!(" RETURNING {COLUMNS}"));
-        Ok(q.build_query_as::<Task>().fetch_optional(self.pool).await?)
+        q.build_query_as::<Task>()
+            .fetch_optional(self.pool)
+            .await
+            .map_err(due_check_violation)
     }
 
     pub async fn set_completed(
@@ -126,6 +151,7 @@ impl<'a> TaskStore<'a> {
     }
 
     pub async fn list(&self, user: Uuid, query: &TaskQuery) -> Result<TaskPage, StoreError> {
+        query.check_values()?;
         // The total rides along as an uncorrelated subquery (run once): one round trip, and
         // unlike `count(*) OVER ()` it does not make the page query read every matching row.
         let mut q = QueryBuilder::<Postgres>::new(format!(
@@ -136,7 +162,10 @@ impl<'a> TaskStore<'a> {
         q.push(") AS total_count FROM tasks WHERE user_id = ");
         q.push_bind(user);
         push_filters(&mut q, query);
-        let column = crate::query::column(query.sort);
+        let column = match query.sort {
+            SortKey::DueAt => DUE_EXPR,
+            other => crate::query::column(other),
+        };
         let cmp = if query.order == Order::Asc { ">" } else { "<" };
         if let Paging::Cursor(cursor) = &query.paging {
             push_keyset(&mut q, cursor, column, cmp);
@@ -190,6 +219,20 @@ impl<'a> TaskStore<'a> {
             next_cursor,
             has_more,
         })
+    }
+}
+
+/// A write refused by the due date CHECK: a task stored before the check with a due date out
+/// of range cannot be saved again until the due date is changed or cleared.
+fn due_check_violation(e: sqlx::Error) -> StoreError {
+    match e {
+        sqlx::Error::Database(db) if db.constraint() == Some(DUE_CHECK) => {
+            StoreError::Validation(crate::ValidationError::new(
+                "due_at",
+                "the due date is out of range (year 1 to 9999); set a new due date or clear it",
+            ))
+        }
+        other => StoreError::Database(other),
     }
 }
 

@@ -2,6 +2,7 @@
 
 use crate::error::StoreError;
 use crate::model::{User, UserCredentials};
+use crate::validate::text_rule;
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
@@ -21,6 +22,10 @@ impl<'a> UserStore<'a> {
         name: &str,
         password_hash: &str,
     ) -> Result<User, StoreError> {
+        // The service checks the shape (todo-api); this keeps unstorable text out whatever
+        // the caller (PostgreSQL refuses NUL outright, with a database error).
+        text_rule("email", email, false)?;
+        text_rule("name", name, false)?;
         let row = sqlx::query(
             "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)
              RETURNING id, email, name, created_at",
@@ -47,6 +52,10 @@ impl<'a> UserStore<'a> {
         &self,
         email: &str,
     ) -> Result<Option<UserCredentials>, StoreError> {
+        if email.contains('\0') {
+            // PostgreSQL text cannot hold NUL, so no account has such an email.
+            return Ok(None);
+        }
         let row = sqlx::query(
             "SELECT id, email, name, created_at, password_hash FROM users WHERE lower(email) = lower($1)",
         )

@@ -1,13 +1,30 @@
 //! The rules for task input, shared by REST, MCP and chat so all three accept and refuse the
 //! same things with the same messages.
+//!
+//! Text rules (every text field): no control characters (C0, DEL, C1; descriptions and chat
+//! messages may hold tab and line breaks). Titles, tags and names must show something: a
+//! value of only whitespace, zero-width characters, bidi controls or other format (Cf)
+//! characters is refused. Due dates must fall in year 1..=9999 (UTC).
 
 use crate::error::ValidationError;
 use crate::model::Priority;
 use time::format_description::well_known::Rfc3339;
-use time::macros::format_description;
+use time::macros::{datetime, format_description};
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
+pub use todo_wire::chat::MESSAGE_MAX;
 pub use todo_wire::task::{DESCRIPTION_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX};
+pub use todo_wire::user::{EMAIL_MAX, NAME_MAX};
+
+/// The longest search text or tag filter (`q`, `tag`).
+pub const SEARCH_MAX: usize = 200;
+/// The longest conversation title.
+pub const CONVERSATION_TITLE_MAX: usize = 200;
+
+/// The earliest due date accepted (and allowed by the database's CHECK constraint).
+pub const DUE_MIN: OffsetDateTime = datetime!(0001-01-01 0:00 UTC);
+/// The latest due date accepted.
+pub const DUE_MAX: OffsetDateTime = datetime!(9999-12-31 23:59:59.999999 UTC);
 
 /// A task to create, already normalised (see [`NewTask::new`]).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -32,7 +49,7 @@ impl NewTask {
             title: title_rule(title)?,
             description: description_rule(description)?,
             priority: priority.unwrap_or_default(),
-            due_at,
+            due_at: due_at.map(|d| due_range("due_at", d)).transpose()?,
             tags: tags_rule(tags)?,
         })
     }
@@ -63,7 +80,10 @@ impl TaskPatch {
                 Some(d) => Some(description_rule(d.as_deref())?),
             },
             priority: self.priority,
-            due_at: self.due_at,
+            due_at: match self.due_at {
+                Some(Some(d)) => Some(Some(due_range("due_at", d)?)),
+                other => other,
+            },
             tags: self.tags.as_deref().map(tags_rule).transpose()?,
             completed: self.completed,
         })
@@ -82,10 +102,12 @@ pub fn title_rule(title: &str) -> Result<String, ValidationError> {
             format!("must be at most {TITLE_MAX} characters (got {len})"),
         ));
     }
+    text_rule("title", title, false)?;
+    visible_rule("title", title)?;
     Ok(title.to_owned())
 }
 
-/// Blank descriptions are stored as none.
+/// Blank descriptions are stored as none. Tabs and line breaks are kept.
 pub fn description_rule(description: Option<&str>) -> Result<Option<String>, ValidationError> {
     let Some(d) = description.map(str::trim).filter(|d| !d.is_empty()) else {
         return Ok(None);
@@ -97,11 +119,19 @@ pub fn description_rule(description: Option<&str>) -> Result<Option<String>, Val
             format!("must be at most {DESCRIPTION_MAX} characters (got {len})"),
         ));
     }
+    text_rule("description", d, true)?;
     Ok(Some(d.to_owned()))
 }
 
-/// Tags are trimmed, lower-cased, stripped of a leading `#`, de-duplicated (first wins).
+/// Tags are trimmed, lower-cased, stripped of a leading `#`, de-duplicated (first wins). More
+/// than [`TAGS_MAX`] given is refused before de-duplication: the count is what was sent.
 pub fn tags_rule(tags: &[String]) -> Result<Vec<String>, ValidationError> {
+    if tags.len() > TAGS_MAX {
+        return Err(ValidationError::new(
+            "tags",
+            format!("at most {TAGS_MAX} tags (got {})", tags.len()),
+        ));
+    }
     let mut out: Vec<String> = Vec::new();
     for raw in tags {
         let tag = normalise_tag(raw);
@@ -115,24 +145,33 @@ pub fn tags_rule(tags: &[String]) -> Result<Vec<String>, ValidationError> {
                 format!("each tag must be at most {TAG_MAX} characters ({tag:?} has {len})"),
             ));
         }
-        if tag
-            .chars()
-            .any(|c| c.is_whitespace() || c.is_control() || c == ',')
-        {
+        if let Some((at, c)) = first_control(&tag, false) {
+            return Err(ValidationError::new(
+                "tags",
+                format!(
+                    "tag {tag:?} must not contain control characters (found {} at character {})",
+                    code_point(c),
+                    at + 1
+                ),
+            ));
+        }
+        if tag.chars().any(|c| c.is_whitespace() || c == ',') {
             return Err(ValidationError::new(
                 "tags",
                 format!("tag {tag:?} must not contain spaces or commas"),
             ));
         }
+        if !has_visible(&tag) {
+            return Err(ValidationError::new(
+                "tags",
+                format!(
+                    "tag {tag:?} must contain a visible character (not only zero-width or formatting characters)"
+                ),
+            ));
+        }
         if !out.contains(&tag) {
             out.push(tag);
         }
-    }
-    if out.len() > TAGS_MAX {
-        return Err(ValidationError::new(
-            "tags",
-            format!("at most {TAGS_MAX} tags (got {})", out.len()),
-        ));
     }
     Ok(out)
 }
@@ -142,29 +181,195 @@ pub fn normalise_tag(raw: &str) -> String {
 }
 
 /// Parses a due date: an RFC 3339 date-time (`2026-11-25T17:00:00Z`), a date-time without an
-/// offset (taken as UTC), or a plain date (`2026-11-25`, the start of that day in UTC).
+/// offset (taken as UTC), or a plain date (`2026-11-25`, the start of that day in UTC). The
+/// instant must fall in year 1..=9999 (UTC); `field` names the field in every refusal.
 pub fn parse_due(field: &str, raw: &str) -> Result<OffsetDateTime, ValidationError> {
     let raw = raw.trim();
+    text_rule(field, raw, false)?;
+    due_range(field, parse_due_unchecked(raw).ok_or_else(|| {
+        ValidationError::new(
+            field,
+            format!(
+                "{raw:?} is not an ISO 8601 date or date-time (e.g. 2026-11-25 or 2026-11-25T17:00:00Z)"
+            ),
+        )
+    })?)
+}
+
+fn parse_due_unchecked(raw: &str) -> Option<OffsetDateTime> {
     if let Ok(t) = OffsetDateTime::parse(raw, &Rfc3339) {
-        return Ok(t);
+        return Some(t);
     }
     let naive = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
     if let Ok(t) = PrimitiveDateTime::parse(raw, naive) {
-        return Ok(t.assume_utc());
+        return Some(t.assume_utc());
     }
     let naive_minutes = format_description!("[year]-[month]-[day]T[hour]:[minute]");
     if let Ok(t) = PrimitiveDateTime::parse(raw, naive_minutes) {
-        return Ok(t.assume_utc());
+        return Some(t.assume_utc());
     }
     if let Ok(d) = Date::parse(raw, format_description!("[year]-[month]-[day]")) {
-        return Ok(PrimitiveDateTime::new(d, Time::MIDNIGHT).assume_utc());
+        return Some(PrimitiveDateTime::new(d, Time::MIDNIGHT).assume_utc());
     }
+    None
+}
+
+/// A due date must fall in year 1..=9999 (in UTC, as stored): other years cannot be written
+/// as RFC 3339 and break clients that read them.
+pub fn due_range(field: &str, due: OffsetDateTime) -> Result<OffsetDateTime, ValidationError> {
+    if (DUE_MIN..=DUE_MAX).contains(&due) {
+        return Ok(due);
+    }
+    let year = if due < DUE_MIN {
+        due.year().min(0)
+    } else {
+        due.year().max(10000)
+    };
     Err(ValidationError::new(
         field,
-        format!(
-            "{raw:?} is not an ISO 8601 date or date-time (e.g. 2026-11-25 or 2026-11-25T17:00:00Z)"
-        ),
+        format!("year {year} is out of range: a due date must be in year 1 to 9999"),
     ))
+}
+
+/// Refuses control characters in a text field: C0 (U+0000..U+001F), DEL and C1
+/// (U+0080..U+009F). With `multiline`, tab, line feed and carriage return are allowed.
+/// For any text the store keeps or searches with (todo-api: user email and name).
+pub fn text_rule(field: &str, raw: &str, multiline: bool) -> Result<(), ValidationError> {
+    match first_control(raw, multiline) {
+        None => Ok(()),
+        Some((at, c)) => Err(ValidationError::new(
+            field,
+            format!(
+                "must not contain control characters (found {} at character {})",
+                code_point(c),
+                at + 1
+            ),
+        )),
+    }
+}
+
+/// Refuses a value that shows nothing: only whitespace, zero-width characters, bidi controls
+/// or other format (Cf) characters.
+pub fn visible_rule(field: &str, raw: &str) -> Result<(), ValidationError> {
+    if has_visible(raw) {
+        Ok(())
+    } else {
+        Err(ValidationError::new(
+            field,
+            "must contain a visible character (not only spaces, zero-width or formatting characters)",
+        ))
+    }
+}
+
+/// A one-line name shown to people (a user's name, a conversation title): trimmed, not empty,
+/// at most `max` characters, no control characters, something visible.
+pub fn name_rule(field: &str, raw: &str, max: usize) -> Result<String, ValidationError> {
+    let name = raw.trim();
+    let len = name.chars().count();
+    if len == 0 {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    if len > max {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {max} characters (got {len})"),
+        ));
+    }
+    text_rule(field, name, false)?;
+    visible_rule(field, name)?;
+    Ok(name.to_owned())
+}
+
+/// A search text or tag filter (`q`, `query`, `tag`): trimmed, at most [`SEARCH_MAX`]
+/// characters, no control characters. `None` when blank (no filter).
+pub fn search_rule(field: &str, raw: &str) -> Result<Option<String>, ValidationError> {
+    let s = raw.trim();
+    text_rule(field, s, false)?;
+    let len = s.chars().count();
+    if len > SEARCH_MAX {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {SEARCH_MAX} characters (got {len})"),
+        ));
+    }
+    Ok((!s.is_empty()).then(|| s.to_owned()))
+}
+
+/// A chat message: trimmed, not empty, at most [`MESSAGE_MAX`] characters, no control
+/// characters other than tab and line breaks.
+pub fn message_rule(field: &str, raw: &str) -> Result<String, ValidationError> {
+    let m = raw.trim();
+    if m.is_empty() {
+        return Err(ValidationError::new(field, "must not be empty"));
+    }
+    let len = m.chars().count();
+    if len > MESSAGE_MAX {
+        return Err(ValidationError::new(
+            field,
+            format!("must be at most {MESSAGE_MAX} characters (got {len})"),
+        ));
+    }
+    text_rule(field, m, true)?;
+    Ok(m.to_owned())
+}
+
+/// The first control character (its index in characters), if any.
+fn first_control(s: &str, multiline: bool) -> Option<(usize, char)> {
+    s.chars()
+        .enumerate()
+        .find(|(_, c)| is_forbidden_control(*c, multiline))
+}
+
+/// C0, DEL, C1; tab, LF and CR only in multi-line text.
+pub fn is_forbidden_control(c: char, multiline: bool) -> bool {
+    let allowed = multiline && matches!(c, '\t' | '\n' | '\r');
+    !allowed && (c <= '\u{1f}' || ('\u{7f}'..='\u{9f}').contains(&c))
+}
+
+fn code_point(c: char) -> String {
+    format!("U+{:04X}", u32::from(c))
+}
+
+/// True when the text has at least one character that shows: not whitespace, not a control,
+/// not a format (Cf) or other default-ignorable character.
+pub fn has_visible(s: &str) -> bool {
+    s.chars()
+        .any(|c| !c.is_whitespace() && !c.is_control() && !is_invisible(c))
+}
+
+/// Format characters (Unicode general category Cf) and the other characters that render as
+/// nothing (default-ignorable fillers and variation selectors, the braille blank).
+pub fn is_invisible(c: char) -> bool {
+    matches!(u32::from(c),
+        0x00AD
+        | 0x034F
+        | 0x0600..=0x0605
+        | 0x061C
+        | 0x06DD
+        | 0x070F
+        | 0x0890..=0x0891
+        | 0x08E2
+        | 0x115F..=0x1160
+        | 0x17B4..=0x17B5
+        | 0x180B..=0x180F
+        | 0x200B..=0x200F
+        | 0x202A..=0x202E
+        | 0x2060..=0x206F
+        | 0x2800
+        | 0x3164
+        | 0xFE00..=0xFE0F
+        | 0xFEFF
+        | 0xFFA0
+        | 0xFFF9..=0xFFFB
+        | 0x110BD
+        | 0x110CD
+        | 0x13430..=0x1343F
+        | 0x1BCA0..=0x1BCA3
+        | 0x1D173..=0x1D17A
+        | 0xE0001
+        | 0xE0020..=0xE007F
+        | 0xE0100..=0xE01EF
+    )
 }
 
 #[cfg(test)]
@@ -259,5 +464,144 @@ mod tests {
             ..Default::default()
         };
         assert_eq!(bad.normalised().unwrap_err().field, "tags");
+    }
+
+    #[test]
+    fn due_dates_outside_years_1_to_9999_are_refused_naming_the_field() {
+        for bad in [
+            "-0001-01-01",
+            "-0001-06-01",
+            "0000-12-31",
+            "0000-06-01T00:00:00Z",
+            "0001-01-01T00:30:00+01:00",
+        ] {
+            let err = parse_due("due", bad).unwrap_err();
+            assert_eq!(err.field, "due", "{bad}");
+            assert!(err.message.contains("year 1 to 9999"), "{bad}: {err}");
+        }
+        assert_eq!(
+            parse_due("due_at", "0001-01-01").unwrap(),
+            datetime!(0001-01-01 0:00 UTC)
+        );
+        assert_eq!(
+            parse_due("due_at", "9999-12-31T23:59:59Z").unwrap(),
+            datetime!(9999-12-31 23:59:59 UTC)
+        );
+        let late = parse_due("due_before", "9999-12-31T23:00:00-02:00").unwrap_err();
+        assert_eq!(late.field, "due_before");
+        assert!(late.message.contains("year 10000"), "{late}");
+        assert_eq!(parse_due("due", "2026-01-01\0").unwrap_err().field, "due");
+        // Values built in code are held to the same range.
+        let err =
+            NewTask::new("x", None, None, Some(datetime!(-0001-06-01 0:00 UTC)), &[]).unwrap_err();
+        assert_eq!(err.field, "due_at");
+        let patch = TaskPatch {
+            due_at: Some(Some(datetime!(0000-06-01 0:00 UTC))),
+            ..Default::default()
+        };
+        assert_eq!(patch.normalised().unwrap_err().field, "due_at");
+    }
+
+    #[test]
+    fn control_characters_are_refused_in_every_text_field() {
+        for bad in [
+            "a\0b",
+            "a\u{1}",
+            "tab\there",
+            "line\nbreak",
+            "del\u{7f}",
+            "c1\u{85}x",
+            "c1\u{9f}",
+        ] {
+            let err = title_rule(bad).unwrap_err();
+            assert_eq!(err.field, "title", "{bad:?}");
+            assert!(err.message.contains("control characters"), "{err}");
+            assert_eq!(tags_rule(&[bad.to_owned()]).unwrap_err().field, "tags");
+            assert_eq!(search_rule("q", bad).unwrap_err().field, "q");
+            assert_eq!(name_rule("name", bad, 100).unwrap_err().field, "name");
+            assert_eq!(text_rule("email", bad, false).unwrap_err().field, "email");
+        }
+        let err = title_rule("milk\0").unwrap_err();
+        assert!(err.message.contains("U+0000 at character 5"), "{err}");
+        // Descriptions and messages may hold tabs and line breaks, nothing else.
+        assert_eq!(
+            description_rule(Some("one\n\ttwo\r\nthree"))
+                .unwrap()
+                .as_deref(),
+            Some("one\n\ttwo\r\nthree")
+        );
+        for bad in [
+            "a\0b",
+            "bell\u{7}",
+            "esc\u{1b}[0m",
+            "del\u{7f}",
+            "nel\u{85}x",
+        ] {
+            assert_eq!(
+                description_rule(Some(bad)).unwrap_err().field,
+                "description"
+            );
+            assert_eq!(message_rule("message", bad).unwrap_err().field, "message");
+        }
+        assert_eq!(message_rule("message", " hi\nthere ").unwrap(), "hi\nthere");
+        assert_eq!(message_rule("message", "  ").unwrap_err().field, "message");
+        assert!(message_rule("message", &"x".repeat(2001)).is_err());
+        assert!(text_rule("email", "ann@example.com", false).is_ok());
+        assert!(text_rule("x", "ünïcødé ✓ 日本", false).is_ok());
+    }
+
+    #[test]
+    fn titles_tags_and_names_must_show_something() {
+        for invisible in [
+            "\u{200B}",
+            "\u{200B}\u{200C}\u{200D}",
+            "\u{2060}\u{FEFF}",
+            " \u{200E}\u{200F} ",
+            "\u{202A}\u{202B}\u{202C}\u{202D}\u{202E}",
+            "\u{2066}\u{2067}\u{2068}\u{2069}",
+            "\u{00AD}\u{061C}\u{180E}",
+            "\u{3000}\u{2003}",
+            "\u{E0041}\u{E007F}",
+        ] {
+            let err = title_rule(invisible).unwrap_err();
+            assert_eq!(err.field, "title", "{invisible:?}");
+            assert_eq!(name_rule("name", invisible, 100).unwrap_err().field, "name");
+        }
+        assert!(
+            title_rule("\u{200B}")
+                .unwrap_err()
+                .message
+                .contains("visible character")
+        );
+        for invisible in ["\u{200B}", "#\u{FEFF}", "\u{2066}\u{2069}"] {
+            let err = tags_rule(&[invisible.to_owned()]).unwrap_err();
+            assert_eq!(err.field, "tags", "{invisible:?}");
+        }
+        // Visible text with format characters inside is fine (e.g. emoji sequences, RTL text).
+        assert!(title_rule("👩\u{200D}💻 ship it").is_ok());
+        assert!(title_rule("\u{202B}שלום\u{202C}").is_ok());
+        assert!(tags_rule(&["café".into()]).is_ok());
+    }
+
+    #[test]
+    fn more_than_ten_tags_are_refused_before_deduplication() {
+        let eleven_same: Vec<String> = vec!["a".to_owned(); 11];
+        let err = tags_rule(&eleven_same).unwrap_err();
+        assert_eq!(err.field, "tags");
+        assert!(err.message.contains("at most 10 tags (got 11)"), "{err}");
+        let ten_same: Vec<String> = vec!["a".to_owned(); 10];
+        assert_eq!(tags_rule(&ten_same).unwrap(), vec!["a"]);
+    }
+
+    #[test]
+    fn search_texts_are_trimmed_bounded_and_blank_is_none() {
+        assert_eq!(
+            search_rule("q", "  milk ").unwrap().as_deref(),
+            Some("milk")
+        );
+        assert_eq!(search_rule("q", "   ").unwrap(), None);
+        let err = search_rule("query", &"x".repeat(201)).unwrap_err();
+        assert_eq!(err.field, "query");
+        assert!(search_rule("q", "100% _literal_").is_ok());
     }
 }

@@ -3,10 +3,8 @@
 //! session is no longer valid, or the API refused the input (with the field it concerns).
 
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use serde_json::Value;
 use std::time::Duration;
-use time::OffsetDateTime;
+use uuid::Uuid;
 
 /// Why a call to the API did not give the answer the page wanted.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,118 +35,32 @@ impl std::fmt::Display for ApiFailure {
     }
 }
 
-#[derive(Deserialize)]
-struct ErrorBody {
-    error: ErrorInner,
+pub use todo_wire::{
+    ChatRequest, ChatTurn, Conversation, ConversationDetail, ConversationList, CreateTask,
+    ErrorBody, ListQuery, LoginRequest, Message, Priority, RegisterRequest, Role, Session, Task,
+    TaskPage, ToolCall, UpdateTask, User,
+};
+
+/// The API's routes (one place, so a moved route is one change).
+pub mod routes {
+    pub const LIVEZ: &str = "/livez";
+    pub const REGISTER: &str = "/api/auth/register";
+    pub const LOGIN: &str = "/api/auth/login";
+    pub const TASKS: &str = "/api/tasks";
+    pub const CHAT: &str = "/api/chat";
+    pub const CONVERSATIONS: &str = "/api/conversations";
 }
 
-#[derive(Deserialize)]
-struct ErrorInner {
-    code: String,
-    message: String,
-    #[serde(default)]
-    field: Option<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct User {
-    pub id: String,
-    pub email: String,
-    pub name: String,
-}
-
-/// What register and login answer.
-#[derive(Debug, Clone, Deserialize)]
-pub struct Session {
-    pub user: User,
-    pub token: String,
-    pub expires_in: u64,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Task {
-    pub id: String,
-    pub number: i64,
-    pub title: String,
-    #[serde(default)]
-    pub description: Option<String>,
-    pub completed: bool,
-    pub priority: String,
-    #[serde(default, with = "time::serde::rfc3339::option")]
-    pub due_at: Option<OffsetDateTime>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct TaskPage {
-    pub items: Vec<Task>,
-    pub total: i64,
-    pub limit: u32,
-    #[serde(default)]
-    pub offset: Option<u32>,
-    #[serde(default)]
-    pub has_more: bool,
-}
-
-/// The body of `POST /api/tasks` and `PATCH /api/tasks/{id}`: `None` fields are sent as
-/// JSON null (PATCH clears them); `skip_absent` leaves them out (POST).
-#[derive(Debug, Clone, Default, Serialize)]
-pub struct TaskInput {
-    pub title: String,
-    pub description: Option<String>,
-    pub priority: String,
-    pub due_at: Option<String>,
-    pub tags: Option<Vec<String>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ToolCall {
-    pub tool: String,
-    #[serde(default)]
-    pub arguments: Value,
-    #[serde(default)]
-    pub result: Value,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ChatReply {
-    pub conversation_id: String,
-    pub response: String,
-    #[serde(default)]
-    pub tool_calls: Vec<ToolCall>,
-    #[serde(default)]
-    pub error: Option<Value>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Conversation {
-    pub id: String,
-    #[serde(default)]
-    pub title: Option<String>,
-    #[serde(with = "time::serde::rfc3339")]
-    pub updated_at: OffsetDateTime,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-struct ConversationList {
-    items: Vec<Conversation>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct Message {
-    pub id: Value,
-    pub role: String,
-    #[serde(default)]
-    pub content: String,
-    #[serde(default)]
-    pub tool_calls: Option<Vec<ToolCall>>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct ConversationDetail {
-    pub conversation: Conversation,
-    pub messages: Vec<Message>,
+/// The tool calls of a stored assistant message (stored as JSON; unreadable entries are left
+/// out rather than failing the page).
+pub fn message_tool_calls(m: &Message) -> Vec<ToolCall> {
+    match &m.tool_calls {
+        Some(serde_json::Value::Array(items)) => items
+            .iter()
+            .filter_map(|v| serde_json::from_value(v.clone()).ok())
+            .collect(),
+        _ => Vec::new(),
+    }
 }
 
 /// The API client. Cheap to clone (the pool is shared).
@@ -186,7 +98,7 @@ impl Api {
     pub async fn livez(&self, timeout: Duration) -> Result<(), String> {
         let r = self
             .client
-            .get(self.url("/livez"))
+            .get(self.url(routes::LIVEZ))
             .timeout(timeout)
             .send()
             .await
@@ -198,25 +110,17 @@ impl Api {
         }
     }
 
-    pub async fn register(
-        &self,
-        email: &str,
-        password: &str,
-        name: &str,
-    ) -> Result<Session, ApiFailure> {
-        let body = serde_json::json!({"email": email, "password": password, "name": name});
-        self.send(self.client.post(self.url("/api/auth/register")).json(&body))
+    pub async fn register(&self, body: &RegisterRequest) -> Result<Session, ApiFailure> {
+        self.send(self.client.post(self.url(routes::REGISTER)).json(body))
             .await
     }
 
     pub async fn login(
         &self,
-        email: &str,
-        password: &str,
+        body: &LoginRequest,
         client_ip: Option<&str>,
     ) -> Result<Session, ApiFailure> {
-        let body = serde_json::json!({"email": email, "password": password});
-        let mut req = self.client.post(self.url("/api/auth/login")).json(&body);
+        let mut req = self.client.post(self.url(routes::LOGIN)).json(body);
         // The API rate-limits logins per client; tell it who the client is (it trusts this
         // header only as far as its own configuration allows).
         if let Some(ip) = client_ip {
@@ -225,80 +129,56 @@ impl Api {
         self.send(req).await
     }
 
-    /// `query` is an already-encoded query string built from known parameters only.
-    pub async fn list_tasks(&self, token: &str, query: &str) -> Result<TaskPage, ApiFailure> {
+    pub async fn list_tasks(&self, token: &str, query: &ListQuery) -> Result<TaskPage, ApiFailure> {
+        let query = list_query_string(query)?;
         self.send(
             self.client
-                .get(self.url(&format!("/api/tasks?{query}")))
+                .get(self.url(&format!("{}?{query}", routes::TASKS)))
                 .bearer_auth(token),
         )
         .await
     }
 
     pub async fn get_task(&self, token: &str, id: &str) -> Result<Task, ApiFailure> {
-        self.send(
-            self.client
-                .get(self.url(&format!("/api/tasks/{}", path_segment(id))))
-                .bearer_auth(token),
-        )
-        .await
+        self.send(self.client.get(self.task_url(id, "")).bearer_auth(token))
+            .await
     }
 
-    pub async fn create_task(&self, token: &str, input: &TaskInput) -> Result<Task, ApiFailure> {
-        let mut body = serde_json::Map::new();
-        body.insert("title".into(), input.title.clone().into());
-        body.insert("priority".into(), input.priority.clone().into());
-        if let Some(d) = &input.description {
-            body.insert("description".into(), d.clone().into());
-        }
-        if let Some(d) = &input.due_at {
-            body.insert("due_at".into(), d.clone().into());
-        }
-        if let Some(t) = &input.tags {
-            body.insert("tags".into(), t.clone().into());
-        }
+    pub async fn create_task(&self, token: &str, body: &CreateTask) -> Result<Task, ApiFailure> {
         self.send(
             self.client
-                .post(self.url("/api/tasks"))
+                .post(self.url(routes::TASKS))
                 .bearer_auth(token)
-                .json(&body),
+                .json(body),
         )
         .await
     }
 
-    /// Replaces every editable field (empty optional fields are cleared).
     pub async fn update_task(
         &self,
         token: &str,
         id: &str,
-        input: &TaskInput,
-        completed: Option<bool>,
+        body: &UpdateTask,
     ) -> Result<Task, ApiFailure> {
-        let mut body =
-            serde_json::to_value(input).map_err(|e| ApiFailure::Unavailable(e.to_string()))?;
-        if let (Some(done), Some(obj)) = (completed, body.as_object_mut()) {
-            obj.insert("completed".into(), done.into());
-        }
         self.send(
             self.client
-                .patch(self.url(&format!("/api/tasks/{}", path_segment(id))))
+                .patch(self.task_url(id, ""))
                 .bearer_auth(token)
-                .json(&body),
+                .json(body),
         )
         .await
     }
 
-    /// `action` is `complete` or `reopen`.
     pub async fn set_completed(
         &self,
         token: &str,
         id: &str,
         done: bool,
     ) -> Result<Task, ApiFailure> {
-        let action = if done { "complete" } else { "reopen" };
+        let action = if done { "/complete" } else { "/reopen" };
         self.send(
             self.client
-                .post(self.url(&format!("/api/tasks/{}/{action}", path_segment(id))))
+                .post(self.task_url(id, action))
                 .bearer_auth(token),
         )
         .await
@@ -307,7 +187,7 @@ impl Api {
     pub async fn delete_task(&self, token: &str, id: &str) -> Result<(), ApiFailure> {
         let response = self
             .client
-            .delete(self.url(&format!("/api/tasks/{}", path_segment(id))))
+            .delete(self.task_url(id, ""))
             .bearer_auth(token)
             .send()
             .await
@@ -321,16 +201,16 @@ impl Api {
     pub async fn chat(
         &self,
         token: &str,
-        conversation_id: Option<&str>,
+        conversation_id: Option<Uuid>,
         message: &str,
-    ) -> Result<ChatReply, ApiFailure> {
-        let mut body = serde_json::json!({ "message": message });
-        if let (Some(id), Some(obj)) = (conversation_id, body.as_object_mut()) {
-            obj.insert("conversation_id".into(), id.into());
-        }
+    ) -> Result<ChatTurn, ApiFailure> {
+        let body = ChatRequest {
+            conversation_id,
+            message: message.to_owned(),
+        };
         self.send(
             self.client
-                .post(self.url("/api/chat"))
+                .post(self.url(routes::CHAT))
                 .bearer_auth(token)
                 .json(&body),
         )
@@ -341,7 +221,7 @@ impl Api {
         let list: ConversationList = self
             .send(
                 self.client
-                    .get(self.url("/api/conversations"))
+                    .get(self.url(routes::CONVERSATIONS))
                     .bearer_auth(token),
             )
             .await?;
@@ -351,14 +231,18 @@ impl Api {
     pub async fn conversation(
         &self,
         token: &str,
-        id: &str,
+        id: Uuid,
     ) -> Result<ConversationDetail, ApiFailure> {
         self.send(
             self.client
-                .get(self.url(&format!("/api/conversations/{}", path_segment(id))))
+                .get(self.url(&format!("{}/{id}", routes::CONVERSATIONS)))
                 .bearer_auth(token),
         )
         .await
+    }
+
+    fn task_url(&self, id: &str, action: &str) -> String {
+        self.url(&format!("{}/{}{action}", routes::TASKS, path_segment(id)))
     }
 
     async fn send<T: DeserializeOwned>(
@@ -388,6 +272,7 @@ async fn failure(response: reqwest::Response) -> ApiFailure {
     let status = response.status().as_u16();
     let body = response.bytes().await.unwrap_or_default();
     let parsed = serde_json::from_slice::<ErrorBody>(&body).ok();
+    // The wire type keeps the request id too; the page only needs code, message and field.
     match (status, parsed) {
         (401, p) => {
             ApiFailure::Unauthorized(p.map(|b| b.error.message).unwrap_or_else(|| "401".into()))
@@ -418,6 +303,13 @@ fn describe(e: &reqwest::Error) -> String {
     }
 }
 
+/// The list query as the API reads it (serde_urlencoded of the wire type: a renamed
+/// parameter is a compile error here, not a silently ignored filter).
+pub fn list_query_string(query: &ListQuery) -> Result<String, ApiFailure> {
+    serde_urlencoded::to_string(query)
+        .map_err(|e| ApiFailure::Unavailable(format!("cannot encode the list query: {e}")))
+}
+
 /// Task ids and conversation ids go into URL paths: only UUID/number characters pass.
 fn path_segment(id: &str) -> String {
     id.chars()
@@ -428,6 +320,30 @@ fn path_segment(id: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn list_queries_encode_as_the_api_reads_them() {
+        let q = ListQuery {
+            status: Some(todo_wire::StatusFilter::Pending),
+            priority: Some(Priority::High),
+            q: Some("milk & eggs".into()),
+            sort: Some(todo_wire::SortKey::DueAt),
+            order: Some(todo_wire::Order::Asc),
+            limit: Some(50),
+            offset: Some(0),
+            ..ListQuery::default()
+        };
+        assert_eq!(
+            list_query_string(&q).ok().as_deref(),
+            Some(
+                "status=pending&priority=high&q=milk+%26+eggs&sort=due_at&order=asc&limit=50&offset=0"
+            )
+        );
+        assert_eq!(
+            list_query_string(&ListQuery::default()).ok().as_deref(),
+            Some("")
+        );
+    }
 
     #[test]
     fn path_segments_cannot_escape() {

@@ -177,7 +177,7 @@ impl TaskForm {
         TaskForm {
             title: t.title.clone(),
             description: t.description.clone().unwrap_or_default(),
-            priority: t.priority.clone(),
+            priority: t.priority.as_str().to_owned(),
             due_date,
             due_time,
             tags: t.tags.join(", "),
@@ -187,7 +187,13 @@ impl TaskForm {
 }
 
 pub fn iso_date(d: Date) -> String {
-    format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
+    let sign = if d.year() < 0 { "-" } else { "" };
+    format!(
+        "{sign}{:04}-{:02}-{:02}",
+        d.year().unsigned_abs(),
+        u8::from(d.month()),
+        d.day()
+    )
 }
 
 /// How a due date stands relative to today (UTC, the API's calendar).
@@ -241,9 +247,7 @@ impl DueView {
         };
         DueView {
             label,
-            iso: due
-                .format(&time::format_description::well_known::Rfc3339)
-                .unwrap_or_default(),
+            iso: todo_wire::timestamp::format(&due),
             state,
         }
     }
@@ -318,11 +322,13 @@ impl TaskView {
                     current: false,
                 })
                 .collect(),
-            number: t.number,
+            number: i64::from(t.number),
             title: t.title,
             description: t.description,
             completed: t.completed,
-            priority: Some(t.priority).filter(|p| p != "medium"),
+            priority: Some(t.priority)
+                .filter(|p| *p != crate::api::Priority::Medium)
+                .map(|p| p.as_str().to_owned()),
         }
     }
 
@@ -575,6 +581,7 @@ mod tests {
             tool: "add_task".into(),
             arguments: serde_json::json!({"title": "call mom", "due_at": "2026-11-27", "description": null}),
             result: serde_json::json!({"number": 4, "title": "call mom", "completed": false}),
+            is_error: false,
         };
         let v = ToolView::new(&call);
         assert_eq!(v.name, "add_task");
@@ -587,6 +594,7 @@ mod tests {
             tool: "list_tasks".into(),
             arguments: serde_json::json!({}),
             result: serde_json::json!({"items": [{}, {}], "total": 2}),
+            is_error: false,
         };
         assert_eq!(ToolView::new(&list).summary, "() → 2 tasks");
     }

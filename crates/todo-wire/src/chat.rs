@@ -46,7 +46,7 @@ pub struct ChatRequest {
     #[schemars(
         length(min = 1, max = 2000),
         regex(
-            pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*\S[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
+            pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
         )
     )]
     pub message: String,
@@ -75,6 +75,32 @@ pub struct ToolCall {
 pub struct ChatError {
     pub code: String,
     pub message: String,
+}
+
+impl ChatError {
+    pub fn new(code: impl Into<String>, message: impl Into<String>) -> ChatError {
+        ChatError {
+            code: code.into(),
+            message: message.into(),
+        }
+    }
+}
+
+impl std::fmt::Display for ChatError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}: {}", self.code, self.message)
+    }
+}
+
+impl std::error::Error for ChatError {}
+
+impl Engine {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Engine::Builtin => "builtin",
+            Engine::Llm => "llm",
+        }
+    }
 }
 
 /// The answer to one chat turn. With `error`, the engine or the tools failed; the message is

@@ -234,9 +234,22 @@ impl JsonSchema for TaskKey {
     }
 }
 
-/// A due date as clients send it. The pattern is the shape; the calendar (and the year range
-/// 1..=9999) is checked by the server, which names the field when it refuses.
-pub const DUE_PATTERN: &str = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}([T ][0-9]{2}:[0-9]{2}(:[0-9]{2}(\.[0-9]{1,9})?)?(Z|z|[+-][0-9]{2}:[0-9]{2})?)?$";
+/// A due date as clients send it, exactly the forms the server reads: a calendar date in year
+/// 1..=9999 (leap days included), optionally with a time: `T` and `HH:MM` or `HH:MM:SS` (UTC),
+/// or RFC 3339 (`HH:MM:SS`, up to 9 fraction digits, then `Z` or `+HH:MM`). The server still
+/// checks that the instant, in UTC, falls in year 1..=9999, and names the field when it refuses.
+pub const DUE_PATTERN: &str = concat!(
+    "^(?:",
+    // Any year 0001..=9999, with months of 31, 30 and 28 days ...
+    "(?:[1-9][0-9]{3}|0[1-9][0-9]{2}|00[1-9][0-9]|000[1-9])-",
+    "(?:(?:0[13578]|1[02])-(?:0[1-9]|[12][0-9]|3[01])|(?:0[469]|11)-(?:0[1-9]|[12][0-9]|30)|02-(?:0[1-9]|1[0-9]|2[0-8]))",
+    // ... or 29 February of a leap year.
+    "|(?:[0-9]{2}(?:0[48]|[2468][048]|[13579][26])|(?:0[48]|[2468][048]|[13579][26])00)-02-29",
+    ")(?:",
+    "T(?:[01][0-9]|2[0-3]):[0-5][0-9](?::[0-5][0-9])?",
+    "|[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:[.][0-9]{1,9})?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])",
+    ")?$"
+);
 pub const DUE_HELP: &str =
     "Due date: ISO 8601 date (2026-11-25) or date-time (2026-11-25T17:00:00Z), year 1 to 9999";
 
@@ -250,7 +263,8 @@ pub fn due_schema_option(g: &mut SchemaGenerator) -> Schema {
 }
 
 /// A tag: 1..=32 characters, no spaces or commas (a leading `#` is dropped).
-pub const TAG_PATTERN: &str = r"^#?[^\s,#][^\s,]{0,31}$";
+/// No control characters either (C0, DEL, C1).
+pub const TAG_PATTERN: &str = r"^#?[^\s,#\x00-\x1f\x7f-\x9f][^\s,\x00-\x1f\x7f-\x9f]{0,31}$";
 
 pub fn tags_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
@@ -266,10 +280,16 @@ pub fn tags_schema_option(g: &mut SchemaGenerator) -> Schema {
     json_schema!({ "anyOf": [tags, { "type": "null" }] })
 }
 
-/// Text with no control characters (C0, DEL, C1) and at least one non-space character.
-/// (Invisible-only titles, such as zero-width characters, are refused by the server too.)
-pub const TITLE_PATTERN: &str =
-    r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x1f\x7f-\x9f]*$";
+/// Text with no control characters (C0, DEL, C1) and at least one visible character: not a
+/// space, nor a zero-width, bidi or other format character (the Basic Multilingual Plane ones
+/// of todo-store's `is_invisible`; the server refuses the few others too).
+pub const TITLE_PATTERN: &str = concat!(
+    r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f",
+    r"\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u17b4\u17b5",
+    r"\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff",
+    r"\uffa0\ufff9-\ufffb",
+    r"][^\x00-\x1f\x7f-\x9f]*$"
+);
 /// Text with no control characters other than tab and line breaks.
 pub const DESCRIPTION_PATTERN: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$";
 

@@ -34,7 +34,51 @@ pub fn serialize<S: Serializer>(t: &OffsetDateTime, s: S) -> Result<S::Ok, S::Er
 
 pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<OffsetDateTime, D::Error> {
     let raw = String::deserialize(d)?;
-    OffsetDateTime::parse(&raw, &Rfc3339).map_err(serde::de::Error::custom)
+    parse(&raw).map_err(serde::de::Error::custom)
+}
+
+/// Reads what [`format`] writes: RFC 3339, or the expanded form (`-000001-06-01T00:00:00Z`)
+/// of a year RFC 3339 cannot hold, so clients of the wire types read every stored value.
+pub fn parse(raw: &str) -> Result<OffsetDateTime, String> {
+    match OffsetDateTime::parse(raw, &Rfc3339) {
+        Ok(t) => Ok(t),
+        Err(e) => parse_expanded(raw).ok_or_else(|| e.to_string()),
+    }
+}
+
+/// `±YYYYYY-MM-DDTHH:MM:SSZ`.
+fn parse_expanded(raw: &str) -> Option<OffsetDateTime> {
+    let sign = match raw.as_bytes().first()? {
+        b'-' => -1,
+        b'+' => 1,
+        _ => return None,
+    };
+    let rest = raw.get(1..)?.strip_suffix('Z')?;
+    let (date, clock) = rest.split_once('T')?;
+    let mut date = date.split('-');
+    let num = |s: Option<&str>, width: usize| -> Option<u32> {
+        let s = s?;
+        (s.len() == width && s.bytes().all(|b| b.is_ascii_digit()))
+            .then(|| s.parse().ok())
+            .flatten()
+    };
+    let year = i32::try_from(num(date.next(), 6)?).ok()? * sign;
+    let month = u8::try_from(num(date.next(), 2)?).ok()?;
+    let day = u8::try_from(num(date.next(), 2)?).ok()?;
+    if date.next().is_some() {
+        return None;
+    }
+    let mut clock = clock.split(':');
+    let hour = u8::try_from(num(clock.next(), 2)?).ok()?;
+    let minute = u8::try_from(num(clock.next(), 2)?).ok()?;
+    let second = u8::try_from(num(clock.next(), 2)?).ok()?;
+    if clock.next().is_some() {
+        return None;
+    }
+    let date =
+        time::Date::from_calendar_date(year, time::Month::try_from(month).ok()?, day).ok()?;
+    let time = time::Time::from_hms(hour, minute, second).ok()?;
+    Some(time::PrimitiveDateTime::new(date, time).assume_utc())
 }
 
 pub fn schema(_: &mut SchemaGenerator) -> Schema {
@@ -56,7 +100,7 @@ pub mod option {
         d: D,
     ) -> Result<Option<OffsetDateTime>, D::Error> {
         Option::<String>::deserialize(d)?
-            .map(|raw| OffsetDateTime::parse(&raw, &Rfc3339).map_err(serde::de::Error::custom))
+            .map(|raw| parse(&raw).map_err(serde::de::Error::custom))
             .transpose()
     }
 
@@ -84,5 +128,25 @@ mod tests {
             format(&datetime!(-0001-06-01 0:00 UTC)),
             "-000001-06-01T00:00:00Z"
         );
+    }
+
+    #[test]
+    fn what_format_writes_parse_reads() {
+        for t in [
+            datetime!(2026-11-25 17:00 UTC),
+            datetime!(-0001-06-01 0:00 UTC),
+            datetime!(-4713-01-01 12:30:05 UTC),
+            datetime!(0000-01-01 0:00 UTC),
+        ] {
+            assert_eq!(parse(&format(&t)), Ok(t), "{}", format(&t));
+        }
+        for bad in [
+            "-01-06-01T00:00:00Z",
+            "-000001-06-01",
+            "+000001-13-01T00:00:00Z",
+            "x",
+        ] {
+            assert!(parse(bad).is_err(), "{bad}");
+        }
     }
 }

@@ -291,6 +291,8 @@ Environment of each service container (contracts of the services).
 {{- define "todo.env.mcp" -}}
 {{ include "todo.env.common" . }}
 {{ include "todo.env.config" (dict "root" . "key" "DATABASE_MAX_CONNECTIONS") }}
+{{ include "todo.env.config" (dict "root" . "key" "MCP_ALLOWED_HOSTS") }}
+{{ include "todo.env.config" (dict "root" . "key" "MCP_ALLOWED_ORIGINS") }}
 {{ include "todo.env.database" . }}
 {{ include "todo.env.jwt" . }}
 {{- end }}
@@ -299,6 +301,30 @@ Environment of each service container (contracts of the services).
 {{ include "todo.env.common" . }}
 {{ include "todo.env.config" (dict "root" . "key" "API_URL") }}
 {{ include "todo.env.config" (dict "root" . "key" "COOKIE_SECURE") }}
+{{- end }}
+
+{{/*
+MCP_ALLOWED_HOSTS of todo-mcp (comma-separated): the Host values /mcp is reached by.
+- the Ingress host (the ingress controller passes the client's Host through);
+- the Service's in-cluster names, short to fully qualified, with and without the Service
+  port (todo-api's MCP_URL is "http://<fullname>-mcp:<port>/mcp");
+- loopback, for `kubectl port-forward` (a rebinding page cannot make a browser send these);
+- mcp.extraAllowedHosts.
+*/}}
+{{- define "todo.mcp.allowedHosts" -}}
+{{- $service := include "todo.componentName" (dict "root" . "component" "mcp") }}
+{{- $port := int .Values.mcp.service.port }}
+{{- $namespace := .Release.Namespace }}
+{{- $hosts := list }}
+{{- if .Values.ingress.enabled }}
+{{- $hosts = append $hosts .Values.ingress.host }}
+{{- end }}
+{{- range $name := list $service (printf "%s.%s" $service $namespace) (printf "%s.%s.svc" $service $namespace) (printf "%s.%s.svc.cluster.local" $service $namespace) }}
+{{- $hosts = append $hosts $name }}
+{{- $hosts = append $hosts (printf "%s:%d" $name $port) }}
+{{- end }}
+{{- $hosts = concat $hosts (list "localhost" "127.0.0.1" "[::1]") .Values.mcp.extraAllowedHosts }}
+{{- join "," (uniq $hosts) }}
 {{- end }}
 
 {{/*

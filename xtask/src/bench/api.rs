@@ -6,7 +6,7 @@ use super::{at_fixed_rates, load_generator, ms, register, release_binaries};
 use anyhow::{Context, Result};
 use http_bench::{Target, rss_kib};
 use local_stack::{LogMode, ServiceProcess, free_port};
-use serde_json::json;
+use smoke_suite::todo_wire as wire;
 use std::time::Duration;
 use throwaway_postgres::PgServer;
 use xshell::Shell;
@@ -60,8 +60,12 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         for chunk in (0..1000).collect::<Vec<_>>().chunks(50) {
             let mut batch = Vec::new();
             for i in chunk {
-                let priority = ["low", "medium", "high"][i % 3];
-                let body = json!({"title": format!("task {i}"), "priority": priority, "tags": [format!("t{}", i % 7)]});
+                let body = wire::CreateTask {
+                    title: format!("task {i}"),
+                    priority: Some(wire::Priority::ALL[i % 3]),
+                    tags: Some(vec![format!("t{}", i % 7)]),
+                    ..wire::CreateTask::default()
+                };
                 let request = client.post(format!("{base}/api/tasks")).bearer_auth(&token).json(&body).send();
                 batch.push(tokio::spawn(request));
             }

@@ -3,9 +3,10 @@
 //! concurrent clients. Release builds, throwaway database, 20 seeded tasks.
 
 use super::{at_fixed_rates, load_generator, ms, register, release_binaries};
-use anyhow::{Context, Result};
+use anyhow::Result;
 use http_bench::Target;
 use serde_json::json;
+use smoke_suite::todo_wire as wire;
 use std::time::Duration;
 use xshell::Shell;
 
@@ -43,21 +44,25 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         for user in 0..MAX_CLIENTS {
             let token = register(&client, &api, &format!("bench{user}@example.com")).await?;
             for i in 0..20 {
-                client.post(format!("{api}/api/tasks")).bearer_auth(&token).json(&json!({"title": format!("task {i}")})).send().await?.error_for_status()?;
+                let task = wire::CreateTask { title: format!("task {i}"), ..wire::CreateTask::default() };
+                client.post(format!("{api}/api/tasks")).bearer_auth(&token).json(&task).send().await?.error_for_status()?;
             }
-            let first: serde_json::Value = client.post(format!("{api}/api/chat")).bearer_auth(&token).json(&json!({"message": "what's left?"})).send().await?.error_for_status()?.json().await?;
-            let conversation = first["conversation_id"].as_str().context("no conversation")?.to_owned();
+            let turn = |conversation_id| wire::ChatRequest { conversation_id, message: "what's left?".to_owned() };
+            let first: wire::ChatTurn = client.post(format!("{api}/api/chat")).bearer_auth(&token).json(&turn(None)).send().await?.error_for_status()?.json().await?;
+            let list = wire::mcp::ListTasksArgs { status: Some(wire::StatusFilter::Pending), limit: Some(20), ..Default::default() };
+            let list_call = json!({"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "list_tasks", "arguments": list}}).to_string();
             let auth = format!("Bearer {token}");
             tool_calls.push(
                 Target::post_json(
                     format!("{}/mcp", stack.mcp.base_url()),
-                    r#"{"jsonrpc":"2.0","id":1,"method":"tools/call","params":{"name":"list_tasks","arguments":{"status":"pending","limit":20}}}"#,
+                    list_call,
                 )
                 .header("authorization", &auth)
                 .header("accept", "application/json, text/event-stream")
                 .header("mcp-protocol-version", "2025-11-25"),
             );
-            chat_turns.push(Target::post_json(format!("{api}/api/chat"), format!(r#"{{"conversation_id":"{conversation}","message":"what's left?"}}"#)).header("authorization", &auth));
+            let next = serde_json::to_string(&turn(Some(first.conversation_id)))?;
+            chat_turns.push(Target::post_json(format!("{api}/api/chat"), next).header("authorization", &auth));
         }
         let duration = Duration::from_secs(args.seconds);
         println!("\nbench mcp: release build, {} s per row, this machine", args.seconds);

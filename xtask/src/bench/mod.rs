@@ -8,6 +8,7 @@ mod mcp;
 mod web;
 
 use anyhow::Result;
+use smoke_suite::todo_wire as wire;
 use std::path::{Path, PathBuf};
 use xshell::{Shell, cmd};
 
@@ -63,18 +64,20 @@ pub fn load_generator(bin_dir: &Path) -> http_bench::LoadGenerator {
 
 /// Registers `email` with todo-api at `api` (password `bench-password`); returns its token.
 pub async fn register(client: &reqwest::Client, api: &str, email: &str) -> Result<String> {
-    let session: serde_json::Value = client
+    let request = wire::RegisterRequest {
+        email: email.to_owned(),
+        password: "bench-password".to_owned(),
+        name: "Bench".to_owned(),
+    };
+    let session: wire::Session = client
         .post(format!("{api}/api/auth/register"))
-        .json(&serde_json::json!({"email": email, "password": "bench-password", "name": "Bench"}))
+        .json(&request)
         .send()
         .await?
         .error_for_status()?
         .json()
         .await?;
-    session["token"]
-        .as_str()
-        .map(str::to_owned)
-        .ok_or_else(|| anyhow::anyhow!("no token in the register answer for {email}"))
+    Ok(session.token)
 }
 
 /// Shares of the closed-loop throughput at which [`at_fixed_rates`] offers load.

@@ -6,7 +6,7 @@
 use super::{at_fixed_rates, load_generator, ms, release_binaries};
 use anyhow::{Context, Result, bail};
 use http_bench::Target;
-use serde_json::json;
+use smoke_suite::todo_wire as wire;
 use std::time::Duration;
 use xshell::Shell;
 
@@ -65,14 +65,13 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
                 let d = today + time::Duration::days(i as i64 % 9 - 3);
                 format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
             });
-            let priority = ["low", "medium", "high"][i % 3];
-            let body = json!({
-                "title": format!("Task {i}: pick up the dry cleaning and post the letters"),
-                "description": (i % 2 == 0).then(|| format!("Details for task {i}, with a few more words to read.")),
-                "priority": priority,
-                "due_at": due,
-                "tags": [format!("tag{}", i % 5), "home"],
-            });
+            let body = wire::CreateTask {
+                title: format!("Task {i}: pick up the dry cleaning and post the letters"),
+                description: (i % 2 == 0).then(|| format!("Details for task {i}, with a few more words to read.")),
+                priority: Some(wire::Priority::ALL[i % 3]),
+                due_at: due,
+                tags: Some(vec![format!("tag{}", i % 5), "home".to_owned()]),
+            };
             batch.push(tokio::spawn(client.post(format!("{api}/api/tasks")).bearer_auth(&session).json(&body).send()));
         }
         for r in batch {

@@ -37,9 +37,12 @@ pub const ROOT_CONFIG_FILES: &[&str] = &[
     "rust-toolchain",
 ];
 
-/// Tracked crate files that no cargo build or test reads (pytest runs these, from
-/// `cargo xtask ci`).
-pub const NOT_READ_BY_CARGO: &[&str] = &["crates/todo-mcp/tests/python/"];
+/// Tracked crate files that no cargo build or test reads (pytest and node run these, from
+/// `cargo xtask ci`, step interop).
+pub const NOT_READ_BY_CARGO: &[&str] = &[
+    "crates/todo-mcp/tests/python/",
+    "crates/todo-mcp/tests/clients/",
+];
 
 /// What crane's `fileset.commonCargoSources` keeps of a member directory.
 pub fn is_cargo_source(path: &str) -> bool {

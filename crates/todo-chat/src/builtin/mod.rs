@@ -5,12 +5,14 @@
 pub mod dates;
 pub mod intent;
 
-use crate::engine::{ChatEngine, ChatError, ToolRunner, Turn};
+use crate::engine::{ChatEngine, ChatError, Engine, ToolRunner, Turn, to_arguments};
 use dates::describe;
 use futures::future::BoxFuture;
 use intent::{Change, DueFilter, Intent, ListFilter, Status, Target};
 use serde_json::{Map, Value, json};
 use time::{Date, Duration, Weekday};
+use todo_wire::mcp::{AddTaskArgs, CompleteTaskArgs, ListTasksArgs, TaskIdArgs, UpdateTaskArgs};
+use todo_wire::{Patch, StatusFilter, TaskKey};
 
 pub struct BuiltinEngine;
 
@@ -22,8 +24,8 @@ pub const HELP: &str = "I can manage your tasks. Try:\n\
 • \"delete 3\"";
 
 impl ChatEngine for BuiltinEngine {
-    fn name(&self) -> &'static str {
-        "builtin"
+    fn engine(&self) -> Engine {
+        Engine::Builtin
     }
 
     fn respond<'a>(&'a self, turn: Turn<'a>) -> BoxFuture<'a, Result<String, ChatError>> {
@@ -36,34 +38,33 @@ impl ChatEngine for BuiltinEngine {
 
 /// The first tool call an intent leads to (before any follow-up), for tests and previews.
 pub fn planned_call(intent: &Intent, today: Date) -> Option<(&'static str, Value)> {
+    let args = |a: Map<String, Value>| Some(Value::Object(a));
     match intent {
         Intent::Add { title, .. } if title.is_empty() => None,
-        Intent::Add { .. } => Some(("add_task", Value::Object(add_args(intent)))),
-        Intent::List(filter) => Some(("list_tasks", Value::Object(list_args(filter, today)))),
+        Intent::Add { .. } => Some(("add_task", args(to_arguments(&add_args(intent)?))?)),
+        Intent::List(filter) => {
+            Some(("list_tasks", args(to_arguments(&list_args(filter, today)))?))
+        }
         Intent::SetDone {
             target: Target::Number(n),
             done,
         } => Some((
             "complete_task",
-            if *done {
-                json!({"task_id": n})
-            } else {
-                json!({"task_id": n, "completed": false})
-            },
+            args(to_arguments(&complete_args(*n, *done)))?,
         )),
         Intent::Delete {
             target: Target::Number(n),
-        } => Some(("delete_task", json!({"task_id": n}))),
+        } => Some(("delete_task", args(to_arguments(&id_args(*n)))?)),
         Intent::Update {
             target: Target::Number(n),
             change,
-        } => Some(("update_task", Value::Object(update_args(*n, change)))),
+        } => Some(("update_task", args(to_arguments(&update_args(*n, change)))?)),
         Intent::SetDone {
             target: Target::Words(w),
             done,
         } => Some((
             "list_tasks",
-            json!({"query": w, "status": if *done { "pending" } else { "completed" }}),
+            args(to_arguments(&search_args(w, done_status(*done), None)))?,
         )),
         Intent::Delete {
             target: Target::Words(w),
@@ -71,78 +72,100 @@ pub fn planned_call(intent: &Intent, today: Date) -> Option<(&'static str, Value
         | Intent::Update {
             target: Target::Words(w),
             ..
-        } => Some(("list_tasks", json!({"query": w, "status": "all"}))),
+        } => Some((
+            "list_tasks",
+            args(to_arguments(&search_args(w, StatusFilter::All, None)))?,
+        )),
         Intent::Help | Intent::Greeting | Intent::Unknown => None,
     }
 }
 
-fn add_args(intent: &Intent) -> Map<String, Value> {
-    let mut args = Map::new();
-    if let Intent::Add {
+/// The tasks a done/undo by words looks among.
+fn done_status(done: bool) -> StatusFilter {
+    if done {
+        StatusFilter::Pending
+    } else {
+        StatusFilter::Completed
+    }
+}
+
+fn add_args(intent: &Intent) -> Option<AddTaskArgs> {
+    let Intent::Add {
         title,
         due,
         priority,
         tags,
     } = intent
-    {
-        args.insert("title".into(), json!(title));
-        if let Some(d) = due {
-            args.insert("due".into(), json!(iso(*d)));
-        }
-        if let Some(p) = priority {
-            args.insert("priority".into(), json!(p.as_str()));
-        }
-        if !tags.is_empty() {
-            args.insert("tags".into(), json!(tags));
-        }
-    }
-    args
-}
-
-fn list_args(filter: &ListFilter, today: Date) -> Map<String, Value> {
-    let mut args = Map::new();
-    let status = match filter.status {
-        Status::Pending => "pending",
-        Status::Completed => "completed",
-        Status::All => "all",
+    else {
+        return None;
     };
-    args.insert("status".into(), json!(status));
-    match filter.due {
-        Some(DueFilter::Today) => {
-            args.insert("due_before".into(), json!(iso(today + Duration::days(1))));
-        }
-        Some(DueFilter::Overdue) => {
-            args.insert("due_before".into(), json!(iso(today)));
-        }
-        Some(DueFilter::ThisWeek) => {
-            args.insert(
-                "due_before".into(),
-                json!(iso(dates::next_weekday(today, Weekday::Monday))),
-            );
-        }
-        None => {}
-    }
-    if let Some(tag) = &filter.tag {
-        args.insert("tag".into(), json!(tag));
-    }
-    if let Some(p) = filter.priority {
-        args.insert("priority".into(), json!(p.as_str()));
-    }
-    if let Some(q) = &filter.query {
-        args.insert("query".into(), json!(q));
-    }
-    args
+    Some(AddTaskArgs {
+        title: title.clone(),
+        description: None,
+        priority: *priority,
+        due: due.map(iso),
+        tags: (!tags.is_empty()).then(|| tags.clone()),
+    })
 }
 
-fn update_args(number: i32, change: &Change) -> Map<String, Value> {
-    let mut args = Map::new();
-    args.insert("task_id".into(), json!(number));
+fn list_args(filter: &ListFilter, today: Date) -> ListTasksArgs {
+    let status = match filter.status {
+        Status::Pending => StatusFilter::Pending,
+        Status::Completed => StatusFilter::Completed,
+        Status::All => StatusFilter::All,
+    };
+    let due_before = match filter.due {
+        Some(DueFilter::Today) => Some(iso(today + Duration::days(1))),
+        Some(DueFilter::Overdue) => Some(iso(today)),
+        Some(DueFilter::ThisWeek) => Some(iso(dates::next_weekday(today, Weekday::Monday))),
+        None => None,
+    };
+    ListTasksArgs {
+        status: Some(status),
+        priority: filter.priority,
+        tag: filter.tag.clone(),
+        query: filter.query.clone(),
+        due_before,
+        limit: None,
+    }
+}
+
+fn search_args(words: &str, status: StatusFilter, limit: Option<u32>) -> ListTasksArgs {
+    ListTasksArgs {
+        status: Some(status),
+        query: Some(words.to_owned()),
+        limit,
+        ..ListTasksArgs::default()
+    }
+}
+
+fn id_args(number: i32) -> TaskIdArgs {
+    TaskIdArgs {
+        task_id: TaskKey::Number(number),
+    }
+}
+
+fn complete_args(number: i32, done: bool) -> CompleteTaskArgs {
+    CompleteTaskArgs {
+        task_id: TaskKey::Number(number),
+        completed: done,
+    }
+}
+
+fn update_args(number: i32, change: &Change) -> UpdateTaskArgs {
+    let mut args = UpdateTaskArgs {
+        task_id: TaskKey::Number(number),
+        title: None,
+        description: Patch::Keep,
+        priority: None,
+        due: Patch::Keep,
+        tags: Patch::Keep,
+    };
     match change {
-        Change::Title(t) => args.insert("title".into(), json!(t)),
-        Change::Due(Some(d)) => args.insert("due".into(), json!(iso(*d))),
-        Change::Due(None) => args.insert("due".into(), Value::Null),
-        Change::Priority(p) => args.insert("priority".into(), json!(p.as_str())),
-        Change::AddTags(tags) => args.insert("tags".into(), json!(tags)),
+        Change::Title(t) => args.title = Some(t.clone()),
+        Change::Due(d) => args.due = Patch::from(d.map(iso)),
+        Change::Priority(p) => args.priority = Some(*p),
+        Change::AddTags(tags) => args.tags = Patch::Set(tags.clone()),
     };
     args
 }
@@ -168,7 +191,10 @@ pub async fn execute(
             Ok("What should the task be? For example: \"add buy milk tomorrow\".".to_owned())
         }
         Intent::Add { .. } => {
-            let outcome = tools.call("add_task", add_args(intent)).await?;
+            let Some(args) = add_args(intent) else {
+                return Ok(HELP.to_owned());
+            };
+            let outcome = tools.call_with("add_task", &args).await?;
             if outcome.is_error {
                 return Ok(format!(
                     "I couldn't add that: {}",
@@ -180,16 +206,13 @@ pub async fn execute(
         }
         Intent::List(filter) => list(filter, tools, today).await,
         Intent::SetDone { target, done } => {
-            let status = if *done { "pending" } else { "completed" };
+            let status = done_status(*done);
             let Some(number) = resolve(target, status, tools, today).await? else {
                 return resolve_reply(target, status, tools, today).await;
             };
-            let mut args = Map::new();
-            args.insert("task_id".into(), json!(number));
-            if !done {
-                args.insert("completed".into(), json!(false));
-            }
-            let outcome = tools.call("complete_task", args).await?;
+            let outcome = tools
+                .call_with("complete_task", &complete_args(number, *done))
+                .await?;
             if outcome.is_error {
                 return Ok(not_found_or(&outcome.value, number));
             }
@@ -201,12 +224,10 @@ pub async fn execute(
             })
         }
         Intent::Delete { target } => {
-            let Some(number) = resolve(target, "all", tools, today).await? else {
-                return resolve_reply(target, "all", tools, today).await;
+            let Some(number) = resolve(target, StatusFilter::All, tools, today).await? else {
+                return resolve_reply(target, StatusFilter::All, tools, today).await;
             };
-            let outcome = tools
-                .call("delete_task", json_map(json!({"task_id": number})))
-                .await?;
+            let outcome = tools.call_with("delete_task", &id_args(number)).await?;
             if outcome.is_error {
                 return Ok(not_found_or(&outcome.value, number));
             }
@@ -214,15 +235,13 @@ pub async fn execute(
             Ok(format!("Deleted #{number} “{title}”."))
         }
         Intent::Update { target, change } => {
-            let Some(number) = resolve(target, "all", tools, today).await? else {
-                return resolve_reply(target, "all", tools, today).await;
+            let Some(number) = resolve(target, StatusFilter::All, tools, today).await? else {
+                return resolve_reply(target, StatusFilter::All, tools, today).await;
             };
             let mut args = update_args(number, change);
             if let Change::AddTags(new_tags) = change {
                 // Tags are replaced by update_task: merge with the current ones.
-                let current = tools
-                    .call("get_task", json_map(json!({"task_id": number})))
-                    .await?;
+                let current = tools.call_with("get_task", &id_args(number)).await?;
                 if current.is_error {
                     return Ok(not_found_or(&current.value, number));
                 }
@@ -235,9 +254,9 @@ pub async fn execute(
                     })
                     .unwrap_or_default();
                 tags.extend(new_tags.iter().cloned());
-                args.insert("tags".into(), json!(tags));
+                args.tags = Patch::Set(tags);
             }
-            let outcome = tools.call("update_task", args).await?;
+            let outcome = tools.call_with("update_task", &args).await?;
             if outcome.is_error {
                 return Ok(not_found_or(&outcome.value, number));
             }
@@ -249,19 +268,14 @@ pub async fn execute(
     }
 }
 
-fn json_map(v: Value) -> Map<String, Value> {
-    match v {
-        Value::Object(m) => m,
-        _ => Map::new(),
-    }
-}
-
 async fn list(
     filter: &ListFilter,
     tools: &ToolRunner<'_>,
     today: Date,
 ) -> Result<String, ChatError> {
-    let outcome = tools.call("list_tasks", list_args(filter, today)).await?;
+    let outcome = tools
+        .call_with("list_tasks", &list_args(filter, today))
+        .await?;
     if outcome.is_error {
         return Ok(format!(
             "I couldn't list your tasks: {}",
@@ -335,7 +349,7 @@ fn filter_suffix(filter: &ListFilter) -> String {
 /// caller then explains with [`resolve_reply`]).
 async fn resolve(
     target: &Target,
-    status: &str,
+    status: StatusFilter,
     tools: &ToolRunner<'_>,
     _today: Date,
 ) -> Result<Option<i32>, ChatError> {
@@ -355,14 +369,11 @@ async fn resolve(
 /// match wins over partial ones.
 async fn candidates(
     words: &str,
-    status: &str,
+    status: StatusFilter,
     tools: &ToolRunner<'_>,
 ) -> Result<Vec<Value>, ChatError> {
     let phrase = tools
-        .call(
-            "list_tasks",
-            json_map(json!({"query": words, "status": status, "limit": 50})),
-        )
+        .call_with("list_tasks", &search_args(words, status, Some(50)))
         .await?;
     let mut found: Vec<Value> = phrase.value["tasks"]
         .as_array()
@@ -370,9 +381,13 @@ async fn candidates(
         .unwrap_or_default();
     if found.is_empty() {
         let all = tools
-            .call(
+            .call_with(
                 "list_tasks",
-                json_map(json!({"status": status, "limit": 200})),
+                &ListTasksArgs {
+                    status: Some(status),
+                    limit: Some(200),
+                    ..ListTasksArgs::default()
+                },
             )
             .await?;
         let wanted: Vec<String> = words
@@ -407,7 +422,7 @@ async fn candidates(
 
 async fn resolve_reply(
     target: &Target,
-    status: &str,
+    status: StatusFilter,
     tools: &ToolRunner<'_>,
     today: Date,
 ) -> Result<String, ChatError> {
@@ -417,9 +432,9 @@ async fn resolve_reply(
     let matches = candidates(words, status, tools).await?;
     if matches.is_empty() {
         let which = match status {
-            "pending" => "pending task",
-            "completed" => "completed task",
-            _ => "task",
+            StatusFilter::Pending => "pending task",
+            StatusFilter::Completed => "completed task",
+            StatusFilter::All => "task",
         };
         return Ok(format!(
             "I couldn't find a {which} matching “{words}”. Say \"what's left?\" to see your tasks."
@@ -433,9 +448,9 @@ async fn resolve_reply(
     reply.push_str("\nSay it with the number, e.g. \"");
     let n = matches[0]["number"].as_i64().unwrap_or(1);
     reply.push_str(&match status {
-        "pending" => format!("done with {n}\"."),
-        "completed" => format!("undo {n}\"."),
-        _ => format!("delete {n}\" or \"rename {n} to ...\"."),
+        StatusFilter::Pending => format!("done with {n}\"."),
+        StatusFilter::Completed => format!("undo {n}\"."),
+        StatusFilter::All => format!("delete {n}\" or \"rename {n} to ...\"."),
     });
     Ok(reply)
 }

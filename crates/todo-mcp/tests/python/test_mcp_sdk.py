@@ -1,52 +1,50 @@
-"""todo-mcp through the official MCP Python SDK (an independent client).
+"""todo-mcp through the official MCP Python SDK's `ClientSession` (an independent client),
+with the 2025 initialize handshake (protocol 2025-11-25).
 
-Run by `cargo xtask ci` against a running todo-mcp: MCP_URL is the endpoint, TOKEN_A and
-TOKEN_B are bearer tokens of two users issued by todo-api.
+Run by `cargo xtask ci` (step interop) against a running todo-mcp; see mcp_checks.py for the
+environment and how to run it by hand.
 """
 
-import asyncio
-import json
-import os
+import pytest
+from mcp.client.streamable_http import create_mcp_http_client
 
-from mcp import ClientSession
-from mcp.client.streamable_http import create_mcp_http_client, streamable_http_client
+from mcp_checks import (
+    MCP_URL,
+    NOT_FOUND as NOT_FOUND_RE,
+    assert_tool_error,
+    error_code,
+    legacy_session,
+    register,
+    run_async,
+    structured,
+)
 
-MCP_URL = os.environ["MCP_URL"]
-TOKEN_A = os.environ["TOKEN_A"]
-TOKEN_B = os.environ["TOKEN_B"]
+
+@pytest.fixture(scope="module")
+def tokens():
+    return register("legacy-a"), register("legacy-b")
 
 
 def run_session(token, body):
     async def main():
-        http = create_mcp_http_client(headers={"Authorization": f"Bearer {token}"})
-        async with http:
-            async with streamable_http_client(MCP_URL, http_client=http) as (read, write, *_):
-                async with ClientSession(read, write) as session:
-                    await session.initialize()
-                    return await body(session)
+        async with legacy_session(token) as session:
+            return await body(session)
 
-    return asyncio.run(main())
+    return run_async(main)
 
 
-def structured(result):
-    assert not result.is_error, result
-    data = result.structured_content
-    assert data is not None, result
-    # The text block mirrors the structured content for clients that only read text.
-    assert json.loads(result.content[0].text) == data
-    return data
+def test_negotiates_2025_11_25(tokens):
+    async def version(session):
+        return session.protocol_version
+
+    assert run_session(tokens[0], version) == "2025-11-25"
 
 
-def error_code(result):
-    assert result.is_error, result
-    return result.structured_content["error"]["code"], result.structured_content["error"].get("field")
-
-
-def test_lists_every_tool_with_schemas():
+def test_lists_every_tool_with_schemas(tokens):
     async def body(session):
         return (await session.list_tools()).tools
 
-    tools = run_session(TOKEN_A, body)
+    tools = run_session(tokens[0], body)
     names = [t.name for t in tools]
     assert names == ["add_task", "list_tasks", "get_task", "update_task", "complete_task", "delete_task"]
     for tool in tools:
@@ -54,36 +52,39 @@ def test_lists_every_tool_with_schemas():
         assert tool.output_schema is not None
 
 
-def test_calls_every_tool():
+def test_calls_every_tool(tokens):
     async def body(session):
-        added = structured(await session.call_tool("add_task", {"title": "SDK task", "priority": "high", "due": "2026-12-01", "tags": ["sdk"]}))
+        schemas = {t.name: t.output_schema for t in (await session.list_tools()).tools}
+        added = structured(await session.call_tool("add_task", {"title": "SDK task", "priority": "high", "due": "2026-12-01", "tags": ["sdk"]}), schemas["add_task"])
         number = added["task"]["number"]
-        listed = structured(await session.call_tool("list_tasks", {"tag": "sdk", "status": "pending"}))
-        got = structured(await session.call_tool("get_task", {"task_id": number}))
-        updated = structured(await session.call_tool("update_task", {"task_id": number, "title": "SDK task renamed", "due": None}))
-        done = structured(await session.call_tool("complete_task", {"task_id": number}))
-        deleted = structured(await session.call_tool("delete_task", {"task_id": number}))
+        listed = structured(await session.call_tool("list_tasks", {"tag": "sdk", "status": "pending"}), schemas["list_tasks"])
+        got = structured(await session.call_tool("get_task", {"task_id": number}), schemas["get_task"])
+        updated = structured(await session.call_tool("update_task", {"task_id": number, "title": "SDK task renamed", "due": None}), schemas["update_task"])
+        done = structured(await session.call_tool("complete_task", {"task_id": number}), schemas["complete_task"])
+        deleted = structured(await session.call_tool("delete_task", {"task_id": number}), schemas["delete_task"])
         missing = await session.call_tool("get_task", {"task_id": number})
         invalid = await session.call_tool("add_task", {"title": ""})
-        return added, listed, got, updated, done, deleted, missing, invalid
+        return schemas, added, listed, got, updated, done, deleted, missing, invalid
 
-    added, listed, got, updated, done, deleted, missing, invalid = run_session(TOKEN_A, body)
+    schemas, added, listed, got, updated, done, deleted, missing, invalid = run_session(tokens[0], body)
     assert added["task"]["priority"] == "high"
-    assert added["task"]["due_at"] == "2026-12-01T00:00:00Z"
+    assert added["task"]["due_at"].startswith("2026-12-01T00:00:00")
     assert any(t["title"] == "SDK task" for t in listed["tasks"])
     assert got["task"]["id"] == added["task"]["id"]
     assert updated["task"]["title"] == "SDK task renamed" and updated["task"]["due_at"] is None
     assert done["task"]["completed"] is True
     assert deleted["task"]["id"] == added["task"]["id"]
-    assert error_code(missing) == ("TASK_NOT_FOUND", "task_id")
-    assert error_code(invalid) == ("VALIDATION_ERROR", "title")
+    assert_tool_error(missing, "task_id", code="TASK_NOT_FOUND", schema=schemas["get_task"])
+    assert_tool_error(invalid, "title", code="VALIDATION_ERROR", schema=schemas["add_task"])
+    code, field = error_code(invalid)
+    assert code in (None, "VALIDATION_ERROR") and field in (None, "title")
 
 
-def test_user_b_cannot_touch_user_a_tasks():
+def test_user_b_cannot_touch_user_a_tasks(tokens):
     async def add(session):
         return structured(await session.call_tool("add_task", {"title": "A only"}))["task"]
 
-    task = run_session(TOKEN_A, add)
+    task = run_session(tokens[0], add)
 
     async def attack(session):
         results = []
@@ -95,16 +96,16 @@ def test_user_b_cannot_touch_user_a_tasks():
         listed = structured(await session.call_tool("list_tasks", {"query": "A only"}))
         return results, listed
 
-    results, listed = run_session(TOKEN_B, attack)
+    results, listed = run_session(tokens[1], attack)
     for result in results:
-        assert error_code(result)[0] == "TASK_NOT_FOUND"
-        assert "A only" not in str(result)
+        text = assert_tool_error(result, ["task_id", NOT_FOUND_RE], code="TASK_NOT_FOUND")
+        assert "A only" not in text
     assert listed["total"] == 0
 
     async def check(session):
         return structured(await session.call_tool("get_task", {"task_id": task["id"]}))["task"]
 
-    still = run_session(TOKEN_A, check)
+    still = run_session(tokens[0], check)
     assert still["title"] == "A only" and still["completed"] is False
 
 
@@ -118,7 +119,7 @@ def test_rejects_a_bad_token():
                     "protocolVersion": "2025-11-25", "capabilities": {}, "clientInfo": {"name": "t", "version": "0"}}},
             )
 
-    response = asyncio.run(raw_initialize())
+    response = run_async(raw_initialize)
     assert response.status_code == 401
     assert response.headers["www-authenticate"] == "Bearer"
     assert response.json()["error"]["code"] == "UNAUTHORIZED"
@@ -132,3 +133,4 @@ def test_rejects_a_bad_token():
         assert "MCPError" in repr(exc), repr(exc)
     else:
         raise AssertionError("an SDK session started with a bad token")
+

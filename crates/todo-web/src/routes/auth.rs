@@ -2,7 +2,7 @@
 //! cookie and never shows it to scripts.
 
 use super::{AppState, Form, safe_next};
-use crate::api::{ApiFailure, Session as ApiSession};
+use crate::api::{ApiFailure, LoginRequest, RegisterRequest, Session as ApiSession};
 use crate::pages::html;
 use crate::session::{self, Flash, Session, see_other};
 use crate::views::{API_DOWN, AuthPage, FieldErrors, Layout};
@@ -61,10 +61,11 @@ pub async fn signin(
     let form = Form::parse(&body);
     let email = form.get("email").trim().to_owned();
     let ip = session.client_ip.map(|ip| ip.to_string());
-    let result = app
-        .api
-        .login(&email, form.get("password"), ip.as_deref())
-        .await;
+    let body = LoginRequest {
+        email,
+        password: form.get("password").to_owned(),
+    };
+    let result = app.api.login(&body, ip.as_deref()).await;
     finish(&session, result, false, &form, Flash::SignedIn)
 }
 
@@ -74,14 +75,12 @@ pub async fn signup(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
-    let result = app
-        .api
-        .register(
-            form.get("email").trim(),
-            form.get("password"),
-            form.get("name").trim(),
-        )
-        .await;
+    let body = RegisterRequest {
+        email: form.get("email").trim().to_owned(),
+        password: form.get("password").to_owned(),
+        name: form.get("name").trim().to_owned(),
+    };
+    let result = app.api.register(&body).await;
     finish(&session, result, true, &form, Flash::Welcome)
 }
 

@@ -13,7 +13,7 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 
-pub const MESSAGE_MAX: usize = 2000;
+pub use todo_wire::chat::MESSAGE_MAX;
 
 pub async fn send(
     State(app): State<AppState>,
@@ -27,8 +27,7 @@ pub async fn send(
         Err(r) => return r,
     };
     let message = form.get("message").trim().to_owned();
-    let conversation =
-        Some(form.get("conversation_id")).filter(|c| uuid::Uuid::parse_str(c).is_ok());
+    let conversation = uuid::Uuid::parse_str(form.get("conversation_id")).ok();
     // Checked here too, so an empty or oversized message is answered without a round trip.
     let too_long = message.chars().count() > MESSAGE_MAX;
     if message.is_empty() || too_long {
@@ -54,18 +53,19 @@ pub async fn send(
     }
     match app.api.chat(token, conversation, &message).await {
         Ok(reply) => {
+            let conversation_id = reply.conversation_id.to_string();
             if let Some(e) = &reply.error {
                 tracing::warn!(error = %e, "chat turn answered with an error");
             }
             let mut r = see_other(&format!(
                 "{}#chat-panel",
-                with_conversation(&state, &reply.conversation_id).url()
+                with_conversation(&state, &conversation_id).url()
             ));
             r.headers_mut().append(
                 header::SET_COOKIE,
                 session.cookie(
                     session::CONVERSATION,
-                    &reply.conversation_id,
+                    &conversation_id,
                     Some(30 * 24 * 3600),
                 ),
             );

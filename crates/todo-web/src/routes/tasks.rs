@@ -2,7 +2,10 @@
 //! complete, reopen, delete (with a confirmation page when JavaScript is off).
 
 use super::{AppState, Form, failed, signed_in, to_signin};
-use crate::api::{ApiFailure, ConversationDetail, TaskInput};
+use crate::api::{
+    ApiFailure, ConversationDetail, CreateTask, ListQuery, Priority, Role, UpdateTask,
+    message_tool_calls,
+};
 use crate::pages::html;
 use crate::session::{self, Flash, Session, see_other};
 use crate::views::{
@@ -120,25 +123,22 @@ impl ListState {
         }
     }
 
-    /// The API's query string for this page.
-    pub fn api_query(&self) -> String {
-        let mut pairs: Vec<(&str, String)> = vec![
-            ("status", self.status.clone()),
-            ("sort", self.sort.clone()),
-            ("order", self.order.clone()),
-            ("limit", PAGE_SIZE.to_string()),
-            ("offset", ((self.page - 1) * PAGE_SIZE).to_string()),
-        ];
-        if !self.priority.is_empty() {
-            pairs.push(("priority", self.priority.clone()));
+    /// The API's list query for this page.
+    pub fn api_query(&self) -> ListQuery {
+        let text = |s: &str| Some(s.to_owned()).filter(|s| !s.is_empty());
+        ListQuery {
+            status: todo_wire::StatusFilter::parse(&self.status),
+            priority: Priority::ALL
+                .into_iter()
+                .find(|p| p.as_str() == self.priority),
+            tag: text(&self.tag),
+            q: text(&self.q),
+            sort: todo_wire::SortKey::parse(&self.sort),
+            order: todo_wire::Order::parse(&self.order),
+            limit: Some(PAGE_SIZE),
+            offset: Some((self.page - 1) * PAGE_SIZE),
+            ..ListQuery::default()
         }
-        if !self.tag.is_empty() {
-            pairs.push(("tag", self.tag.clone()));
-        }
-        if !self.q.is_empty() {
-            pairs.push(("q", self.q.clone()));
-        }
-        serde_urlencoded::to_string(&pairs).unwrap_or_default()
     }
 
     pub fn filtered(&self) -> bool {
@@ -198,8 +198,11 @@ pub async fn render(
     let from_cookie = state.conversation.is_none();
     let open = match state.conversation.as_deref() {
         Some("new") => None,
-        Some(id) => Some(id.to_owned()),
-        None => session.conversation.clone(),
+        Some(id) => uuid::Uuid::parse_str(id).ok(),
+        None => session
+            .conversation
+            .as_deref()
+            .and_then(|id| uuid::Uuid::parse_str(id).ok()),
     };
     let api = &app.api;
     let api_query = state.api_query();
@@ -207,7 +210,7 @@ pub async fn render(
         api.list_tasks(token, &api_query),
         api.conversations(token),
         async {
-            match &open {
+            match open {
                 Some(id) => Some(api.conversation(token, id).await),
                 None => None,
             }
@@ -270,7 +273,7 @@ pub async fn render(
     let mut messages = Vec::new();
     match detail {
         Some(Ok(d)) => {
-            conversation_id = d.conversation.id.clone();
+            conversation_id = d.conversation.id.to_string();
             messages = message_views(d);
         }
         Some(Err(ApiFailure::Rejected(r))) if r.status == 404 => {
@@ -288,10 +291,11 @@ pub async fn render(
             .into_iter()
             .take(10)
             .map(|c| Link {
-                current: c.id == conversation_id,
-                url: state.with(|s| s.conversation = Some(c.id.clone())).url(),
-                label: c
-                    .title
+                current: c.id.to_string() == conversation_id,
+                url: state
+                    .with(|s| s.conversation = Some(c.id.to_string()))
+                    .url(),
+                label: Some(c.title)
                     .filter(|t| !t.trim().is_empty())
                     .map(|t| truncate(&t, 48))
                     .unwrap_or_else(|| {
@@ -381,42 +385,34 @@ fn message_views(d: ConversationDetail) -> Vec<MessageView> {
     let calls_listed = d
         .messages
         .iter()
-        .any(|m| m.role == "assistant" && m.tool_calls.as_ref().is_some_and(|c| !c.is_empty()));
+        .any(|m| m.role == Role::Assistant && !message_tool_calls(m).is_empty());
     d.messages
         .into_iter()
-        .filter(|m| m.role != "tool" || !calls_listed)
+        .filter(|m| m.role != Role::Tool || !calls_listed)
         .map(|m| {
-            let who = match m.role.as_str() {
-                "user" => "You",
-                "assistant" => "Assistant",
-                _ => "Tool",
+            let who = match m.role {
+                Role::User => "You",
+                Role::Assistant => "Assistant",
+                Role::Tool => "Tool",
             };
-            let role = match m.role.as_str() {
-                "user" | "assistant" => m.role.clone(),
-                _ => "tool".to_owned(),
-            };
-            let text = if role == "tool" {
+            let tools = message_tool_calls(&m).iter().map(ToolView::new).collect();
+            let text = if m.role == Role::Tool {
                 truncate(&m.content, 160)
             } else {
                 m.content
             };
             MessageView {
-                role,
+                role: m.role.as_str().to_owned(),
                 who,
                 text,
-                tools: m
-                    .tool_calls
-                    .unwrap_or_default()
-                    .iter()
-                    .map(ToolView::new)
-                    .collect(),
+                tools,
             }
         })
         .collect()
 }
 
 /// The add/edit form as typed, and what it asks the API for.
-fn task_form(form: &Form) -> (TaskForm, TaskInput) {
+fn task_form(form: &Form) -> (TaskForm, CreateTask) {
     let values = TaskForm {
         title: form.get("title").to_owned(),
         description: form.get("description").to_owned(),
@@ -441,14 +437,26 @@ fn task_form(form: &Form) -> (TaskForm, TaskInput) {
         .filter(|t| !t.is_empty())
         .map(str::to_owned)
         .collect();
-    let input = TaskInput {
+    let input = CreateTask {
         title: values.title.clone(),
         description: Some(values.description.clone()).filter(|d| !d.trim().is_empty()),
-        priority: values.priority.clone(),
+        priority: Some(Priority::parse(&values.priority).unwrap_or_default()),
         due_at,
         tags: (!tags.is_empty()).then_some(tags),
     };
     (values, input)
+}
+
+/// The edit form replaces every editable field: empty optional fields are cleared.
+fn replace_all(input: CreateTask) -> UpdateTask {
+    UpdateTask {
+        title: todo_wire::Patch::Set(input.title),
+        description: input.description.into(),
+        priority: input.priority.into(),
+        due_at: input.due_at.into(),
+        tags: input.tags.into(),
+        ..UpdateTask::default()
+    }
 }
 
 fn back_state(form: &Form) -> ListState {
@@ -505,8 +513,8 @@ pub async fn edit_page(
             StatusCode::OK,
             &TaskEditPage {
                 layout: Layout::new(format!("Edit task #{}", task.number), &session),
-                id: task.id.clone(),
-                number: task.number,
+                id: task.id.to_string(),
+                number: i64::from(task.number),
                 back: state.query(),
                 cancel_url: state.url(),
                 form: TaskForm::from_task(&task),
@@ -555,7 +563,7 @@ pub async fn update(
         Err(r) => return r,
     };
     let (mut values, input) = task_form(&form);
-    match app.api.update_task(token, &id, &input, None).await {
+    match app.api.update_task(token, &id, &replace_all(input)).await {
         Ok(_) => flash_back(&session, &state, Flash::Updated),
         Err(ApiFailure::Rejected(r)) if r.status == 422 && r.field.as_deref() != Some("id") => {
             values.errors = FieldErrors::from_rejection(&r);
@@ -563,7 +571,7 @@ pub async fn update(
                 .api
                 .get_task(token, &id)
                 .await
-                .map(|t| t.number)
+                .map(|t| i64::from(t.number))
                 .unwrap_or(0);
             html(
                 StatusCode::UNPROCESSABLE_ENTITY,
@@ -641,8 +649,8 @@ pub async fn delete_page(
             StatusCode::OK,
             &TaskDeletePage {
                 layout: Layout::new(format!("Delete task #{}", task.number), &session),
-                id: task.id,
-                number: task.number,
+                id: task.id.to_string(),
+                number: i64::from(task.number),
                 title: task.title,
                 back: state.query(),
                 cancel_url: state.url(),
@@ -691,8 +699,9 @@ mod tests {
         assert_eq!(s.page, 2);
         assert_eq!(s.conversation.as_deref(), Some("new"));
         assert_eq!(ListState::parse(&s.query()), s);
-        assert!(!s.api_query().contains("evil") && !s.api_query().contains("c="));
-        assert!(s.api_query().contains("offset=50"));
+        let api = crate::api::list_query_string(&s.api_query()).unwrap_or_default();
+        assert!(!api.contains("evil") && !api.contains("c="), "{api}");
+        assert!(api.contains("offset=50"), "{api}");
         let bad = ListState::parse("status=done&sort=colour&order=up&page=-3&c=../x");
         assert_eq!(bad, ListState::default());
         assert_eq!(bad.url(), "/tasks");
@@ -715,8 +724,8 @@ mod tests {
         let f = Form::parse(&Bytes::from_static(b"title=x&priority=urgent"));
         let (_, input) = task_form(&f);
         assert_eq!(
-            (input.priority.as_str(), input.due_at, input.tags),
-            ("medium", None, None)
+            (input.priority, input.due_at, input.tags),
+            (Some(Priority::Medium), None, None)
         );
     }
 }

@@ -15,6 +15,8 @@ pub const SECRET: &str = "web-test-secret-web-test-secret-web!";
 pub struct Stack {
     pub web: String,
     pub api: String,
+    /// The stack's database, for tests that reach past the services.
+    pub db: String,
     stops: Vec<tokio::sync::oneshot::Sender<()>>,
 }
 
@@ -84,7 +86,12 @@ impl Stack {
         tokio::spawn(todo_api::run(config, l, stopper(&mut stops)));
         wait_ready(&api).await;
         let web = start_web(&api, options.cookie_secure, &mut stops).await;
-        Stack { web, api, stops }
+        Stack {
+            web,
+            api,
+            db,
+            stops,
+        }
     }
 
     pub fn browser(&self) -> Browser {
