@@ -192,8 +192,10 @@ fn strip_hop_by_hop(headers: &mut HeaderMap) {
 }
 
 /// Adds the `X-Forwarded-*` headers: the client address appended to any existing
-/// `X-Forwarded-For` (the services trust its last entry from a loopback or private peer),
-/// the scheme (`http`: the router does not terminate TLS) and the host the client asked for.
+/// `X-Forwarded-For` (the services walk it from the right, believing it only because the
+/// stack lists this router's loopback address in their `TRUSTED_PROXIES`), the scheme (`http`:
+/// the router does not terminate TLS) and the host the client asked for, replacing whatever
+/// the client sent as `X-Forwarded-Host`.
 pub fn add_forwarded(headers: &mut HeaderMap, peer: SocketAddr, host: Option<&HeaderValue>) {
     let ip = peer.ip().to_string();
     let forwarded_for = match headers.get("x-forwarded-for").and_then(|v| v.to_str().ok()) {
@@ -204,9 +206,11 @@ pub fn add_forwarded(headers: &mut HeaderMap, peer: SocketAddr, host: Option<&He
         headers.insert("x-forwarded-for", value);
     }
     headers.insert("x-forwarded-proto", HeaderValue::from_static("http"));
-    if let Some(host) = host {
-        headers.insert("x-forwarded-host", host.clone());
-    }
+    match host {
+        Some(host) => headers.insert("x-forwarded-host", host.clone()),
+        // Never pass on a value the client wrote: the services believe this router.
+        None => headers.remove("x-forwarded-host"),
+    };
 }
 
 async fn proxy(
@@ -375,5 +379,13 @@ mod tests {
         assert_eq!(get("x-forwarded-for"), Some("203.0.113.7, 127.0.0.1"));
         assert_eq!(get("x-forwarded-proto"), Some("http"));
         assert_eq!(get("x-forwarded-host"), Some("todo.local:8080"));
+    }
+
+    #[test]
+    fn a_client_sent_forwarded_host_never_passes() {
+        let mut headers = HeaderMap::new();
+        headers.insert("x-forwarded-host", HeaderValue::from_static("evil.example"));
+        add_forwarded(&mut headers, ([127, 0, 0, 1], 5000).into(), None);
+        assert!(headers.get("x-forwarded-host").is_none());
     }
 }

@@ -87,6 +87,12 @@ impl Stack {
             ("JWT_SECRET".into(), config.jwt_secret.clone()),
             ("MCP_URL".into(), mcp_url),
             ("API_URL".into(), api_url),
+            // The router and todo-web are proxies on loopback: their X-Forwarded-For names the
+            // client. (Local clients are on loopback too, so here a client could still forge
+            // it; in a cluster only the ingress's and todo-web's pod network is listed.)
+            ("TRUSTED_PROXIES".into(), "127.0.0.1/32,::1/128".into()),
+            // The interop and smoke suites register many users from this one machine.
+            ("REGISTER_ATTEMPTS_PER_MINUTE".into(), "6000".into()),
             (
                 "LOG_FORMAT".into(),
                 if config.logs {

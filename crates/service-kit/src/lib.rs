@@ -5,7 +5,9 @@
 
 pub mod api_error;
 pub mod binary;
+pub mod client_addr;
 pub mod config;
+pub mod connections;
 pub mod health;
 pub mod probe;
 pub mod request_log;
@@ -13,6 +15,8 @@ pub mod server;
 pub mod telemetry;
 
 pub use api_error::ApiError;
+pub use client_addr::TrustedProxies;
 pub use config::{ConfigError, Env};
+pub use connections::ServeSettings;
 pub use health::{Health, HealthCheck};
 pub use server::{serve, shutdown_signal};

@@ -2,6 +2,10 @@
 //! `x-request-id` header: taken from the caller when it sends a sane one, generated otherwise,
 //! and always returned so a user's report can be matched to the logs.
 //!
+//! The handler runs inside a `request` span holding the request id (and method and path), so
+//! every line logged while serving it, a store error deep inside included, carries the id.
+//! A request whose client goes away before the response is logged too ("request cancelled").
+//!
 //! Only the path is logged, never the query string or headers: tokens and passwords must not
 //! reach the logs.
 
@@ -10,6 +14,7 @@ use axum::http::{HeaderName, HeaderValue};
 use axum::middleware::Next;
 use axum::response::Response;
 use std::time::Instant;
+use tracing::Instrument;
 
 pub static REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -29,7 +34,16 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
     let method = req.method().clone();
     let path = req.uri().path().to_owned();
     req.extensions_mut().insert(RequestId(id.clone()));
-    let mut response = next.run(req).await;
+    let span = tracing::info_span!("request", request_id = %id, %method, %path);
+    // Dropped with this future when the client disconnects before the response.
+    let cancelled = CancelGuard {
+        span: span.clone(),
+        started,
+        done: false,
+    };
+    let mut response = next.run(req).instrument(span.clone()).await;
+    cancelled.finished();
+    let _entered = span.enter();
     let status = response.status().as_u16();
     let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
     // Probes are frequent and uninteresting: keep them at debug so info logs stay readable.
@@ -46,6 +60,34 @@ pub async fn middleware(mut req: Request, next: Next) -> Response {
     response
 }
 
+/// Logs a request that ended without a response: hyper drops the handler's future when the
+/// connection closes, and without this the request would leave no line at all.
+struct CancelGuard {
+    span: tracing::Span,
+    started: Instant,
+    done: bool,
+}
+
+impl CancelGuard {
+    fn finished(mut self) {
+        self.done = true;
+    }
+}
+
+impl Drop for CancelGuard {
+    fn drop(&mut self) {
+        if !self.done {
+            let latency_ms = self.started.elapsed().as_secs_f64() * 1000.0;
+            self.span.in_scope(|| {
+                tracing::warn!(
+                    latency_ms,
+                    "request cancelled: the client went away before the response"
+                );
+            });
+        }
+    }
+}
+
 /// Caller-supplied ids are echoed into logs and headers, so keep them short and plain.
 fn is_sane_id(id: &str) -> bool {
     !id.is_empty()
@@ -57,7 +99,98 @@ fn is_sane_id(id: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
+    use std::sync::{Arc, Mutex};
+    use std::time::Duration;
+
+    /// Collects every log line (JSON, as in production) of the current thread.
+    #[derive(Clone, Default)]
+    struct Lines(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Lines {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(buf);
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    impl Lines {
+        fn text(&self) -> String {
+            String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+        }
+    }
+
+    // A current-thread runtime: the server's tasks run on this thread, under its subscriber.
+    #[tokio::test]
+    async fn every_line_of_a_request_carries_its_id_and_cancelled_requests_are_logged() {
+        let lines = Lines::default();
+        let writer = lines.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .json()
+            .flatten_event(true)
+            .with_current_span(false)
+            .with_writer(move || writer.clone())
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+        let app = axum::Router::new()
+            .route(
+                "/fails",
+                axum::routing::get(|| async {
+                    tracing::error!("store error");
+                    axum::http::StatusCode::INTERNAL_SERVER_ERROR
+                }),
+            )
+            .route(
+                "/slow",
+                axum::routing::get(|| async {
+                    tokio::time::sleep(Duration::from_secs(30)).await;
+                    "late"
+                }),
+            )
+            .layer(axum::middleware::from_fn(middleware));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}", listener.local_addr().unwrap());
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        let client = reqwest::Client::new();
+        let r = client
+            .get(format!("{base}/fails"))
+            .header("x-request-id", "rid-fails-1")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 500);
+        let gone = client
+            .get(format!("{base}/slow"))
+            .header("x-request-id", "rid-gone-2")
+            .timeout(Duration::from_millis(200))
+            .send()
+            .await;
+        assert!(gone.is_err());
+        let mut text = String::new();
+        for _ in 0..100 {
+            text = lines.text();
+            if text.contains("request cancelled") {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let line = |needle: &str| {
+            text.lines()
+                .find(|l| l.contains(needle))
+                .unwrap_or_else(|| panic!("no line with {needle:?} in:\n{text}"))
+                .to_owned()
+        };
+        assert!(line("store error").contains("rid-fails-1"), "{text}");
+        let cancelled = line("request cancelled");
+        assert!(
+            cancelled.contains("rid-gone-2") && cancelled.contains("/slow"),
+            "{cancelled}"
+        );
+    }
 
     #[test]
     fn only_plain_ids_are_taken_from_callers() {

@@ -1,9 +1,18 @@
 //! `/api/auth`: register, login, me. Passwords are hashed with argon2id on blocking threads,
-//! at most a few at a time, so a burst of logins cannot starve the server of CPU or memory.
+//! a few at a time with login first in line ([`Passwords`]), so a burst of registrations can
+//! neither starve the server of CPU or memory nor make logins wait behind it.
+//!
+//! Who may try how often ([`crate::rate_limit`]): each client address has a login and a
+//! register budget; each account (by normalised email, whether or not it exists) has a
+//! failure count in PostgreSQL with exponential backoff, shared by every replica.
+//!
+//! Registering an email that is taken answers 409: people need to learn to log in instead,
+//! and the alternatives (a uniform 201-like answer plus an email) need mail we do not send.
+//! What bounds enumeration through it is the per-client register budget, checked first.
 
+use crate::config::HashLimits;
 use crate::errors::from_store;
 use crate::json::JsonBody;
-use crate::rate_limit::client_ip;
 use crate::state::AppState;
 use argon2::Argon2;
 use argon2::password_hash::{PasswordHasher, PasswordVerifier, phc::PasswordHash};
@@ -11,18 +20,30 @@ use axum::Json;
 use axum::extract::{ConnectInfo, State};
 use axum::http::{HeaderMap, StatusCode};
 use service_kit::ApiError;
+use std::collections::VecDeque;
 use std::net::SocketAddr;
-use std::sync::{Arc, OnceLock};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use todo_auth::AuthUser;
-use todo_store::User;
 use todo_store::validate::{name_rule, text_rule};
+use todo_store::{Attempt, LoginThrottle, User};
 use todo_wire::user::{EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN};
 use todo_wire::{LoginRequest, Me, RegisterRequest, Session};
 
 pub async fn register(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     JsonBody(req): JsonBody<RegisterRequest>,
 ) -> Result<(StatusCode, Json<Session>), ApiError> {
+    let limits = &state.login_limiter;
+    limits
+        .register
+        .check(limits.client_ip(peer, &headers))
+        .map_err(|secs| {
+            let mut e = ApiError::too_many_requests(secs);
+            e.message = format!("too many registrations from this address; try again in {secs} s");
+            e
+        })?;
     let email = valid_email(&req.email)?;
     let name = name_rule("name", &req.name, NAME_MAX)
         .map_err(|e| ApiError::validation(e.field, e.message))?;
@@ -39,6 +60,7 @@ pub async fn register(
             format!("must be at most {PASSWORD_MAX} characters"),
         ));
     }
+    strong_enough(&req.password, &email, &name, limits.password_min_score)?;
     let hash = state.passwords.hash(req.password).await?;
     let user = state
         .store
@@ -56,9 +78,10 @@ pub async fn login(
     headers: HeaderMap,
     JsonBody(req): JsonBody<LoginRequest>,
 ) -> Result<Json<Session>, ApiError> {
-    state
-        .login_limiter
-        .check(client_ip(peer, &headers))
+    let limits = &state.login_limiter;
+    limits
+        .login
+        .check(limits.client_ip(peer, &headers))
         .map_err(ApiError::too_many_requests)?;
     // The same rules as registration: no account can have another address.
     let email = valid_email(&req.email)?;
@@ -68,6 +91,21 @@ pub async fn login(
             "password",
             format!("must be 1 to {PASSWORD_MAX} characters"),
         ));
+    }
+    // Wait for a hashing slot before counting the attempt, so a busy server (503) does not
+    // cost the account an attempt.
+    let permit = state.passwords.permit(Lane::Login).await?;
+    let account = LoginThrottle::key(&email);
+    let throttle = state.store.login_throttle();
+    if let Attempt::Blocked { retry_after } = throttle
+        .begin(&account, &limits.account)
+        .await
+        .map_err(from_store)?
+    {
+        let secs = retry_after.as_secs().max(1);
+        let mut e = ApiError::too_many_requests(secs);
+        e.message = format!("too many failed logins for this email; try again in {secs} s");
+        return Err(e);
     }
     let found = state
         .store
@@ -81,11 +119,56 @@ pub async fn login(
         Some(c) => (c.password_hash, Some(c.user)),
         None => (state.passwords.dummy_hash().to_owned(), None),
     };
-    let ok = state.passwords.verify(req.password, hash).await?;
+    let ok = permit.verify(req.password, hash).await?;
     match user {
-        Some(user) if ok => Ok(Json(session(&state, &user)?)),
-        _ => Err(ApiError::unauthorized("invalid email or password")),
+        Some(user) if ok => {
+            throttle.succeeded(&account).await.map_err(from_store)?;
+            Ok(Json(session(&state, &user)?))
+        }
+        _ => {
+            // Keep the shared table small when many different emails are tried.
+            if rand::random::<u8>() == 0
+                && let Err(e) = throttle.prune(limits.account.window).await
+            {
+                tracing::warn!(error = %e, "pruning login_throttle failed");
+            }
+            Err(ApiError::unauthorized("invalid email or password"))
+        }
     }
+}
+
+/// Refuses a password zxcvbn can guess quickly, saying why and what would help. The email,
+/// its local part and the name count as known to an attacker.
+fn strong_enough(password: &str, email: &str, name: &str, min_score: u8) -> Result<(), ApiError> {
+    let local = email.split('@').next().unwrap_or(email);
+    let estimate = zxcvbn::zxcvbn(password, &[email, local, name]);
+    if u8::from(estimate.score()) >= min_score {
+        return Ok(());
+    }
+    let mut why = String::from("is too easy to guess");
+    if let Some(feedback) = estimate.feedback() {
+        if let Some(warning) = feedback.warning() {
+            why.push_str(&format!(": {}", warning.to_string().trim_end_matches('.')));
+        }
+        let tips: Vec<String> = feedback
+            .suggestions()
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
+        if !tips.is_empty() {
+            why.push_str(&format!(". {}", tips.join(" ")));
+        }
+    }
+    if !why.ends_with('.') {
+        why.push('.');
+    }
+    if estimate
+        .feedback()
+        .is_none_or(|f| f.suggestions().is_empty())
+    {
+        why.push_str(" Add another word or two; uncommon words are better.");
+    }
+    Err(ApiError::validation("password", why))
 }
 
 pub async fn me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Me>, ApiError> {
@@ -133,45 +216,113 @@ fn valid_email(raw: &str) -> Result<String, ApiError> {
     Ok(email.to_owned())
 }
 
-/// argon2id hashing, bounded in concurrency (each hash takes ~19 MiB and a core for a while).
-#[derive(Clone)]
-pub struct Passwords {
-    permits: Arc<tokio::sync::Semaphore>,
+/// Which queue a hash waits in. Logins go first: a flood of registrations must not make
+/// people who already have an account wait.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Lane {
+    Login,
+    Register,
 }
 
-impl Passwords {
-    pub fn new(concurrency: usize) -> Passwords {
-        Passwords {
-            permits: Arc::new(tokio::sync::Semaphore::new(concurrency.max(1))),
+/// argon2id hashing, bounded in concurrency (each hash takes ~19 MiB and a core for a while)
+/// and in waiting: each lane has a bounded queue and a longest wait, past which the request
+/// gets 503 with `Retry-After` instead of queueing without end. When a slot frees, waiting
+/// logins get it first, and registrations never hold the last slot (with two or more).
+#[derive(Clone)]
+pub struct Passwords {
+    pool: Arc<HashPool>,
+}
+
+struct HashPool {
+    limits: HashLimits,
+    state: Mutex<PoolState>,
+}
+
+#[derive(Default)]
+struct PoolState {
+    free: usize,
+    registering: usize,
+    login_waiting: VecDeque<tokio::sync::oneshot::Sender<HashPermit>>,
+    register_waiting: VecDeque<tokio::sync::oneshot::Sender<HashPermit>>,
+}
+
+/// One hashing slot; given back when dropped (also when a waiter gave up after it was sent).
+pub struct HashPermit {
+    pool: Arc<HashPool>,
+    lane: Lane,
+    armed: bool,
+}
+
+impl HashPool {
+    fn lock(&self) -> MutexGuard<'_, PoolState> {
+        // The state is a few counters and queues kept consistent under the lock; a panic
+        // elsewhere while holding it cannot leave it half-changed.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn register_cap(&self) -> usize {
+        let n = self.limits.concurrency.max(1);
+        if n > 1 { n - 1 } else { 1 }
+    }
+}
+
+impl PoolState {
+    fn can_run(&self, lane: Lane, register_cap: usize) -> bool {
+        self.free > 0 && (lane == Lane::Login || self.registering < register_cap)
+    }
+
+    fn take(&mut self, lane: Lane) {
+        self.free -= 1;
+        if lane == Lane::Register {
+            self.registering += 1;
         }
     }
 
-    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ApiError::internal())?;
-        tokio::task::spawn_blocking(move || {
-            Argon2::default()
-                .hash_password(password.as_bytes())
-                .map(|h| h.to_string())
-        })
-        .await
-        .map_err(|_| ApiError::internal())?
-        .map_err(|e| {
-            tracing::error!(error = %e, "password hashing failed");
-            ApiError::internal()
-        })
+    fn queue(&mut self, lane: Lane) -> &mut VecDeque<tokio::sync::oneshot::Sender<HashPermit>> {
+        match lane {
+            Lane::Login => &mut self.login_waiting,
+            Lane::Register => &mut self.register_waiting,
+        }
     }
+}
 
-    pub async fn verify(&self, password: String, hash: String) -> Result<bool, ApiError> {
-        let _permit = self
-            .permits
-            .acquire()
-            .await
-            .map_err(|_| ApiError::internal())?;
-        tokio::task::spawn_blocking(move || {
+impl Drop for HashPermit {
+    fn drop(&mut self) {
+        if !self.armed {
+            return;
+        }
+        let pool = self.pool.clone();
+        let cap = pool.register_cap();
+        let mut state = pool.lock();
+        state.free += 1;
+        if self.lane == Lane::Register {
+            state.registering -= 1;
+        }
+        // Hand the slot on: logins first, then registrations (within their cap). A waiter
+        // that gave up has a closed channel; skip it.
+        for lane in [Lane::Login, Lane::Register] {
+            while state.can_run(lane, cap) {
+                let Some(tx) = state.queue(lane).pop_front() else {
+                    break;
+                };
+                let permit = HashPermit {
+                    pool: pool.clone(),
+                    lane,
+                    armed: true,
+                };
+                match tx.send(permit) {
+                    Ok(()) => state.take(lane),
+                    Err(mut unsent) => unsent.armed = false,
+                }
+            }
+        }
+    }
+}
+
+impl HashPermit {
+    /// Checks `password` against `hash` on a blocking thread, holding this slot.
+    pub async fn verify(self, password: String, hash: String) -> Result<bool, ApiError> {
+        let ok = tokio::task::spawn_blocking(move || {
             let Ok(parsed) = PasswordHash::new(&hash) else {
                 return false;
             };
@@ -180,7 +331,83 @@ impl Passwords {
                 .is_ok()
         })
         .await
-        .map_err(|_| ApiError::internal())
+        .map_err(|_| ApiError::internal())?;
+        drop(self);
+        Ok(ok)
+    }
+}
+
+impl Passwords {
+    /// `concurrency` hashes at once, with the default queue bounds.
+    pub fn new(concurrency: usize) -> Passwords {
+        Passwords::with_limits(HashLimits {
+            concurrency,
+            ..HashLimits::default()
+        })
+    }
+
+    pub fn with_limits(limits: HashLimits) -> Passwords {
+        let limits = HashLimits {
+            concurrency: limits.concurrency.max(1),
+            ..limits
+        };
+        Passwords {
+            pool: Arc::new(HashPool {
+                limits,
+                state: Mutex::new(PoolState {
+                    free: limits.concurrency,
+                    ..PoolState::default()
+                }),
+            }),
+        }
+    }
+
+    /// A hashing slot in `lane`: at once, after waiting in a bounded queue, or 503.
+    pub async fn permit(&self, lane: Lane) -> Result<HashPermit, ApiError> {
+        let cap = self.pool.register_cap();
+        let rx = {
+            let mut state = self.pool.lock();
+            state.queue(lane).retain(|tx| !tx.is_closed());
+            if state.can_run(lane, cap) && state.queue(lane).is_empty() {
+                state.take(lane);
+                return Ok(HashPermit {
+                    pool: self.pool.clone(),
+                    lane,
+                    armed: true,
+                });
+            }
+            if state.queue(lane).len() >= self.pool.limits.queue {
+                return Err(busy(lane));
+            }
+            let (tx, rx) = tokio::sync::oneshot::channel();
+            state.queue(lane).push_back(tx);
+            rx
+        };
+        match tokio::time::timeout(self.pool.limits.max_wait, rx).await {
+            Ok(Ok(permit)) => Ok(permit),
+            // Timed out, or the pool went away: a permit sent meanwhile is dropped with the
+            // channel and hands its slot on.
+            _ => Err(busy(lane)),
+        }
+    }
+
+    pub async fn hash(&self, password: String) -> Result<String, ApiError> {
+        let permit = self.permit(Lane::Register).await?;
+        let hashed = tokio::task::spawn_blocking(move || {
+            Argon2::default()
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+        })
+        .await;
+        drop(permit);
+        hashed.map_err(|_| ApiError::internal())?.map_err(|e| {
+            tracing::error!(error = %e, "password hashing failed");
+            ApiError::internal()
+        })
+    }
+
+    pub async fn verify(&self, password: String, hash: String) -> Result<bool, ApiError> {
+        self.permit(Lane::Login).await?.verify(password, hash).await
     }
 
     fn dummy_hash(&self) -> &'static str {
@@ -194,9 +421,78 @@ impl Passwords {
     }
 }
 
+/// 503 for a full queue or a wait that ran out.
+fn busy(lane: Lane) -> ApiError {
+    let what = match lane {
+        Lane::Login => "logins",
+        Lane::Register => "registrations",
+    };
+    let mut e = ApiError::unavailable(format!(
+        "the server is busy checking passwords for other {what}; try again in 2 s"
+    ));
+    e.retry_after_secs = Some(2);
+    e
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn weak_passwords_are_refused_with_a_reason() {
+        for weak in [
+            "password",
+            "12345678",
+            "        ",
+            "password123",
+            "ann@example.com1",
+        ] {
+            let e = strong_enough(weak, "ann@example.com", "Ann", 3).unwrap_err();
+            assert_eq!(e.field.as_deref(), Some("password"), "{weak}");
+            assert!(
+                e.message.starts_with("is too easy to guess"),
+                "{}",
+                e.message
+            );
+            assert!(
+                e.message.len() > "is too easy to guess.".len(),
+                "{}",
+                e.message
+            );
+        }
+        assert!(strong_enough("correct horse battery staple", "a@x.io", "A", 3).is_ok());
+        assert!(strong_enough("password", "a@x.io", "A", 0).is_ok());
+    }
+
+    #[tokio::test]
+    async fn registrations_never_take_the_last_slot_and_queues_are_bounded() {
+        let p = Passwords::with_limits(HashLimits {
+            concurrency: 2,
+            queue: 1,
+            max_wait: std::time::Duration::from_millis(200),
+        });
+        let r1 = p.permit(Lane::Register).await.unwrap();
+        // One registration runs; a second waits (one slot is kept for logins)...
+        let waiting = tokio::spawn({
+            let p = p.clone();
+            async move { p.permit(Lane::Register).await.map(|_| ()) }
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        // ...a third finds the queue full: 503 with Retry-After at once.
+        let full = p.permit(Lane::Register).await.err().unwrap();
+        assert_eq!(full.status, StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(full.retry_after_secs, Some(2));
+        // A login still gets the reserved slot at once.
+        let l = p.permit(Lane::Login).await.unwrap();
+        // The waiting registration gives up after max_wait.
+        assert!(waiting.await.unwrap().is_err());
+        drop(l);
+        drop(r1);
+        // Everything handed back: both slots free again.
+        let a = p.permit(Lane::Login).await.unwrap();
+        let b = p.permit(Lane::Login).await.unwrap();
+        drop((a, b));
+    }
 
     #[test]
     fn emails_are_checked_loosely_but_sanely() {

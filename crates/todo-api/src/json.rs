@@ -93,9 +93,13 @@ fn malformed(e: &serde_json::Error) -> ApiError {
     )
 }
 
-/// serde reports unknown/missing fields at the parent path; name the field itself instead.
+/// serde reports unknown, missing and duplicate fields at the parent path; name the field
+/// itself instead.
 fn unknown_or_missing_field(message: &str) -> Option<String> {
-    if !(message.starts_with("unknown field") || message.starts_with("missing field")) {
+    if !["unknown field", "missing field", "duplicate field"]
+        .iter()
+        .any(|p| message.starts_with(p))
+    {
         return None;
     }
     let start = message.find('`')? + 1;
@@ -156,6 +160,11 @@ mod tests {
         let e = parse::<Input>(br#"{"title": "x"}{}"#).unwrap_err();
         assert_eq!((e.status.as_u16(), e.code), (400, "MALFORMED_JSON"));
         assert!(parse::<Input>(b"{\"title\": \"x\"}  \n").is_ok());
+        let e = parse::<Input>(br#"{"title": "a", "title": "b"}"#).unwrap_err();
+        assert_eq!(
+            (e.status.as_u16(), e.field.as_deref()),
+            (422, Some("title"))
+        );
         let e = parse::<Input>(b"[]").unwrap_err();
         assert_eq!((e.status.as_u16(), e.field.as_deref()), (422, Some("body")));
     }

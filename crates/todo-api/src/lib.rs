@@ -20,7 +20,6 @@ use state::AppState;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::Duration;
-use todo_auth::Tokens;
 use todo_store::{PoolSettings, Store};
 use tokio::net::TcpListener;
 
@@ -74,18 +73,18 @@ pub async fn run(
     // schema is in place, even if the database comes up after us (as it may in a cluster).
     let migrations = tokio::spawn(migrate_until_done(store.clone()));
     let health = health(&store);
-    let state = AppState {
-        store: store.clone(),
-        tokens: Tokens::new(&config.jwt_secret, config.token_ttl),
-        passwords: auth::Passwords::new(2),
-        login_limiter: Arc::new(rate_limit::RateLimiter::per_minute(
-            config.login_attempts_per_minute,
-        )),
-        chat: chat_service(&config.chat, &store)?,
-    };
+    // Every limit and rule of register and login as configured (TRUSTED_PROXIES, budgets,
+    // account throttle, hashing queue, password strength).
+    let state = AppState::new(&config, store.clone(), chat_service(&config.chat, &store)?);
     let app = app(state, &health);
     tracing::info!(addr = %listener.local_addr()?, version = VERSION, "todo-api listening");
-    service_kit::serve(listener, app, health, shutdown, config.shutdown_grace).await?;
+    // Connection timeouts and cap (`HTTP_*`), read here rather than in `Config` so the
+    // struct literals in tests need no new field; a bad value stops start-up all the same.
+    let serve_settings = service_kit::ServeSettings::from_env(
+        &service_kit::Env::from_process(),
+        config.shutdown_grace,
+    )?;
+    service_kit::serve(listener, app, health, shutdown, serve_settings).await?;
     migrations.abort();
     store.close().await;
     tracing::info!("todo-api stopped");
@@ -127,12 +126,10 @@ pub fn chat_service(
         max_messages: config.history_messages,
         max_chars: config.history_chars,
     };
-    Ok(Some(Arc::new(todo_chat::ChatService::new(
-        store.clone(),
-        mcp,
-        engine,
-        limits,
-    ))))
+    Ok(Some(Arc::new(
+        todo_chat::ChatService::new(store.clone(), mcp, engine, limits)
+            .with_turn_budget(config.turn_timeout),
+    )))
 }
 
 pub fn health(store: &Store) -> Health {

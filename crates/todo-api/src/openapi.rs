@@ -28,8 +28,8 @@ use std::collections::BTreeMap;
 use std::sync::OnceLock;
 use todo_wire::schema::Portable;
 use todo_wire::{
-    ChatRequest, ChatTurn, ConversationDetail, ConversationList, CreateTask, ErrorBody, ListQuery,
-    LoginRequest, Me, RegisterRequest, Session, Task, TaskKey, TaskPage, UpdateTask,
+    ChatTurn, ConversationDetail, ConversationList, CreateTask, ErrorBody, ListQuery, LoginRequest,
+    Me, RegisterRequest, Session, Task, TaskKey, TaskPage, UpdateTask,
 };
 use uuid::Uuid;
 
@@ -478,6 +478,19 @@ pub fn operations() -> Vec<Operation> {
         .error(
             409,
             "The email is already registered: CONFLICT with field `email`",
+        )
+        .error(
+            422,
+            "A field breaks a rule, or the password is too easy to guess: VALIDATION_ERROR \
+             with field `password` and a message saying why",
+        )
+        .error(
+            429,
+            "Too many registrations from this client address: RATE_LIMITED",
+        )
+        .error(
+            503,
+            "Too many passwords being hashed: UNAVAILABLE; retry after `Retry-After` seconds",
         ),
         Operation::new(M::POST, "/api/auth/login", "login", "Log in", auth::login)
             .json_body::<LoginRequest>()
@@ -486,7 +499,12 @@ pub fn operations() -> Vec<Operation> {
             .error(401, "Wrong email or password: UNAUTHORIZED")
             .error(
                 429,
-                "Too many login attempts from this client: RATE_LIMITED",
+                "Too many login attempts from this client address, or too many failed logins \
+                 for this email (whether or not it has an account): RATE_LIMITED",
+            )
+            .error(
+                503,
+                "Too many passwords being checked: UNAVAILABLE; retry after `Retry-After` seconds",
             ),
         Operation::new(
             M::GET,
@@ -590,14 +608,18 @@ pub fn operations() -> Vec<Operation> {
         )
         .secured()
         .database()
-        .json_body::<ChatRequest>()
+        .json_body::<todo_wire::chat::ChatTurnRequest>()
         .reply::<ChatTurn>(
             200,
-            "The chatbot's answer (with `error` when the engine or its tools failed)",
+            "The chatbot's answer (with `error` when the engine or its tools failed; `replayed` when it is the stored answer to an earlier send of the same `client_message_id`)",
         )
         .error(
             404,
             "No such conversation (or not yours): CONVERSATION_NOT_FOUND",
+        )
+        .error(
+            409,
+            "The first send of this `client_message_id` is still being answered: TURN_IN_PROGRESS (retry after `Retry-After` seconds); or it was used for a different message: CLIENT_MESSAGE_ID_REUSED",
         )
         .error(503, "Chat is not configured on this server: UNAVAILABLE"),
         Operation::new(

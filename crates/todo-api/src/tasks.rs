@@ -191,28 +191,11 @@ pub async fn path_segment<S: Send + Sync>(
 }
 
 fn task_ref(raw: &str) -> Result<TaskRef, ApiError> {
-    let bad = || ApiError::validation("id", format!("must be {}", TaskRef::HELP));
-    if raw.len() == 36 {
-        return uuid::Uuid::parse_str(raw)
-            .map(TaskRef::Id)
-            .map_err(|_| bad());
-    }
-    // As the TaskKey schema: up to 10 digits (at most i32::MAX), or `#` and up to 9.
-    let (digits, max_digits) = match raw.strip_prefix('#') {
-        Some(digits) => (digits, 9),
-        None => (raw, 10),
-    };
-    if digits.is_empty()
-        || digits.len() > max_digits
-        || digits.starts_with('0')
-        || !digits.bytes().all(|b| b.is_ascii_digit())
-    {
-        return Err(bad());
-    }
-    match digits.parse::<i32>() {
-        Ok(n) if n > 0 => Ok(TaskRef::Number(n)),
-        _ => Err(bad()),
-    }
+    // The integer form of the TaskKey schema arrives as digits (up to i32::MAX); the string
+    // forms as the schema's patterns.
+    TaskRef::number_text(raw)
+        .or_else(|| TaskRef::parse(raw))
+        .ok_or_else(|| ApiError::validation("id", format!("must be {}", TaskRef::HELP)))
 }
 
 fn validation(e: todo_store::ValidationError) -> ApiError {
@@ -224,6 +207,7 @@ fn validation(e: todo_store::ValidationError) -> ApiError {
 /// would otherwise silently return everything); a repeated or invalid one is a 422. Either way
 /// `field` names the parameter.
 pub fn parse_list_query(raw: &str) -> Result<TaskQuery, ApiError> {
+    utf8_query(raw)?;
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
     let query: ListQuery = serde_path_to_error::deserialize(de).map_err(|err| {
         let path = err.path().to_string();
@@ -248,6 +232,55 @@ pub fn parse_list_query(raw: &str) -> Result<TaskQuery, ApiError> {
         ApiError::validation(field, message)
     })?;
     task_query(query)
+}
+
+/// `form_urlencoded` decodes bytes that are not UTF-8 (`tag=%ff`) to U+FFFD, silently
+/// searching for something nobody sent; such a parameter is a 422 naming it instead.
+fn utf8_query(raw: &str) -> Result<(), ApiError> {
+    /// Percent-decodes; a `%` not followed by two hex digits stays as is (as form_urlencoded
+    /// reads it).
+    fn decode(s: &str) -> Vec<u8> {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            let pair = b
+                .get(i + 1)
+                .copied()
+                .and_then(hex)
+                .zip(b.get(i + 2).copied().and_then(hex));
+            match (b[i], pair) {
+                (b'%', Some((hi, lo))) => {
+                    // Two hex digits are at most 0xff.
+                    out.push(u8::try_from(hi * 16 + lo).unwrap_or(u8::MAX));
+                    i += 3;
+                }
+                (c, _) => {
+                    out.push(c);
+                    i += 1;
+                }
+            }
+        }
+        out
+    }
+    for pair in raw.split('&') {
+        let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+        let name = String::from_utf8(decode(name))
+            .map_err(|e| String::from_utf8_lossy(e.as_bytes()).into_owned());
+        let problem = match &name {
+            Err(_) => Some("parameter name is not valid URL-encoded UTF-8 text"),
+            Ok(_) if std::str::from_utf8(&decode(value)).is_err() => Some(
+                "is not valid URL-encoded UTF-8 text (percent-encode the UTF-8 bytes of each character)",
+            ),
+            Ok(_) => None,
+        };
+        if let Some(problem) = problem {
+            let field = name.unwrap_or_else(|lossy| lossy);
+            return Err(ApiError::validation(field, problem));
+        }
+    }
+    Ok(())
 }
 
 fn task_query(q: ListQuery) -> Result<TaskQuery, ApiError> {
@@ -333,6 +366,11 @@ mod tests {
                 .map(|e| (e.status.as_u16(), e.code)),
             Some((400, "UNKNOWN_PARAMETER"))
         );
+        assert_eq!(field("tag=%ff").as_deref(), Some("tag"));
+        assert_eq!(field("q=a%C0%80").as_deref(), Some("q"), "overlong NUL");
+        assert_eq!(field("q=%ED%A0%80").as_deref(), Some("q"), "a surrogate");
+        assert!(parse_list_query("q=%E2%9C%93+100%25&tag=caf%C3%A9").is_ok());
+        assert!(parse_list_query("q=100%").is_ok(), "a bare % is text");
         assert!(parse_list_query("").is_ok());
         assert!(parse_list_query("q=&tag=").is_ok());
     }

@@ -16,7 +16,7 @@ async fn register_login_and_me() {
             Method::POST,
             "/api/auth/register",
             None,
-            Some(json!({"email": "Ann@Example.com", "password": "s3cret-pass", "name": " Ann "})),
+            Some(json!({"email": "Ann@Example.com", "password": "s3cret-pass-phrase", "name": " Ann "})),
         )
         .await;
     assert_eq!(status, 201, "{body}");
@@ -29,7 +29,7 @@ async fn register_login_and_me() {
             Method::POST,
             "/api/auth/login",
             None,
-            Some(json!({"email": "ann@example.COM", "password": "s3cret-pass"})),
+            Some(json!({"email": "ann@example.COM", "password": "s3cret-pass-phrase"})),
         )
         .await;
     assert_eq!(status, 200, "{body}");
@@ -70,7 +70,7 @@ async fn registration_validates_every_field() {
     api.register("taken@x.io").await;
     let cases = [
         (
-            json!({"email": "TAKEN@x.io", "password": "longenough", "name": "A"}),
+            json!({"email": "TAKEN@x.io", "password": "correct horse", "name": "A"}),
             409,
             "email",
         ),

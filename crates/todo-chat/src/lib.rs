@@ -16,4 +16,6 @@ pub use engine::{
     ChatEngine, ChatError, Engine, HistoryMessage, ToolCall, ToolCallRecord, ToolRunner, Turn,
 };
 pub use mcp_client::{McpClient, McpError};
-pub use service::{ChatService, ChatTurn, HistoryLimits};
+pub use service::{
+    ChatService, ChatTurn, DEFAULT_TURN_BUDGET, HistoryLimits, TurnError, TurnRequest,
+};

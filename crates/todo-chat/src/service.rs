@@ -1,12 +1,13 @@
 //! One chat turn, stateless: everything comes from and goes to the database, so a conversation
 //! resumes after a restart or on another replica.
 
-use crate::engine::{ChatEngine, HistoryMessage, ToolRunner, Turn};
+use crate::engine::{ChatEngine, ChatError, Engine, HistoryMessage, ToolRunner, Turn};
 use crate::mcp_client::McpClient;
 use serde_json::Value;
 use std::sync::Arc;
+use std::time::Duration;
 use todo_store::validate::{is_forbidden_control, message_rule, visible_rule};
-use todo_store::{Store, StoreError};
+use todo_store::{Added, NewMessage, Store, StoreError, StoredReply};
 use uuid::Uuid;
 
 pub use todo_wire::ChatTurn;
@@ -40,8 +41,33 @@ pub enum TurnError {
     },
     #[error("no such conversation")]
     ConversationNotFound,
+    /// A repeat of a `client_message_id` whose first send is still being answered.
+    #[error("this message is still being answered")]
+    InProgress,
+    /// A `client_message_id` already used for other words (a client bug: ids are per message).
+    #[error("client_message_id was already used for a different message")]
+    IdReused,
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// How long a turn may run when nothing else is configured (todo-api's
+/// `CHAT_TURN_TIMEOUT_SECONDS` default).
+pub const DEFAULT_TURN_BUDGET: Duration = Duration::from_secs(45);
+
+/// A turn whose user message has waited this long past the budget without a reply was cut
+/// off (its process stopped mid-turn): a repeat gets an error reply instead of 409 forever.
+const ABANDONED_AFTER: Duration = Duration::from_secs(30);
+
+/// One message to answer (see [`ChatService::turn_once`]).
+#[derive(Debug, Clone, Copy)]
+pub struct TurnRequest<'a> {
+    pub user: Uuid,
+    pub token: &'a str,
+    pub conversation: Option<Uuid>,
+    pub message: &'a str,
+    /// The client's id for this message: a repeat returns the stored answer.
+    pub client_message_id: Option<Uuid>,
 }
 
 pub struct ChatService {
@@ -49,6 +75,7 @@ pub struct ChatService {
     mcp: Arc<McpClient>,
     engine: Arc<dyn ChatEngine>,
     limits: HistoryLimits,
+    budget: Duration,
 }
 
 impl ChatService {
@@ -63,7 +90,19 @@ impl ChatService {
             mcp,
             engine,
             limits,
+            budget: DEFAULT_TURN_BUDGET,
         }
+    }
+
+    /// Bounds the engine's whole part of a turn (every LLM and MCP call of it): past this, the
+    /// turn ends with a `CHAT_TIMEOUT` reply that is stored like any other.
+    pub fn with_turn_budget(mut self, budget: Duration) -> ChatService {
+        self.budget = budget;
+        self
+    }
+
+    pub fn turn_budget(&self) -> Duration {
+        self.budget
     }
 
     pub fn engine_name(&self) -> &'static str {
@@ -77,6 +116,28 @@ impl ChatService {
         conversation: Option<Uuid>,
         message: &str,
     ) -> Result<ChatTurn, TurnError> {
+        self.turn_once(TurnRequest {
+            user,
+            token,
+            conversation,
+            message,
+            client_message_id: None,
+        })
+        .await
+    }
+
+    /// One turn. With a `client_message_id`, at most once: a repeat gets the stored answer
+    /// (`replayed`), or [`TurnError::InProgress`] while the first send is still running; no
+    /// tool runs twice. The user's message and the reply are both stored before this returns,
+    /// so run it where a dropped connection cannot cancel it (todo-api spawns it).
+    pub async fn turn_once(&self, req: TurnRequest<'_>) -> Result<ChatTurn, TurnError> {
+        let TurnRequest {
+            user,
+            token,
+            conversation,
+            message,
+            client_message_id,
+        } = req;
         // The store's rule for messages (no control characters but tab and line breaks, at
         // most MESSAGE_MAX characters), plus something visible to title the conversation with.
         let message = message_rule("message", message)
@@ -86,35 +147,75 @@ impl ChatService {
                 message: e.message,
             })?;
         let message = message.as_str();
+        if let Some(id) = client_message_id
+            && let Some(done) = self.repeat(user, id, message).await?
+        {
+            return Ok(done);
+        }
         let conversations = self.store.conversations();
-        let conversation_id = match conversation {
-            Some(id) => {
+        let (conversation_id, created) = match conversation {
+            Some(id) => (
                 conversations
                     .get(user, id)
                     .await?
                     .ok_or(TurnError::ConversationNotFound)?
-                    .id
-            }
-            None => conversations.create(user, &title_from(message)).await?.id,
+                    .id,
+                false,
+            ),
+            None => (
+                conversations.create(user, &title_from(message)).await?.id,
+                true,
+            ),
         };
         let history = self.history(user, conversation_id).await?;
         // The user's words are saved before anything can fail.
-        conversations
-            .add_message(user, conversation_id, Role::User, message, None)
-            .await?
-            .ok_or(TurnError::ConversationNotFound)?;
+        let asked = NewMessage {
+            role: Role::User,
+            content: message,
+            tool_calls: None,
+            client_message_id,
+            engine: None,
+            error_code: None,
+        };
+        match conversations.add(user, conversation_id, &asked).await? {
+            Added::Stored(_) => {}
+            Added::NoConversation => return Err(TurnError::ConversationNotFound),
+            Added::Duplicate => {
+                // A concurrent send of the same id got in first: answer as a repeat.
+                if created {
+                    conversations.delete_if_empty(user, conversation_id).await?;
+                }
+                let id = client_message_id.ok_or(TurnError::InProgress)?;
+                return self
+                    .repeat(user, id, message)
+                    .await?
+                    .ok_or(TurnError::InProgress);
+            }
+        }
 
         let tools = ToolRunner::new(&self.mcp, token);
         let today = time::OffsetDateTime::now_utc().date();
-        let outcome = self
-            .engine
-            .respond(Turn {
+        let outcome = tokio::time::timeout(
+            self.budget,
+            self.engine.respond(Turn {
                 history: &history,
                 message,
                 tools: &tools,
                 today,
-            })
-            .await;
+            }),
+        )
+        .await
+        .unwrap_or_else(|_| {
+            tracing::warn!(
+                budget_s = self.budget.as_secs_f64(),
+                "chat turn ran out of time"
+            );
+            Err(ChatError::new(
+                "CHAT_TIMEOUT",
+                "That took too long, so I stopped. Anything listed under tool calls was done; check your tasks before asking again.",
+            ))
+        });
+        // Calls made before a timeout are kept: the reply must say what was changed.
         let tool_calls = tools.take_calls();
         let (response, error) = match outcome {
             Ok(text) => (text, None),
@@ -128,22 +229,72 @@ impl ChatService {
             strip_nul(&mut v);
             v
         });
-        conversations
-            .add_message(
-                user,
-                conversation_id,
-                Role::Assistant,
-                &response,
-                calls_json.as_ref(),
-            )
-            .await?;
+        let engine = self.engine.engine();
+        let reply = NewMessage {
+            role: Role::Assistant,
+            content: &response,
+            tool_calls: calls_json.as_ref(),
+            client_message_id,
+            engine: Some(engine.as_str()),
+            error_code: error.as_ref().map(|e| e.code.as_str()),
+        };
+        conversations.add(user, conversation_id, &reply).await?;
         Ok(ChatTurn {
             conversation_id,
             response,
             tool_calls,
-            engine: self.engine.engine(),
+            engine,
             error,
+            replayed: false,
         })
+    }
+
+    /// The answer to a repeated client message id: `None` when it is new.
+    async fn repeat(
+        &self,
+        user: Uuid,
+        client_message_id: Uuid,
+        message: &str,
+    ) -> Result<Option<ChatTurn>, TurnError> {
+        let conversations = self.store.conversations();
+        let Some(turn) = conversations.find_turn(user, client_message_id).await? else {
+            return Ok(None);
+        };
+        if turn.message != message {
+            return Err(TurnError::IdReused);
+        }
+        let reply = match turn.reply {
+            Some(reply) => reply,
+            None => {
+                let age = time::OffsetDateTime::now_utc() - turn.asked_at;
+                if age < self.budget + ABANDONED_AFTER {
+                    return Err(TurnError::InProgress);
+                }
+                // Cut off mid-turn (a restart): say so once, and store it, so every later
+                // repeat gets the same answer and no tool runs again.
+                let error = ChatError::new(
+                    "TURN_INTERRUPTED",
+                    "Your message was received, but its answer was lost when the server restarted. Check your tasks, then send it again as a new message if needed.",
+                );
+                let stored = NewMessage {
+                    role: Role::Assistant,
+                    content: &error.message,
+                    tool_calls: None,
+                    client_message_id: Some(client_message_id),
+                    engine: Some(self.engine.engine().as_str()),
+                    error_code: Some(&error.code),
+                };
+                conversations
+                    .add(user, turn.conversation_id, &stored)
+                    .await?;
+                return Box::pin(self.repeat(user, client_message_id, message)).await;
+            }
+        };
+        Ok(Some(replayed(
+            turn.conversation_id,
+            reply,
+            self.engine.engine(),
+        )))
     }
 
     async fn history(
@@ -168,6 +319,33 @@ impl ChatService {
         }
         window.reverse();
         Ok(window)
+    }
+}
+
+/// A stored reply as the turn it answered.
+fn replayed(conversation_id: Uuid, reply: StoredReply, current: Engine) -> ChatTurn {
+    let engine = match reply.engine.as_deref() {
+        Some("llm") => Engine::Llm,
+        Some("builtin") => Engine::Builtin,
+        _ => current,
+    };
+    let tool_calls = match reply.tool_calls {
+        Some(Value::Array(items)) => items
+            .into_iter()
+            .filter_map(|v| serde_json::from_value(v).ok())
+            .collect(),
+        _ => Vec::new(),
+    };
+    let error = reply
+        .error_code
+        .map(|code| ChatError::new(code, reply.content.clone()));
+    ChatTurn {
+        conversation_id,
+        response: reply.content,
+        tool_calls,
+        engine,
+        error,
+        replayed: true,
     }
 }
 

@@ -11,10 +11,19 @@
 //!
 //! rmcp's transport checks both too, with the same lists (a backstop: these checks are at
 //! least as strict, so its plain-text 403 is never what a client sees).
+//!
+//! The transport's own refusals (broken JSON, a message that is not JSON-RPC, a wrong
+//! `Accept`, `Content-Type` or `MCP-Protocol-Version`, GET/DELETE, an oversized body) come out
+//! of rmcp as `text/plain`, and broken JSON as a 415. [`jsonrpc_refusal`] rewrites each into a
+//! JSON-RPC error object with `"id": null`, as the TypeScript SDK's server answers them, so a
+//! client's JSON-RPC layer can read the reason: broken JSON is a 400 with -32700, a body that
+//! is not a JSON-RPC request a 400 with -32600, the HTTP-level refusals keep their status with
+//! -32000.
 
+use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
-use axum::http::header::{HOST, ORIGIN};
+use axum::http::header::{CONTENT_TYPE, HOST, ORIGIN};
+use axum::http::{HeaderValue, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use service_kit::ApiError;
@@ -171,7 +180,7 @@ pub async fn require_allowed(State(gate): State<Gate>, req: Request, next: Next)
         .map(|v| v.to_str().unwrap_or("").to_owned())
         .find(|v| !gate.allows_origin(v));
     match refused {
-        None => next.run(req).await,
+        None => jsonrpc_refusal(next.run(req).await).await,
         Some(origin) => {
             tracing::warn!(%origin, "refused a request from a browser origin that is not allowed");
             ApiError::new(
@@ -188,9 +197,115 @@ pub async fn require_allowed(State(gate): State<Gate>, req: Request, next: Next)
     }
 }
 
+/// JSON-RPC 2.0 "Parse error" and "Invalid Request"; -32000 is the implementation-defined
+/// server error the TypeScript SDK uses for transport refusals.
+const PARSE_ERROR: i32 = -32700;
+const INVALID_REQUEST: i32 = -32600;
+const TRANSPORT_ERROR: i32 = -32000;
+
+/// A 4xx that is not JSON (rmcp's plain-text refusals) becomes a JSON-RPC error object; every
+/// other response passes unchanged (JSON and SSE answers, 202 for notifications).
+pub async fn jsonrpc_refusal(response: Response) -> Response {
+    let status = response.status();
+    let is_json = response
+        .headers()
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| ct.to_ascii_lowercase().contains("json"));
+    if !status.is_client_error() || is_json {
+        return response;
+    }
+    let (mut parts, body) = response.into_parts();
+    // rmcp's refusal texts are one line; anything longer is cut, not buffered.
+    let text = match axum::body::to_bytes(body, 4096).await {
+        Ok(bytes) => String::from_utf8_lossy(&bytes).trim().to_owned(),
+        Err(_) => String::new(),
+    };
+    let (status, code, message) = refusal(status, &text);
+    parts.status = status;
+    parts.headers.remove(axum::http::header::CONTENT_LENGTH);
+    parts
+        .headers
+        .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    let body = serde_json::json!({
+        "jsonrpc": "2.0",
+        "id": null,
+        "error": { "code": code, "message": message },
+    });
+    Response::from_parts(parts, Body::from(body.to_string()))
+}
+
+/// The status, JSON-RPC code and message for one of rmcp's plain-text refusals.
+fn refusal(status: StatusCode, text: &str) -> (StatusCode, i32, String) {
+    const UNREADABLE: &str = "fail to deserialize request body";
+    if let Some(detail) = text.strip_prefix(UNREADABLE) {
+        let detail = detail.trim();
+        let detail = detail.find(" at line ").map_or(detail, |i| &detail[..i]);
+        return if detail.starts_with("unrecognized JSON-RPC message") {
+            (
+                StatusCode::BAD_REQUEST,
+                INVALID_REQUEST,
+                "the body is JSON but not one JSON-RPC 2.0 request, notification or response \
+                 (batches are not supported): send an object with \"jsonrpc\": \"2.0\", a \
+                 string \"method\" and, for a request, a string or number \"id\""
+                    .to_owned(),
+            )
+        } else {
+            (
+                StatusCode::BAD_REQUEST,
+                PARSE_ERROR,
+                format!("the body is not valid JSON ({detail}); send one JSON-RPC 2.0 message"),
+            )
+        };
+    }
+    let message = match (status, text.is_empty()) {
+        (StatusCode::METHOD_NOT_ALLOWED, _) => {
+            "this stateless MCP server takes POST only (no GET event stream, no DELETE of a \
+             session)"
+                .to_owned()
+        }
+        (StatusCode::PAYLOAD_TOO_LARGE, _) => {
+            "the request body is too large (limit 64 KiB)".to_owned()
+        }
+        (_, true) => format!(
+            "the request was refused ({status}); see the MCP Streamable HTTP transport for the \
+             headers a POST needs"
+        ),
+        (_, false) => text.to_owned(),
+    };
+    (status, TRANSPORT_ERROR, message)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn transport_refusals_become_jsonrpc_errors() {
+        let (status, code, message) = refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "fail to deserialize request body EOF while parsing a value at line 1 column 17",
+        );
+        assert_eq!((status, code), (StatusCode::BAD_REQUEST, PARSE_ERROR));
+        assert!(message.contains("EOF while parsing a value"), "{message}");
+        assert!(!message.contains("line 1"), "{message}");
+        let (status, code, _) = refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            "fail to deserialize request body unrecognized JSON-RPC message",
+        );
+        assert_eq!((status, code), (StatusCode::BAD_REQUEST, INVALID_REQUEST));
+        let (status, code, message) = refusal(
+            StatusCode::NOT_ACCEPTABLE,
+            "Not Acceptable: Client must accept both application/json and text/event-stream",
+        );
+        assert_eq!(
+            (status, code),
+            (StatusCode::NOT_ACCEPTABLE, TRANSPORT_ERROR)
+        );
+        assert!(message.contains("text/event-stream"), "{message}");
+        let (_, _, message) = refusal(StatusCode::BAD_REQUEST, "");
+        assert!(message.contains("400"), "{message}");
+    }
 
     #[test]
     fn origins_compare_as_scheme_host_port() {

@@ -206,7 +206,13 @@ pub async fn run(
         cancel.clone(),
     );
     tracing::info!(addr = %listener.local_addr()?, version = VERSION, "todo-mcp listening");
-    service_kit::serve(listener, app, health, shutdown, config.shutdown_grace).await?;
+    // Connection timeouts and cap (`HTTP_*`), read here rather than in `Config` so the
+    // struct literals in tests need no new field; a bad value stops start-up all the same.
+    let serve_settings = service_kit::ServeSettings::from_env(
+        &service_kit::Env::from_process(),
+        config.shutdown_grace,
+    )?;
+    service_kit::serve(listener, app, health, shutdown, serve_settings).await?;
     cancel.cancel();
     store.close().await;
     tracing::info!("todo-mcp stopped");

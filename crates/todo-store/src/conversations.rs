@@ -6,6 +6,48 @@ use crate::validate::{CONVERSATION_TITLE_MAX, name_rule, text_rule};
 use sqlx::{PgPool, Row};
 use uuid::Uuid;
 
+/// A message to store (see [`ConversationStore::add`]).
+#[derive(Debug, Clone, Copy)]
+pub struct NewMessage<'a> {
+    pub role: Role,
+    pub content: &'a str,
+    pub tool_calls: Option<&'a serde_json::Value>,
+    /// The client's id for the turn (both its user message and the reply carry it).
+    pub client_message_id: Option<Uuid>,
+    /// Of a reply: the engine that answered (`builtin`, `llm`).
+    pub engine: Option<&'a str>,
+    /// Of a reply that is an error: its stable code (the content is its message).
+    pub error_code: Option<&'a str>,
+}
+
+/// What [`ConversationStore::add`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Added {
+    Stored(Message),
+    /// The conversation does not exist or is not this user's.
+    NoConversation,
+    /// This client message id is already stored for this user and role: nothing was written.
+    Duplicate,
+}
+
+/// A turn found by its client message id.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredTurn {
+    pub conversation_id: Uuid,
+    pub message: String,
+    pub asked_at: time::OffsetDateTime,
+    /// `None` while the turn is still running (or if it was cut off before its reply).
+    pub reply: Option<StoredReply>,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoredReply {
+    pub content: String,
+    pub tool_calls: Option<serde_json::Value>,
+    pub engine: Option<String>,
+    pub error_code: Option<String>,
+}
+
 pub struct ConversationStore<'a> {
     pool: &'a PgPool,
 }
@@ -39,6 +81,19 @@ impl<'a> ConversationStore<'a> {
         .await?)
     }
 
+    /// Deletes the conversation if it has no messages (one a lost race created for nothing).
+    pub async fn delete_if_empty(&self, user: Uuid, id: Uuid) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "DELETE FROM conversations c WHERE c.user_id = $1 AND c.id = $2
+             AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = c.id)",
+        )
+        .bind(user)
+        .bind(id)
+        .execute(self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Most recently active first.
     pub async fn list(&self, user: Uuid, limit: i64) -> Result<Vec<Conversation>, StoreError> {
         Ok(sqlx::query_as::<_, Conversation>(
@@ -62,8 +117,31 @@ impl<'a> ConversationStore<'a> {
         content: &str,
         tool_calls: Option<&serde_json::Value>,
     ) -> Result<Option<Message>, StoreError> {
-        text_rule("message", content, true)?;
-        if tool_calls.is_some_and(json_has_nul) {
+        let message = NewMessage {
+            role,
+            content,
+            tool_calls,
+            client_message_id: None,
+            engine: None,
+            error_code: None,
+        };
+        match self.add(user, conversation, &message).await? {
+            Added::Stored(m) => Ok(Some(m)),
+            Added::NoConversation | Added::Duplicate => Ok(None),
+        }
+    }
+
+    /// Appends a message with everything a chat turn records. With a `client_message_id`
+    /// already stored for this user and role, nothing is written and the answer is
+    /// [`Added::Duplicate`] (the retry of a turn; see [`Self::find_turn`]).
+    pub async fn add(
+        &self,
+        user: Uuid,
+        conversation: Uuid,
+        message: &NewMessage<'_>,
+    ) -> Result<Added, StoreError> {
+        text_rule("message", message.content, true)?;
+        if message.tool_calls.is_some_and(json_has_nul) {
             return Err(ValidationError::new(
                 "tool_calls",
                 "must not contain NUL characters (U+0000)",
@@ -71,28 +149,94 @@ impl<'a> ConversationStore<'a> {
             .into());
         }
         // One statement (so one round trip, and atomic without BEGIN/COMMIT): the insert
-        // only happens when the conversation is this user's, and bumps its updated_at.
+        // only happens when the conversation is this user's, and bumps its updated_at. A
+        // repeated client id inserts nothing (the unique index of migration 3 decides, so two
+        // concurrent retries cannot both get in).
         let row = sqlx::query(
             "WITH touched AS (
                  UPDATE conversations SET updated_at = now()
                  WHERE user_id = $1 AND id = $2
                  RETURNING id
              )
-             INSERT INTO messages (conversation_id, user_id, role, content, tool_calls)
-             SELECT id, $1, $3, $4, $5 FROM touched
+             INSERT INTO messages
+                 (conversation_id, user_id, role, content, tool_calls, client_message_id, engine, error_code)
+             SELECT id, $1, $3, $4, $5, $6, $7, $8 FROM touched
+             ON CONFLICT (user_id, client_message_id, role) WHERE client_message_id IS NOT NULL
+             DO NOTHING
              RETURNING id, conversation_id, role, content, tool_calls, created_at",
         )
         .bind(user)
         .bind(conversation)
-        .bind(role.as_str())
-        .bind(content)
-        .bind(tool_calls)
+        .bind(message.role.as_str())
+        .bind(message.content)
+        .bind(message.tool_calls)
+        .bind(message.client_message_id)
+        .bind(message.engine)
+        .bind(message.error_code)
         .fetch_optional(self.pool)
         .await?;
-        let Some(row) = row else {
-            return Ok(None);
+        if let Some(row) = row {
+            return message_from_row(&row).map(Added::Stored);
+        }
+        // Nothing inserted: either the conversation is not this user's, or the id is taken.
+        let exists = match message.client_message_id {
+            None => false,
+            Some(id) => sqlx::query_scalar::<_, i64>(
+                "SELECT id FROM messages WHERE user_id = $1 AND client_message_id = $2 AND role = $3",
+            )
+            .bind(user)
+            .bind(id)
+            .bind(message.role.as_str())
+            .fetch_optional(self.pool)
+            .await?
+            .is_some(),
         };
-        message_from_row(&row).map(Some)
+        Ok(if exists {
+            Added::Duplicate
+        } else {
+            Added::NoConversation
+        })
+    }
+
+    /// What is stored of the turn a client named `client_message_id`: the user's message
+    /// (its conversation and when it was stored) and the reply, once there is one.
+    pub async fn find_turn(
+        &self,
+        user: Uuid,
+        client_message_id: Uuid,
+    ) -> Result<Option<StoredTurn>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT conversation_id, role, content, tool_calls, engine, error_code, created_at
+             FROM messages WHERE user_id = $1 AND client_message_id = $2",
+        )
+        .bind(user)
+        .bind(client_message_id)
+        .fetch_all(self.pool)
+        .await?;
+        let mut turn: Option<StoredTurn> = None;
+        let mut reply = None;
+        for row in &rows {
+            let role: String = row.try_get("role")?;
+            match parse_role(&role)? {
+                Role::User => {
+                    turn = Some(StoredTurn {
+                        conversation_id: row.try_get("conversation_id")?,
+                        asked_at: row.try_get("created_at")?,
+                        message: row.try_get("content")?,
+                        reply: None,
+                    })
+                }
+                _ => {
+                    reply = Some(StoredReply {
+                        content: row.try_get("content")?,
+                        tool_calls: row.try_get("tool_calls")?,
+                        engine: row.try_get("engine")?,
+                        error_code: row.try_get("error_code")?,
+                    })
+                }
+            }
+        }
+        Ok(turn.map(|t| StoredTurn { reply, ..t }))
     }
 
     /// The last `limit` messages, oldest first (the window the chat agent reads).

@@ -14,19 +14,23 @@ pub mod query;
 mod tasks;
 #[doc(hidden)]
 pub mod testing;
+mod throttle;
 mod users;
 pub mod validate;
 
-pub use conversations::ConversationStore;
+pub use conversations::{Added, ConversationStore, NewMessage, StoredReply, StoredTurn};
 pub use error::{StoreError, ValidationError};
 pub use model::*;
 pub use query::{Cursor, Order, Paging, SortKey, StatusFilter, TaskPage, TaskQuery};
 pub use tasks::TaskStore;
+pub use throttle::{Attempt, LoginThrottle, ThrottlePolicy};
 pub use users::UserStore;
 
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::{PgPool, migrate::Migrator};
 use std::str::FromStr;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Weak};
 use std::time::Duration;
 
 /// The schema, compiled into every binary that uses the store.
@@ -49,14 +53,48 @@ impl Default for PoolSettings {
 }
 
 /// The database: a connection pool plus the repositories over it.
+///
+/// Fails fast during an outage: a background probe (started by [`Store::connect_lazy`])
+/// checks the database on a connection of its own; while it is known to be down, repositories
+/// run on a closed pool, so every request gets its 503 at once instead of after the pool's
+/// acquire timeout. The probe keeps checking and the store recovers as soon as it answers.
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: PgPool,
+    gate: Arc<Gate>,
 }
+
+/// Whether the database is known to be down, and the pool that answers meanwhile.
+#[derive(Debug)]
+struct Gate {
+    down: AtomicBool,
+    /// Never opened: every acquire fails at once with `PoolClosed` (a 503, like a timeout).
+    closed: PgPool,
+}
+
+impl Gate {
+    fn new(options: PgConnectOptions) -> Arc<Gate> {
+        let closed = PgPoolOptions::new().connect_lazy_with(options);
+        // Marks the pool closed synchronously; the future only waits for connections, of
+        // which a never-used lazy pool has none.
+        drop(closed.close());
+        Arc::new(Gate {
+            down: AtomicBool::new(false),
+            closed,
+        })
+    }
+}
+
+/// How often the probe checks a healthy database, and a down one (recovery is noticed
+/// within this), and how long one check may take.
+const PROBE_EVERY_UP: Duration = Duration::from_millis(500);
+const PROBE_EVERY_DOWN: Duration = Duration::from_millis(250);
+const PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 
 impl Store {
     /// Creates the pool. Connects lazily, so a service can start (and answer `/livez`) while
-    /// the database is still coming up; `/readyz` reports when it is reachable.
+    /// the database is still coming up; `/readyz` reports when it is reachable. Inside a
+    /// Tokio runtime it also starts the outage probe (see [`Store`]).
     pub fn connect_lazy(url: &str, settings: &PoolSettings) -> Result<Store, StoreError> {
         let options = PgConnectOptions::from_str(url).map_err(|e| StoreError::Config(format!(
             "DATABASE_URL is not a valid PostgreSQL URL ({e}); expected postgres://USER:PASSWORD@HOST:PORT/DB"
@@ -64,16 +102,45 @@ impl Store {
         let pool = PgPoolOptions::new()
             .max_connections(settings.max_connections)
             .acquire_timeout(settings.acquire_timeout)
-            .connect_lazy_with(options);
-        Ok(Store { pool })
+            .connect_lazy_with(options.clone());
+        let gate = Gate::new(options.clone());
+        // Outside a runtime (a CLI that only builds the store) there is nothing to probe for.
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            // Its own connection: a busy main pool must not look like an outage.
+            let probe = PgPoolOptions::new()
+                .max_connections(1)
+                .acquire_timeout(PROBE_TIMEOUT)
+                .connect_lazy_with(options);
+            drop(runtime.spawn(probe_until_closed(
+                pool.clone(),
+                probe,
+                Arc::downgrade(&gate),
+            )));
+        }
+        Ok(Store { pool, gate })
     }
 
     pub fn from_pool(pool: PgPool) -> Store {
-        Store { pool }
+        let gate = Gate::new((*pool.connect_options()).clone());
+        Store { pool, gate }
     }
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// True while the probe finds the database unreachable.
+    pub fn is_known_down(&self) -> bool {
+        self.gate.down.load(Ordering::Acquire)
+    }
+
+    /// The pool repositories use: the real one, or the closed one while the database is down.
+    fn gated(&self) -> &PgPool {
+        if self.is_known_down() {
+            &self.gate.closed
+        } else {
+            &self.pool
+        }
     }
 
     /// Applies pending migrations (idempotent; serialised across processes by an advisory lock).
@@ -86,7 +153,7 @@ impl Store {
 
     /// Database reachable: a round trip on a pooled connection.
     pub async fn ping(&self) -> Result<(), StoreError> {
-        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        sqlx::query("SELECT 1").execute(self.gated()).await?;
         Ok(())
     }
 
@@ -118,14 +185,62 @@ impl Store {
     }
 
     pub fn users(&self) -> UserStore<'_> {
-        UserStore::new(&self.pool)
+        UserStore::new(self.gated())
     }
 
     pub fn tasks(&self) -> TaskStore<'_> {
-        TaskStore::new(&self.pool)
+        TaskStore::new(self.gated())
     }
 
     pub fn conversations(&self) -> ConversationStore<'_> {
-        ConversationStore::new(&self.pool)
+        ConversationStore::new(self.gated())
     }
+
+    /// Failed logins per account, shared by every replica.
+    pub fn login_throttle(&self) -> LoginThrottle<'_> {
+        LoginThrottle::new(self.gated())
+    }
+}
+
+/// Checks the database until the main pool is closed or the last [`Store`] is gone. Two
+/// failures in a row mark it down (one slow answer under load is not an outage); one success
+/// marks it up again.
+async fn probe_until_closed(pool: PgPool, probe: PgPool, gate: Weak<Gate>) {
+    let mut failures = 0u32;
+    loop {
+        if pool.is_closed() {
+            break;
+        }
+        let Some(gate) = gate.upgrade() else { break };
+        let reachable = match tokio::time::timeout(
+            PROBE_TIMEOUT,
+            sqlx::query("SELECT 1").execute(&probe),
+        )
+        .await
+        {
+            Ok(Ok(_)) => true,
+            // A database that answers with an error (say, too many connections) is up.
+            Ok(Err(e)) => !StoreError::from(e).is_unavailable(),
+            Err(_) => false,
+        };
+        failures = if reachable { 0 } else { failures + 1 };
+        let down = failures >= 2;
+        let was_down = gate.down.swap(down, Ordering::AcqRel);
+        if down && !was_down {
+            tracing::warn!(
+                "database unreachable: requests get 503 at once (their errors say \"closed pool\") until it answers again"
+            );
+        } else if was_down && !down {
+            tracing::info!("database reachable again");
+        }
+        drop(gate);
+        let wait = match (reachable, down) {
+            (true, _) => PROBE_EVERY_UP,
+            // A first failure is checked again soon, so an outage is noticed quickly.
+            (false, false) => Duration::from_millis(100),
+            (false, true) => PROBE_EVERY_DOWN,
+        };
+        tokio::time::sleep(wait).await;
+    }
+    probe.close().await;
 }

@@ -110,7 +110,12 @@ impl Cursor {
                 "is not a cursor returned by this API (use next_cursor as given)",
             )
         };
-        if !raw.len().is_multiple_of(2) || raw.len() > 2048 {
+        // Lower-case hex only, as the schema's pattern says (`from_str_radix` alone would also
+        // take upper case and a `+` sign).
+        if !raw.len().is_multiple_of(2)
+            || raw.len() > 2048
+            || !raw.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        {
             return Err(bad());
         }
         let bytes: Option<Vec<u8>> = (0..raw.len())
@@ -225,14 +230,21 @@ impl TaskQuery {
     }
 }
 
+/// The earliest instant PostgreSQL's `timestamptz` holds: 4714-11-24 BC, 00:00 UTC.
+const PG_TIMESTAMP_MIN: OffsetDateTime = time::macros::datetime!(-4713-11-24 0:00 UTC);
+
 impl Cursor {
     /// The value must have its sort's type: created_at/updated_at a time, due_at a time or
     /// null, title a text, priority a priority name. A forged cursor is refused on `cursor`
     /// instead of reaching the database as a mistyped comparison.
     pub fn check_value(&self) -> Result<(), ValidationError> {
+        // PostgreSQL's timestamptz starts at 4714 BC (astronomical year -4713); an earlier
+        // time in a forged cursor was an "out of range" database error, a 500.
+        let in_range = |t: &OffsetDateTime| *t >= PG_TIMESTAMP_MIN;
         let ok = match (&self.sort, &self.value) {
-            (SortKey::CreatedAt | SortKey::UpdatedAt, CursorValue::Time(_)) => true,
-            (SortKey::DueAt, CursorValue::Time(_) | CursorValue::Null) => true,
+            (SortKey::CreatedAt | SortKey::UpdatedAt, CursorValue::Time(t)) => in_range(t),
+            (SortKey::DueAt, CursorValue::Time(t)) => in_range(t),
+            (SortKey::DueAt, CursorValue::Null) => true,
             (SortKey::Title, CursorValue::Text(t)) => !t.contains('\0'),
             (SortKey::Priority, CursorValue::Text(t)) => {
                 Priority::ALL.iter().any(|p| p.as_str() == t)
@@ -288,6 +300,34 @@ mod tests {
             Cursor::decode("7b7d").is_err(),
             "valid hex of {{}} is not a cursor"
         );
+        assert!(
+            Cursor::decode(&t.encode().to_uppercase()).is_err(),
+            "the schema's pattern is lower-case hex"
+        );
+    }
+
+    /// A forged cursor with a time PostgreSQL cannot hold was a database error (a 500).
+    #[test]
+    fn cursor_times_must_fit_the_database() {
+        let at = |t: OffsetDateTime| Cursor {
+            sort: SortKey::CreatedAt,
+            order: Order::Desc,
+            value: CursorValue::Time(t),
+            id: Uuid::nil(),
+        };
+        let oldest = at(PG_TIMESTAMP_MIN);
+        assert!(
+            Cursor::decode(&oldest.encode())
+                .unwrap()
+                .check_value()
+                .is_ok()
+        );
+        let before = at(time::macros::datetime!(-4713-11-23 23:59:59 UTC));
+        let err = Cursor::decode(&before.encode())
+            .unwrap()
+            .check_value()
+            .unwrap_err();
+        assert_eq!(err.field, "cursor");
     }
 
     #[test]

@@ -8,8 +8,7 @@
 
 use crate::error::ValidationError;
 use crate::model::Priority;
-use time::format_description::well_known::Rfc3339;
-use time::macros::{datetime, format_description};
+use time::macros::datetime;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
 
 pub use todo_wire::chat::MESSAGE_MAX;
@@ -90,10 +89,12 @@ impl TaskPatch {
     }
 }
 
+/// The length limit counts the title as sent, surrounding spaces included: that is what the
+/// schemas' `maxLength` counts (code points), so a validator and the server agree.
 pub fn title_rule(title: &str) -> Result<String, ValidationError> {
-    let title = title.trim();
     let len = title.chars().count();
-    if len == 0 {
+    let title = title.trim();
+    if title.is_empty() {
         return Err(ValidationError::new("title", "must not be empty"));
     }
     if len > TITLE_MAX {
@@ -107,24 +108,33 @@ pub fn title_rule(title: &str) -> Result<String, ValidationError> {
     Ok(title.to_owned())
 }
 
-/// Blank descriptions are stored as none. Tabs and line breaks are kept.
+/// Blank descriptions are stored as none. Tabs and line breaks are kept. The length limit
+/// counts the text as sent (as the schemas' `maxLength` does).
 pub fn description_rule(description: Option<&str>) -> Result<Option<String>, ValidationError> {
-    let Some(d) = description.map(str::trim).filter(|d| !d.is_empty()) else {
+    let Some(raw) = description else {
         return Ok(None);
     };
-    let len = d.chars().count();
+    let len = raw.chars().count();
+    let d = raw.trim();
     if len > DESCRIPTION_MAX {
         return Err(ValidationError::new(
             "description",
             format!("must be at most {DESCRIPTION_MAX} characters (got {len})"),
         ));
     }
+    if d.is_empty() {
+        return Ok(None);
+    }
     text_rule("description", d, true)?;
     Ok(Some(d.to_owned()))
 }
 
-/// Tags are trimmed, lower-cased, stripped of a leading `#`, de-duplicated (first wins). More
-/// than [`TAGS_MAX`] given is refused before de-duplication: the count is what was sent.
+/// Tags are lower-cased, stripped of one leading `#`, de-duplicated (first wins). More than
+/// [`TAGS_MAX`] given is refused before de-duplication: the count is what was sent. A tag is
+/// checked as sent (the schemas' `TAG_PATTERN`): no spaces anywhere (callers that read free
+/// text, such as the web form, split and trim first), at most [`TAG_MAX`] characters after
+/// the `#`. Lower-casing keeps the length (see [`lowercase_tag`]), so a stored tag can always
+/// be sent back as it is.
 pub fn tags_rule(tags: &[String]) -> Result<Vec<String>, ValidationError> {
     if tags.len() > TAGS_MAX {
         return Err(ValidationError::new(
@@ -134,41 +144,48 @@ pub fn tags_rule(tags: &[String]) -> Result<Vec<String>, ValidationError> {
     }
     let mut out: Vec<String> = Vec::new();
     for raw in tags {
-        let tag = normalise_tag(raw);
-        let len = tag.chars().count();
+        let bare = raw.strip_prefix('#').unwrap_or(raw);
+        let len = bare.chars().count();
         if len == 0 {
             return Err(ValidationError::new("tags", "tags must not be empty"));
         }
         if len > TAG_MAX {
             return Err(ValidationError::new(
                 "tags",
-                format!("each tag must be at most {TAG_MAX} characters ({tag:?} has {len})"),
+                format!("each tag must be at most {TAG_MAX} characters ({raw:?} has {len})"),
             ));
         }
-        if let Some((at, c)) = first_control(&tag, false) {
+        if let Some((at, c)) = first_control(bare, false) {
             return Err(ValidationError::new(
                 "tags",
                 format!(
-                    "tag {tag:?} must not contain control characters (found {} at character {})",
+                    "tag {raw:?} must not contain control characters (found {} at character {})",
                     code_point(c),
                     at + 1
                 ),
             ));
         }
-        if tag.chars().any(|c| c.is_whitespace() || c == ',') {
+        if bare.chars().any(|c| c.is_whitespace() || c == ',') {
             return Err(ValidationError::new(
                 "tags",
-                format!("tag {tag:?} must not contain spaces or commas"),
+                format!("tag {raw:?} must not contain spaces or commas"),
             ));
         }
-        if !has_visible(&tag) {
+        if bare.starts_with('#') {
+            return Err(ValidationError::new(
+                "tags",
+                format!("tag {raw:?} may start with one # only"),
+            ));
+        }
+        if !has_visible(bare) {
             return Err(ValidationError::new(
                 "tags",
                 format!(
-                    "tag {tag:?} must contain a visible character (not only zero-width or formatting characters)"
+                    "tag {raw:?} must contain a visible character (not only zero-width or formatting characters)"
                 ),
             ));
         }
+        let tag = lowercase_tag(bare);
         if !out.contains(&tag) {
             out.push(tag);
         }
@@ -176,16 +193,40 @@ pub fn tags_rule(tags: &[String]) -> Result<Vec<String>, ValidationError> {
     Ok(out)
 }
 
+/// A tag filter as people type it (`#Work`, ` work `): trimmed, one leading `#` dropped,
+/// lower-cased.
 pub fn normalise_tag(raw: &str) -> String {
-    raw.trim().trim_start_matches('#').to_lowercase()
+    let t = raw.trim();
+    lowercase_tag(t.strip_prefix('#').unwrap_or(t))
 }
 
-/// Parses a due date: an RFC 3339 date-time (`2026-11-25T17:00:00Z`), a date-time without an
-/// offset (taken as UTC), or a plain date (`2026-11-25`, the start of that day in UTC). The
-/// instant must fall in year 1..=9999 (UTC); `field` names the field in every refusal.
+/// Lower-cases character by character, keeping a character whose lower case is longer (only
+/// `İ`, U+0130, whose lower case is `i` and a combining dot): a 32-character tag must stay 32
+/// characters, or reading a task and sending its tags back would be refused.
+pub fn lowercase_tag(tag: &str) -> String {
+    tag.chars()
+        .map(|c| {
+            let mut lower = c.to_lowercase();
+            match (lower.next(), lower.next()) {
+                (Some(l), None) => l,
+                _ => c,
+            }
+        })
+        .collect()
+}
+
+/// Parses a due date in exactly the forms of `todo_wire::task::DUE_PATTERN` (what the schemas
+/// publish): a plain date (`2026-11-25`, the start of that day in UTC), a date and `THH:MM` or
+/// `THH:MM:SS` (taken as UTC), or RFC 3339 (`2026-11-25T17:00:00Z`, up to 9 fraction digits,
+/// `Z` or `+HH:MM`). Nothing is trimmed, and no other form is guessed at (a space for `T`, a
+/// leap second `:60`, 10 fraction digits), so a value a schema validator refuses is refused
+/// here too. The instant must fall in year 1..=9999 (UTC); `field` names the field in every
+/// refusal.
 pub fn parse_due(field: &str, raw: &str) -> Result<OffsetDateTime, ValidationError> {
-    let raw = raw.trim();
     text_rule(field, raw, false)?;
+    if let Some(year) = signed_year(raw).filter(|y| !(1..=9999).contains(y)) {
+        return Err(out_of_range(field, year));
+    }
     due_range(field, parse_due_unchecked(raw).ok_or_else(|| {
         ValidationError::new(
             field,
@@ -196,22 +237,98 @@ pub fn parse_due(field: &str, raw: &str) -> Result<OffsetDateTime, ValidationErr
     })?)
 }
 
+/// The year of an ISO 8601 expanded-year date (`-0001-06-01`, `+10000-01-01`): a form the
+/// server never takes, but worth naming as the year being out of range.
+fn signed_year(raw: &str) -> Option<i64> {
+    let sign = match raw.as_bytes().first()? {
+        b'-' => -1,
+        b'+' => 1,
+        _ => return None,
+    };
+    let (year, _) = raw.get(1..)?.split_once('-')?;
+    if year.len() < 4 || year.len() > 9 || !year.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    year.parse::<i64>().ok().map(|y| sign * y)
+}
+
+fn out_of_range(field: &str, year: impl std::fmt::Display) -> ValidationError {
+    ValidationError::new(
+        field,
+        format!("year {year} is out of range: a due date must be in year 1 to 9999"),
+    )
+}
+
 fn parse_due_unchecked(raw: &str) -> Option<OffsetDateTime> {
-    if let Ok(t) = OffsetDateTime::parse(raw, &Rfc3339) {
-        return Some(t);
+    /// `n` ASCII digits at the start of `s`, as a number, and the rest.
+    fn digits(s: &[u8], n: usize) -> Option<(u32, &[u8])> {
+        let (head, rest) = (s.get(..n)?, s.get(n..)?);
+        head.iter().all(u8::is_ascii_digit).then(|| {
+            let v = head.iter().fold(0u32, |v, d| v * 10 + u32::from(d - b'0'));
+            (v, rest)
+        })
     }
-    let naive = format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]");
-    if let Ok(t) = PrimitiveDateTime::parse(raw, naive) {
-        return Some(t.assume_utc());
+    fn byte(s: &[u8], b: u8) -> Option<&[u8]> {
+        s.strip_prefix(&[b])
     }
-    let naive_minutes = format_description!("[year]-[month]-[day]T[hour]:[minute]");
-    if let Ok(t) = PrimitiveDateTime::parse(raw, naive_minutes) {
-        return Some(t.assume_utc());
+    /// `HH:MM`, hour 0..=23 and minute 0..=59.
+    fn hh_mm(s: &[u8]) -> Option<(u8, u8, &[u8])> {
+        let (h, s) = digits(s, 2)?;
+        let (m, s) = digits(byte(s, b':')?, 2)?;
+        (h <= 23 && m <= 59).then_some((h as u8, m as u8, s))
     }
-    if let Ok(d) = Date::parse(raw, format_description!("[year]-[month]-[day]")) {
-        return Some(PrimitiveDateTime::new(d, Time::MIDNIGHT).assume_utc());
+    let s = raw.as_bytes();
+    let (year, s) = digits(s, 4)?;
+    let (month, s) = digits(byte(s, b'-')?, 2)?;
+    let (day, s) = digits(byte(s, b'-')?, 2)?;
+    let month = time::Month::try_from(u8::try_from(month).ok()?).ok()?;
+    let date =
+        Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
+    let Some((&sep, s)) = s.split_first() else {
+        return Some(PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_utc());
+    };
+    if sep != b'T' && sep != b't' {
+        return None;
     }
-    None
+    let (hour, minute, s) = hh_mm(s)?;
+    let (second, s) = match byte(s, b':') {
+        Some(rest) => digits(rest, 2).map(|(sec, rest)| (Some(sec), rest))?,
+        None => (None, s),
+    };
+    if second.is_some_and(|sec| sec > 59) {
+        return None;
+    }
+    let (nanos, s) = match byte(s, b'.') {
+        Some(rest) => {
+            let n = rest.iter().take_while(|b| b.is_ascii_digit()).count();
+            if !(1..=9).contains(&n) {
+                return None;
+            }
+            let (f, rest) = digits(rest, n)?;
+            (Some(f * 10u32.pow(9 - n as u32)), rest)
+        }
+        None => (None, s),
+    };
+    let offset = match s.split_first() {
+        // `THH:MM` or `THH:MM:SS` with no fraction and no offset: UTC.
+        None if sep == b'T' && nanos.is_none() => time::UtcOffset::UTC,
+        None => return None,
+        // RFC 3339: seconds, then the offset.
+        Some(_) if second.is_none() => return None,
+        Some((b'Z' | b'z', [])) => time::UtcOffset::UTC,
+        Some((&sign @ (b'+' | b'-'), rest)) => {
+            let (h, m, []) = hh_mm(rest)? else {
+                return None;
+            };
+            let (h, m) = (h as i8, m as i8);
+            let (h, m) = if sign == b'-' { (-h, -m) } else { (h, m) };
+            time::UtcOffset::from_hms(h, m, 0).ok()?
+        }
+        Some(_) => return None,
+    };
+    let (second, nanos) = (second.unwrap_or(0), nanos.unwrap_or(0));
+    let time = Time::from_hms_nano(hour, minute, second as u8, nanos).ok()?;
+    Some(PrimitiveDateTime::new(date, time).assume_offset(offset))
 }
 
 /// A due date must fall in year 1..=9999 (in UTC, as stored): other years cannot be written
@@ -225,10 +342,7 @@ pub fn due_range(field: &str, due: OffsetDateTime) -> Result<OffsetDateTime, Val
     } else {
         due.year().max(10000)
     };
-    Err(ValidationError::new(
-        field,
-        format!("year {year} is out of range: a due date must be in year 1 to 9999"),
-    ))
+    Err(out_of_range(field, year))
 }
 
 /// Refuses control characters in a text field: C0 (U+0000..U+001F), DEL and C1
@@ -408,7 +522,7 @@ mod tests {
     fn tags_are_normalised_deduplicated_and_bounded() {
         let tags = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
         assert_eq!(
-            tags_rule(&tags(&["#Work", "work", " home "])).unwrap(),
+            tags_rule(&tags(&["#Work", "work", "home"])).unwrap(),
             vec!["work", "home"]
         );
         assert_eq!(tags_rule(&tags(&[""])).unwrap_err().field, "tags");
@@ -603,5 +717,106 @@ mod tests {
         let err = search_rule("query", &"x".repeat(201)).unwrap_err();
         assert_eq!(err.field, "query");
         assert!(search_rule("q", "100% _literal_").is_ok());
+    }
+
+    /// Each form `DUE_PATTERN` allows parses, and the ones it refuses are refused: the schemas
+    /// and the server read due dates alike.
+    #[test]
+    fn due_dates_parse_exactly_the_published_forms() {
+        for (ok, want) in [
+            ("2024-02-29", datetime!(2024-02-29 0:00 UTC)),
+            ("2000-02-29", datetime!(2000-02-29 0:00 UTC)),
+            ("2026-11-25T17:30", datetime!(2026-11-25 17:30 UTC)),
+            ("2026-11-25T17:30:05", datetime!(2026-11-25 17:30:05 UTC)),
+            ("2026-11-25t17:30:05z", datetime!(2026-11-25 17:30:05 UTC)),
+            (
+                "2026-11-25T17:30:05.123456789Z",
+                datetime!(2026-11-25 17:30:05.123456789 UTC),
+            ),
+            (
+                "2026-11-25T17:30:05.5-00:00",
+                datetime!(2026-11-25 17:30:05.5 UTC),
+            ),
+            (
+                "2026-11-25T17:30:05+23:59",
+                datetime!(2026-11-25 17:30:05 +23:59),
+            ),
+            (
+                "2026-11-25T00:00:00-02:30",
+                datetime!(2026-11-25 00:00:00 -02:30),
+            ),
+        ] {
+            assert_eq!(parse_due("due", ok).ok(), Some(want), "{ok}");
+        }
+        for bad in [
+            " 2026-11-25",
+            "2026-11-25 ",
+            "2026-11-25 17:30:00Z",
+            "2026-11-25t17:30",
+            "2026-11-25T17:30Z",
+            "2026-11-25T17:30:05.5",
+            "2026-11-25T17:30:05.1234567890Z",
+            "2026-11-25T17:30:05.Z",
+            "2026-11-25T17:30:60Z",
+            "2026-06-30T23:59:60Z",
+            "2026-11-25T24:00:00Z",
+            "2026-11-25T17:30:05+24:00",
+            "2026-11-25T17:30:05+0100",
+            "2026-11-25T17:30:05+01",
+            "2026-11-25T17:30:05+01:00x",
+            "2026-11-25T17:30:05ZZ",
+            "2026-02-29",
+            "1900-02-29",
+            "2026-04-31",
+            "2026-1-01",
+            "+2026-01-01",
+            "20261125",
+            "2026-W48-3",
+            "\u{0662}026-11-25",
+            "",
+        ] {
+            let err = parse_due("due", bad).unwrap_err();
+            assert_eq!(err.field, "due", "{bad:?}");
+        }
+    }
+
+    /// What the schemas' `maxLength` and `TAG_PATTERN` allow is what the server takes.
+    #[test]
+    fn lengths_count_what_was_sent_and_tags_match_the_pattern() {
+        let padded = format!(" {} ", "x".repeat(199));
+        assert!(title_rule(&padded).unwrap_err().message.contains("got 201"));
+        assert!(title_rule(&format!(" {}", "x".repeat(199))).is_ok());
+        assert!(description_rule(Some(&format!(" {}", "x".repeat(1000)))).is_err());
+        assert_eq!(description_rule(Some(&" ".repeat(1000))).unwrap(), None);
+        let tags = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        for bad in [
+            "##a",
+            " a",
+            "a ",
+            "a\u{a0}",
+            "\u{3000}a",
+            "#",
+            "a,b",
+            "x\u{2028}",
+        ] {
+            assert_eq!(
+                tags_rule(&tags(&[bad])).unwrap_err().field,
+                "tags",
+                "{bad:?}"
+            );
+        }
+        assert_eq!(tags_rule(&tags(&["a#b", "#A"])).unwrap(), vec!["a#b", "a"]);
+        // Lower-casing keeps 32 characters 32 (İ would become two), so the stored tag can be
+        // sent back as it is.
+        let dotted = format!("A{}", "\u{130}".repeat(31));
+        let stored = tags_rule(&tags(&[&dotted])).unwrap();
+        assert_eq!(stored[0], format!("a{}", "\u{130}".repeat(31)));
+        assert_eq!(tags_rule(&stored).unwrap(), stored);
+        assert_eq!(normalise_tag(&dotted), stored[0]);
+        assert_eq!(lowercase_tag("ΣΑΣ"), "σασ");
+        assert!(tags_rule(&tags(&[&format!("#{}", "x".repeat(32))])).is_ok());
+        assert!(tags_rule(&tags(&[&"x".repeat(33)])).is_err());
+        assert_eq!(normalise_tag(" #Work "), "work");
+        assert_eq!(normalise_tag("##a"), "#a");
     }
 }

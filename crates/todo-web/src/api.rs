@@ -63,11 +63,27 @@ pub fn message_tool_calls(m: &Message) -> Vec<ToolCall> {
     }
 }
 
+/// How long todo-web waits for one chat turn (`API_CHAT_TIMEOUT_SECONDS`): longer than
+/// todo-api's whole-turn budget (`CHAT_TURN_TIMEOUT_SECONDS`, 45 s), so the API always
+/// answers first, with its own stored error reply when the tools or the model hang.
+pub const DEFAULT_CHAT_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Why a chat message got no answer the page can show.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ChatFailure {
+    /// The API answered, or could not be reached at all (then the message was not sent).
+    Api(ApiFailure),
+    /// The message went out but no answer came back in time (or the connection broke): the
+    /// API may have stored it and may still be answering.
+    NoAnswer(String),
+}
+
 /// The API client. Cheap to clone (the pool is shared).
 #[derive(Clone)]
 pub struct Api {
     client: reqwest::Client,
     base: String,
+    chat_timeout: Duration,
 }
 
 impl Api {
@@ -83,7 +99,14 @@ impl Api {
         Ok(Api {
             client,
             base: base.trim_end_matches('/').to_owned(),
+            chat_timeout: DEFAULT_CHAT_TIMEOUT.max(timeout),
         })
+    }
+
+    /// Bounds chat turns separately: they run tools and maybe a language model.
+    pub fn with_chat_timeout(mut self, timeout: Duration) -> Api {
+        self.chat_timeout = timeout;
+        self
     }
 
     pub fn base(&self) -> &str {
@@ -111,8 +134,21 @@ impl Api {
     }
 
     pub async fn register(&self, body: &RegisterRequest) -> Result<Session, ApiFailure> {
-        self.send(self.client.post(self.url(routes::REGISTER)).json(body))
-            .await
+        self.register_from(body, None).await
+    }
+
+    /// Registers on behalf of the browser at `client_ip`: the API limits registrations per
+    /// client address, and without it every sign-up through this server would share one.
+    pub async fn register_from(
+        &self,
+        body: &RegisterRequest,
+        client_ip: Option<&str>,
+    ) -> Result<Session, ApiFailure> {
+        let mut req = self.client.post(self.url(routes::REGISTER)).json(body);
+        if let Some(ip) = client_ip {
+            req = req.header("x-forwarded-for", ip);
+        }
+        self.send(req).await
     }
 
     pub async fn login(
@@ -121,8 +157,9 @@ impl Api {
         client_ip: Option<&str>,
     ) -> Result<Session, ApiFailure> {
         let mut req = self.client.post(self.url(routes::LOGIN)).json(body);
-        // The API rate-limits logins per client; tell it who the client is (it trusts this
-        // header only as far as its own configuration allows).
+        // The API rate-limits logins per client; tell it who the client is. It believes this
+        // header only because todo-web's pods are in its TRUSTED_PROXIES; the value is the
+        // address todo-web resolved with its own TRUSTED_PROXIES, not what the browser sent.
         if let Some(ip) = client_ip {
             req = req.header("x-forwarded-for", ip);
         }
@@ -198,23 +235,49 @@ impl Api {
         Err(failure(response).await)
     }
 
+    /// One chat turn, named by `client_message_id` so that sending it again (a retry, a
+    /// resubmitted form) gets the stored answer instead of a second turn.
     pub async fn chat(
         &self,
         token: &str,
         conversation_id: Option<Uuid>,
         message: &str,
-    ) -> Result<ChatTurn, ApiFailure> {
-        let body = ChatRequest {
+        client_message_id: Uuid,
+    ) -> Result<ChatTurn, ChatFailure> {
+        let body = todo_wire::chat::ChatTurnRequest {
             conversation_id,
             message: message.to_owned(),
+            client_message_id: Some(client_message_id),
         };
-        self.send(
-            self.client
-                .post(self.url(routes::CHAT))
-                .bearer_auth(token)
-                .json(&body),
-        )
-        .await
+        let response = self
+            .client
+            .post(self.url(routes::CHAT))
+            .bearer_auth(token)
+            .timeout(self.chat_timeout)
+            .json(&body)
+            .send()
+            .await;
+        let response = match response {
+            Ok(r) => r,
+            // Never connected: the message certainly did not arrive.
+            Err(e) if e.is_connect() => {
+                return Err(ChatFailure::Api(ApiFailure::Unavailable(describe(&e))));
+            }
+            Err(e) => return Err(ChatFailure::NoAnswer(describe(&e))),
+        };
+        if !response.status().is_success() {
+            return Err(ChatFailure::Api(failure(response).await));
+        }
+        let bytes = response
+            .bytes()
+            .await
+            .map_err(|e| ChatFailure::NoAnswer(describe(&e)))?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            tracing::error!(error = %e, "todo-api answered JSON this client does not understand");
+            ChatFailure::Api(ApiFailure::Unavailable(format!(
+                "unexpected answer from todo-api: {e}"
+            )))
+        })
     }
 
     pub async fn conversations(&self, token: &str) -> Result<Vec<Conversation>, ApiFailure> {

@@ -16,6 +16,10 @@ pub struct Config {
     /// How long one call to the API may take before the page says the API is unavailable
     /// (`API_TIMEOUT_SECONDS`, default 10; chat turns may call an LLM, so not too short).
     pub api_timeout: Duration,
+    /// How long one chat turn may take (`API_CHAT_TIMEOUT_SECONDS`, default 60): longer than
+    /// todo-api's `CHAT_TURN_TIMEOUT_SECONDS`, so the API answers (with its stored reply)
+    /// before this service gives up.
+    pub api_chat_timeout: Duration,
     /// How long in-flight requests may run after SIGTERM (`SHUTDOWN_GRACE_SECONDS`, default 20).
     pub shutdown_grace: Duration,
 }
@@ -45,7 +49,27 @@ impl Config {
                 });
             }
         };
+        let api_chat_timeout = env.parse_or(
+            "API_CHAT_TIMEOUT_SECONDS",
+            crate::api::DEFAULT_CHAT_TIMEOUT.as_secs(),
+            "a whole number of seconds",
+        )?;
+        // todo-api's turn budget: read here only to check the nesting (the chart sets both).
+        let turn_budget = env.parse_or(
+            "CHAT_TURN_TIMEOUT_SECONDS",
+            45u64,
+            "a whole number of seconds (todo-api's chat turn budget)",
+        )?;
+        if api_chat_timeout <= turn_budget {
+            return Err(ConfigError {
+                variable: "API_CHAT_TIMEOUT_SECONDS".into(),
+                message: format!(
+                    "is {api_chat_timeout} s but todo-api's CHAT_TURN_TIMEOUT_SECONDS is {turn_budget} s: set API_CHAT_TIMEOUT_SECONDS above {turn_budget} so the API answers a slow turn before todo-web gives up"
+                ),
+            });
+        }
         Ok(Config {
+            api_chat_timeout: Duration::from_secs(api_chat_timeout),
             api_url: api_url.trim_end_matches('/').to_owned(),
             port: env.port()?,
             log_format: env.log_format()?,
@@ -82,6 +106,28 @@ mod tests {
         assert_eq!(ok.api_url, "http://todo-api:8080");
         assert!(!ok.cookie_secure);
         assert_eq!(ok.port, 8080);
+        assert_eq!(ok.api_chat_timeout, Duration::from_secs(60));
+    }
+
+    #[test]
+    fn the_chat_timeout_outlasts_the_apis_turn_budget() {
+        let with = |pairs: &[(&str, &str)]| {
+            let mut all = vec![("API_URL", "http://a")];
+            all.extend_from_slice(pairs);
+            Config::from_env(&Env::from_pairs(all))
+        };
+        let err = with(&[("API_CHAT_TIMEOUT_SECONDS", "30")]).unwrap_err();
+        assert_eq!(err.variable, "API_CHAT_TIMEOUT_SECONDS");
+        assert!(err.message.contains("above 45"), "{err}");
+        let err = with(&[("CHAT_TURN_TIMEOUT_SECONDS", "90")]).unwrap_err();
+        assert!(err.message.contains("above 90"), "{err}");
+        assert!(
+            with(&[
+                ("CHAT_TURN_TIMEOUT_SECONDS", "90"),
+                ("API_CHAT_TIMEOUT_SECONDS", "100")
+            ])
+            .is_ok()
+        );
     }
 
     #[test]

@@ -34,6 +34,18 @@ const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self'; img-
 
 /// Builds the HTTP application.
 pub fn app(state: AppState, health: &Health, cookie_secure: bool) -> Router {
+    app_with(
+        state,
+        health,
+        session::SessionSettings {
+            cookie_secure,
+            proxies: service_kit::TrustedProxies::none(),
+        },
+    )
+}
+
+/// [`app`] with the session layer's settings, `TRUSTED_PROXIES` included.
+pub fn app_with(state: AppState, health: &Health, settings: session::SessionSettings) -> Router {
     let pages = Router::new()
         .route("/", get(routes::root))
         .route("/signin", get(auth::signin_page).post(auth::signin))
@@ -52,8 +64,8 @@ pub fn app(state: AppState, health: &Health, cookie_secure: bool) -> Router {
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::not_found)
         .layer(middleware::from_fn_with_state(
-            cookie_secure,
-            session::middleware,
+            settings,
+            session::middleware_with,
         ))
         .with_state(state);
     let header = |name: &'static str, value: &'static str| {
@@ -97,11 +109,25 @@ pub async fn run(
 ) -> anyhow::Result<()> {
     // reqwest's rustls uses aws-lc-rs; make it the process default before any TLS happens.
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    let api = Api::new(&config.api_url, config.api_timeout)?;
+    let api =
+        Api::new(&config.api_url, config.api_timeout)?.with_chat_timeout(config.api_chat_timeout);
     let health = health(&api);
-    let app = app(AppState { api }, &health, config.cookie_secure);
+    // Whose X-Forwarded-For/-Host to believe (the ingress controller's pod network), read
+    // here like the HTTP_* settings so test struct literals need no new field.
+    let proxies = service_kit::TrustedProxies::from_env(&service_kit::Env::from_process())?;
+    let settings = session::SessionSettings {
+        cookie_secure: config.cookie_secure,
+        proxies,
+    };
+    let app = app_with(AppState { api }, &health, settings);
     tracing::info!(addr = %listener.local_addr()?, api_url = %config.api_url, version = VERSION, "todo-web listening");
-    service_kit::serve(listener, app, health, shutdown, config.shutdown_grace).await?;
+    // Connection timeouts and cap (`HTTP_*`), read here rather than in `Config` so the
+    // struct literals in tests need no new field; a bad value stops start-up all the same.
+    let serve_settings = service_kit::ServeSettings::from_env(
+        &service_kit::Env::from_process(),
+        config.shutdown_grace,
+    )?;
+    service_kit::serve(listener, app, health, shutdown, serve_settings).await?;
     tracing::info!("todo-web stopped");
     Ok(())
 }

@@ -18,6 +18,7 @@ use axum::response::{IntoResponse, Response};
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
+use service_kit::TrustedProxies;
 use sha2::Sha256;
 use std::net::{IpAddr, SocketAddr};
 
@@ -221,29 +222,26 @@ pub fn is_https(headers: &HeaderMap) -> bool {
         .is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
 }
 
-/// The browser's address: behind a proxy on a private network (the ingress), the last
-/// `X-Forwarded-For` entry; a public peer is taken as is (same rule as todo-api).
-pub fn client_ip(peer: Option<SocketAddr>, headers: &HeaderMap) -> Option<IpAddr> {
-    let peer_ip = peer?.ip();
-    let behind_proxy = match peer_ip {
-        IpAddr::V4(v4) => v4.is_private() || v4.is_loopback(),
-        IpAddr::V6(v6) => v6.is_loopback() || (v6.segments()[0] & 0xfe00) == 0xfc00,
-    };
-    if behind_proxy
-        && let Some(ip) = headers
-            .get("x-forwarded-for")
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.rsplit(',').next())
-            .and_then(|ip| ip.trim().parse::<IpAddr>().ok())
-    {
-        return Some(ip);
-    }
-    Some(peer_ip)
+/// The browser's address: the peer, unless the peer is one of our proxies (`TRUSTED_PROXIES`,
+/// the ingress controller), whose `X-Forwarded-For` then names it (the same resolver as
+/// todo-api's). A client cannot choose its address by sending the header itself.
+pub fn client_ip(
+    proxies: &TrustedProxies,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+) -> Option<IpAddr> {
+    Some(proxies.client_ip(peer?.ip(), headers))
 }
 
 /// A cross-origin `Origin` header on a state-changing request: refused even with a token.
-/// Absent (older browsers, non-browser clients) or `null` defers to the token check.
-fn origin_mismatch(headers: &HeaderMap) -> bool {
+/// Absent (older browsers, non-browser clients) or `null` defers to the token check. The
+/// host it must match is `Host`, or `X-Forwarded-Host` only when a trusted proxy sent it:
+/// otherwise a forged `X-Forwarded-Host: evil.example` would make `Origin: evil.example` match.
+fn origin_mismatch(
+    proxies: &TrustedProxies,
+    peer: Option<SocketAddr>,
+    headers: &HeaderMap,
+) -> bool {
     let Some(origin) = headers.get(header::ORIGIN).and_then(|v| v.to_str().ok()) else {
         return false;
     };
@@ -255,21 +253,47 @@ fn origin_mismatch(headers: &HeaderMap) -> bool {
         .map(|(_, rest)| rest)
         .unwrap_or(origin)
         .trim_end_matches('/');
-    let host = headers
-        .get("x-forwarded-host")
-        .or_else(|| headers.get(header::HOST))
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.split(',').next())
-        .map(str::trim);
+    let host = match peer {
+        Some(peer) => proxies.host(peer.ip(), headers),
+        None => headers.get(header::HOST).and_then(|v| v.to_str().ok()),
+    }
+    .and_then(|v| v.split(',').next())
+    .map(str::trim);
     match host {
         Some(host) => !origin_host.eq_ignore_ascii_case(host),
         None => true,
     }
 }
 
+/// What the session layer takes from the configuration.
+#[derive(Debug, Clone, Default)]
+pub struct SessionSettings {
+    /// Mark cookies `Secure` even without `X-Forwarded-Proto: https` (`COOKIE_SECURE`).
+    pub cookie_secure: bool,
+    /// Whose forwarding headers are believed (`TRUSTED_PROXIES`).
+    pub proxies: TrustedProxies,
+}
+
+/// [`middleware_with`] trusting no proxy: the peer is the client and `Host` the host.
+pub async fn middleware(State(cookie_secure): State<bool>, req: Request, next: Next) -> Response {
+    let settings = SessionSettings {
+        cookie_secure,
+        proxies: TrustedProxies::none(),
+    };
+    middleware_with(State(settings), req, next).await
+}
+
 /// Reads the session from the cookies, checks CSRF on every state-changing request, and adds
 /// the cookies the response needs (a new CSRF secret, clearing a flash that was shown).
-pub async fn middleware(State(cookie_secure): State<bool>, req: Request, next: Next) -> Response {
+pub async fn middleware_with(
+    State(settings): State<SessionSettings>,
+    req: Request,
+    next: Next,
+) -> Response {
+    let SessionSettings {
+        cookie_secure,
+        proxies,
+    } = settings;
     let (mut parts, body) = req.into_parts();
     let jar = cookies(&parts.headers);
     let peer = parts
@@ -299,7 +323,7 @@ pub async fn middleware(State(cookie_secure): State<bool>, req: Request, next: N
             .filter(|c| uuid::Uuid::parse_str(c).is_ok())
             .map(str::to_owned),
         secure: cookie_secure || is_https(&parts.headers),
-        client_ip: client_ip(peer, &parts.headers),
+        client_ip: client_ip(&proxies, peer, &parts.headers),
     };
 
     let body = if parts.method != Method::GET && parts.method != Method::HEAD {
@@ -307,7 +331,7 @@ pub async fn middleware(State(cookie_secure): State<bool>, req: Request, next: N
             Ok(b) => b,
             Err(_) => return crate::pages::too_large(&session),
         };
-        if origin_mismatch(&parts.headers) {
+        if origin_mismatch(&proxies, peer, &parts.headers) {
             tracing::warn!(path = %parts.uri.path(), "cross-origin form post refused");
             return crate::pages::csrf_rejected(&session);
         }
@@ -415,22 +439,39 @@ mod tests {
 
     #[test]
     fn https_and_origin_checks() {
+        let none = TrustedProxies::none();
+        let proxy: SocketAddr = "10.1.2.3:5000".parse().unwrap();
         let mut h = HeaderMap::new();
         assert!(!is_https(&h));
         h.insert("x-forwarded-proto", HeaderValue::from_static("https"));
         assert!(is_https(&h));
         h.insert(header::HOST, HeaderValue::from_static("todo.example.com"));
-        assert!(!origin_mismatch(&h), "no Origin: decided by the token");
+        assert!(
+            !origin_mismatch(&none, Some(proxy), &h),
+            "no Origin: decided by the token"
+        );
         h.insert(
             header::ORIGIN,
             HeaderValue::from_static("https://todo.example.com"),
         );
-        assert!(!origin_mismatch(&h));
+        assert!(!origin_mismatch(&none, Some(proxy), &h));
+        assert!(!origin_mismatch(&none, None, &h));
         h.insert(
             header::ORIGIN,
             HeaderValue::from_static("https://evil.example"),
         );
-        assert!(origin_mismatch(&h));
+        assert!(origin_mismatch(&none, Some(proxy), &h));
+        // A client cannot make its own Origin match by naming it in X-Forwarded-Host...
+        h.insert("x-forwarded-host", HeaderValue::from_static("evil.example"));
+        assert!(origin_mismatch(&none, Some(proxy), &h));
+        // ...only a trusted proxy can, which writes the host the browser asked for.
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        assert!(!origin_mismatch(&trusted, Some(proxy), &h));
+        h.insert(
+            header::ORIGIN,
+            HeaderValue::from_static("https://todo.example.com"),
+        );
+        assert!(origin_mismatch(&trusted, Some(proxy), &h));
     }
 
     #[test]
@@ -445,12 +486,21 @@ mod tests {
     }
 
     #[test]
-    fn client_ip_trusts_forwarding_only_from_private_peers() {
+    fn client_ip_trusts_forwarding_only_from_trusted_proxies() {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", HeaderValue::from_static("203.0.113.7"));
         let private: SocketAddr = "10.1.2.3:5000".parse().unwrap();
-        let public: SocketAddr = "198.51.100.1:5000".parse().unwrap();
-        assert_eq!(client_ip(Some(private), &h), "203.0.113.7".parse().ok());
-        assert_eq!(client_ip(Some(public), &h), "198.51.100.1".parse().ok());
+        let other: SocketAddr = "192.168.1.1:5000".parse().unwrap();
+        let trusted = TrustedProxies::parse("10.0.0.0/8").unwrap();
+        assert_eq!(
+            client_ip(&trusted, Some(private), &h),
+            "203.0.113.7".parse().ok()
+        );
+        assert_eq!(
+            client_ip(&trusted, Some(other), &h),
+            "192.168.1.1".parse().ok()
+        );
+        let none = TrustedProxies::none();
+        assert_eq!(client_ip(&none, Some(private), &h), "10.1.2.3".parse().ok());
     }
 }

@@ -442,6 +442,8 @@ pub struct MessageView {
 
 pub struct ChatPanel {
     pub conversation_id: String,
+    /// Sent with the message: a repeat with the same id returns the stored answer.
+    pub client_message_id: String,
     pub conversations: Vec<Link>,
     pub messages: Vec<MessageView>,
     pub new_url: String,

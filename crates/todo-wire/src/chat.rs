@@ -36,20 +36,48 @@ impl Role {
     }
 }
 
-/// `POST /api/chat`.
+/// What a chat message may hold: 1..=2000 characters, no control characters but tab and line
+/// breaks, and something visible.
+pub const MESSAGE_PATTERN: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$";
+
+/// A chat message without a client id (a client that never retries). The API reads
+/// [`ChatTurnRequest`], of which this is the subset.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ChatRequest {
     /// Omit to start a new conversation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversation_id: Option<Uuid>,
-    #[schemars(
-        length(min = 1, max = 2000),
-        regex(
-            pattern = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f][^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$"
-        )
-    )]
+    #[schemars(length(min = 1, max = 2000), regex(pattern = MESSAGE_PATTERN))]
     pub message: String,
+}
+
+/// `POST /api/chat`: a message, and optionally the client's id for it, which makes the turn
+/// safe to retry.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChatTurnRequest {
+    /// Omit to start a new conversation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation_id: Option<Uuid>,
+    #[schemars(length(min = 1, max = 2000), regex(pattern = MESSAGE_PATTERN))]
+    pub message: String,
+    /// A UUID the client picks once per message and sends again with every retry of it. A
+    /// repeat answers with the stored reply and runs no tool again; a repeat while the first
+    /// is still running answers 409 `TURN_IN_PROGRESS`, and the same id with other words 409
+    /// `CLIENT_MESSAGE_ID_REUSED`. Unique per user.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub client_message_id: Option<Uuid>,
+}
+
+impl From<ChatRequest> for ChatTurnRequest {
+    fn from(r: ChatRequest) -> ChatTurnRequest {
+        ChatTurnRequest {
+            conversation_id: r.conversation_id,
+            message: r.message,
+            client_message_id: None,
+        }
+    }
 }
 
 /// Which engine answered.
@@ -113,6 +141,10 @@ pub struct ChatTurn {
     pub engine: Engine,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ChatError>,
+    /// True when this is the stored answer to an earlier send of the same
+    /// `client_message_id` (nothing ran again).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub replayed: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

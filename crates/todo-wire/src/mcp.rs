@@ -41,16 +41,22 @@ pub struct ListTasksArgs {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::query::text_schema_option")]
     pub tag: Option<String>,
     /// Words to find in the title or description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::query::text_schema_option")]
     pub query: Option<String>,
     /// Only tasks due strictly before this ISO 8601 date or date-time.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::task::due_schema_option")]
     pub due_before: Option<String>,
     /// Defaults to 50.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::query::lenient_u32::deserialize"
+    )]
     #[schemars(range(min = 1, max = 200))]
     pub limit: Option<u32>,
 }

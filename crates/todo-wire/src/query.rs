@@ -143,7 +143,8 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-fn text_schema(_: &mut SchemaGenerator) -> Schema {
+/// A search text or tag filter: at most 200 characters, no control characters.
+pub fn text_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "string", "maxLength": 200, "pattern": r"^[^\x00-\x1f\x7f-\x9f]*$" })
 }
 
@@ -167,4 +168,72 @@ pub struct TaskPage {
     /// Pass as `cursor` to get the next page; null on the last page.
     pub next_cursor: Option<String>,
     pub has_more: bool,
+}
+
+/// The same, optional (`null` or absent: no filter).
+pub fn text_schema_option(g: &mut SchemaGenerator) -> Schema {
+    let text = text_schema(g);
+    json_schema!({ "anyOf": [text, { "type": "null" }] })
+}
+
+/// An optional whole number that also reads an integral float (`5.0`, `5e0`): JSON Schema's
+/// `integer` is any number without a fraction, so a validator passes those (and Python's
+/// `json.dumps` writes a float that way); refusing them would refuse schema-valid input.
+/// Used with `#[serde(default, deserialize_with = ...)]`: absent is `None`.
+pub mod lenient_u32 {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<u32>, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Int(u64),
+            Float(f64),
+            Other(serde::de::IgnoredAny),
+        }
+        let Some(raw) = Option::<Raw>::deserialize(d)? else {
+            return Ok(None);
+        };
+        let n = match raw {
+            Raw::Int(n) => u32::try_from(n).ok(),
+            Raw::Other(_) => None,
+            Raw::Float(f) => {
+                (f.fract() == 0.0 && (0.0..=f64::from(u32::MAX)).contains(&f)).then_some(f as u32)
+            }
+        };
+        n.map(Some).ok_or_else(|| {
+            serde::de::Error::custom("must be a whole number from 1 to 200 (e.g. 20)")
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+    use serde_json::json;
+
+    #[derive(Deserialize)]
+    struct L {
+        #[serde(default, deserialize_with = "super::lenient_u32::deserialize")]
+        limit: Option<u32>,
+    }
+
+    #[test]
+    fn whole_numbers_read_as_json_schema_integers() {
+        let limit = |v| serde_json::from_value::<L>(v).map(|l| l.limit).ok();
+        assert_eq!(limit(json!({})), Some(None));
+        assert_eq!(limit(json!({"limit": null})), Some(None));
+        assert_eq!(limit(json!({"limit": 5})), Some(Some(5)));
+        assert_eq!(limit(json!({"limit": 5.0})), Some(Some(5)));
+        for bad in [
+            json!(5.5),
+            json!(-1),
+            json!("5"),
+            json!(true),
+            json!(1e12),
+            json!([5]),
+        ] {
+            assert_eq!(limit(json!({ "limit": bad })), None, "{bad}");
+        }
+    }
 }

@@ -167,13 +167,35 @@ pub enum TaskKey {
 impl TaskKey {
     pub const HELP: &'static str = "a task number such as 3 (as shown in lists) or a task UUID";
 
+    /// Exactly the string shapes the schema allows: `#?[1-9][0-9]{0,8}` (a number, as shown in
+    /// lists) or a hyphenated UUID. Nothing is trimmed or guessed (`" 3"`, `"03"`, `"+3"`,
+    /// `{uuid}` and `urn:uuid:` forms are refused), so what a schema validator passes the
+    /// server takes, and the other way round.
     pub fn parse(raw: &str) -> Option<TaskKey> {
-        let s = raw.trim();
-        let s = s.strip_prefix('#').unwrap_or(s);
-        if let Ok(n) = s.parse::<i32>() {
-            return (n > 0).then_some(TaskKey::Number(n));
+        if raw.len() == 36 {
+            return Uuid::try_parse(raw).ok().map(TaskKey::Id);
         }
-        Uuid::parse_str(s).ok().map(TaskKey::Id)
+        let digits = raw.strip_prefix('#').unwrap_or(raw);
+        if digits.len() > 9 {
+            return None;
+        }
+        TaskKey::number_text(digits)
+    }
+
+    /// A task number written as decimal digits, as the integer form arrives in a URL path:
+    /// no sign, no leading zero, 1..=i32::MAX.
+    pub fn number_text(digits: &str) -> Option<TaskKey> {
+        if digits.is_empty()
+            || digits.starts_with('0')
+            || !digits.bytes().all(|b| b.is_ascii_digit())
+        {
+            return None;
+        }
+        digits
+            .parse::<i32>()
+            .ok()
+            .filter(|n| *n > 0)
+            .map(TaskKey::Number)
     }
 }
 
@@ -201,6 +223,9 @@ impl<'de> Deserialize<'de> for TaskKey {
         #[serde(untagged)]
         enum Raw {
             Int(i64),
+            // JSON Schema's `integer` is any number with no fraction: 3.0 and 1e0 are 3 and 1
+            // to a validator (and to Python's json.dumps of a float), so they are here too.
+            Float(f64),
             Text(String),
             Other(serde::de::IgnoredAny),
         }
@@ -210,6 +235,9 @@ impl<'de> Deserialize<'de> for TaskKey {
                 .ok()
                 .filter(|n| *n > 0)
                 .map(TaskKey::Number)
+                .ok_or_else(bad),
+            Raw::Float(f) => (f.fract() == 0.0 && f >= 1.0 && f <= f64::from(i32::MAX))
+                .then_some(TaskKey::Number(f as i32))
                 .ok_or_else(bad),
             Raw::Text(s) => TaskKey::parse(&s).ok_or_else(bad),
             Raw::Other(_) => Err(bad()),
@@ -270,7 +298,10 @@ pub fn tags_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({
         "type": "array",
         "maxItems": TAGS_MAX,
-        "items": { "type": "string", "minLength": 1, "maxLength": TAG_MAX + 1, "pattern": TAG_PATTERN },
+        "items": {
+            "type": "string", "minLength": 1, "maxLength": TAG_MAX + 1, "pattern": TAG_PATTERN,
+            "allOf": [{ "type": "string", "pattern": VISIBLE_PATTERN }]
+        },
         "description": "Up to 10 tags; each is lower-cased and a leading # dropped"
     })
 }
@@ -280,16 +311,30 @@ pub fn tags_schema_option(g: &mut SchemaGenerator) -> Schema {
     json_schema!({ "anyOf": [tags, { "type": "null" }] })
 }
 
-/// Text with no control characters (C0, DEL, C1) and at least one visible character: not a
-/// space, nor a zero-width, bidi or other format character (the Basic Multilingual Plane ones
+/// One visible character, as a regular expression class: not a space, a control (C0, DEL,
+/// C1), nor a zero-width, bidi or other format character (the Basic Multilingual Plane ones
 /// of todo-store's `is_invisible`; the server refuses the few others too).
+macro_rules! visible_class {
+    () => {
+        concat!(
+            r"[^\s\x00-\x1f\x7f-\x9f",
+            r"\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u17b4\u17b5",
+            r"\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff",
+            r"\uffa0\ufff9-\ufffb",
+            r"]"
+        )
+    };
+}
+
+/// Text with no control characters (C0, DEL, C1) and at least one visible character.
 pub const TITLE_PATTERN: &str = concat!(
-    r"^[^\x00-\x1f\x7f-\x9f]*[^\s\x00-\x1f\x7f-\x9f",
-    r"\u00ad\u034f\u0600-\u0605\u061c\u06dd\u070f\u0890\u0891\u08e2\u115f\u1160\u17b4\u17b5",
-    r"\u180b-\u180f\u200b-\u200f\u202a-\u202e\u2060-\u206f\u2800\u3164\ufe00-\ufe0f\ufeff",
-    r"\uffa0\ufff9-\ufffb",
-    r"][^\x00-\x1f\x7f-\x9f]*$"
+    r"^[^\x00-\x1f\x7f-\x9f]*",
+    visible_class!(),
+    r"[^\x00-\x1f\x7f-\x9f]*$"
 );
+/// Contains a visible character somewhere (unanchored): the second pattern of a tag, since
+/// `TAG_PATTERN` cannot also say it without look-ahead, which not every validator has.
+pub const VISIBLE_PATTERN: &str = visible_class!();
 /// Text with no control characters other than tab and line breaks.
 pub const DESCRIPTION_PATTERN: &str = r"^[^\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f]*$";
 
@@ -314,7 +359,9 @@ mod tests {
         let key = |v| serde_json::from_value::<TaskKey>(v).ok();
         assert_eq!(key(json!(3)), Some(TaskKey::Number(3)));
         assert_eq!(key(json!("#4")), Some(TaskKey::Number(4)));
-        assert_eq!(key(json!(" 5 ")), Some(TaskKey::Number(5)));
+        assert_eq!(key(json!(3.0)), Some(TaskKey::Number(3)));
+        assert_eq!(key(json!(2e0)), Some(TaskKey::Number(2)));
+        assert_eq!(key(json!("123456789")), Some(TaskKey::Number(123456789)));
         assert!(matches!(
             key(json!("6f1e0d1c-1a2b-4c3d-8e9f-000000000000")),
             Some(TaskKey::Id(_))
@@ -327,6 +374,17 @@ mod tests {
             json!([1]),
             json!(null),
             json!(99999999999i64),
+            json!(" 5 "),
+            json!("05"),
+            json!("+5"),
+            json!("#0"),
+            json!("1234567890"),
+            json!(2147483648.0),
+            json!(-0.0),
+            json!(true),
+            json!("{6f1e0d1c-1a2b-4c3d-8e9f-000000000000}"),
+            json!("urn:uuid:6f1e0d1c-1a2b-4c3d-8e9f-000000000000"),
+            json!("6f1e0d1c1a2b4c3d8e9f000000000000"),
         ] {
             assert_eq!(key(bad.clone()), None, "{bad}");
         }
@@ -344,5 +402,16 @@ mod tests {
             serde_json::to_value(&u).ok(),
             Some(json!({"description": null, "due_at": "2026-01-01"}))
         );
+    }
+
+    /// A tag of only zero-width characters matches `TAG_PATTERN`, which the server refuses; the
+    /// tag schema says so with a second pattern (the title's visible class).
+    #[test]
+    fn tag_items_require_a_visible_character() {
+        let schema = tags_schema(&mut crate::schema::generator());
+        let items = &schema.as_value()["items"];
+        assert_eq!(items["allOf"][0]["pattern"], VISIBLE_PATTERN);
+        assert_eq!(items["allOf"][0]["type"], "string");
+        assert!(TITLE_PATTERN.contains(VISIBLE_PATTERN));
     }
 }

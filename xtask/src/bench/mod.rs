@@ -3,6 +3,7 @@
 //! `http-bench` binary, a process separate from the servers under test.
 
 mod api;
+mod conns;
 mod dev;
 mod mcp;
 mod web;
@@ -22,6 +23,8 @@ pub struct Cmd {
 enum What {
     /// todo-api: probes, task list and create under 64 connections; RSS; time to ready.
     Api(api::Args),
+    /// todo-api against slow and idle clients: hold times, /livez under a flood, SIGTERM.
+    Conns(conns::Args),
     /// todo-mcp tool calls and chat turns at 1 and 32 clients.
     Mcp(mcp::Args),
     /// Image sizes, file counts and build times.
@@ -36,6 +39,7 @@ impl Cmd {
     pub fn run(self, sh: &Shell) -> Result<()> {
         match self.what {
             What::Api(args) => api::run(sh, args),
+            What::Conns(args) => conns::run(sh, args),
             What::Mcp(args) => mcp::run(sh, args),
             What::Images => crate::images::bench(sh),
             What::Dev(args) => dev::run(sh, args),

@@ -24,6 +24,12 @@ pub fn config(database_url: &str) -> Config {
         log_format: service_kit::config::LogFormat::Text,
         token_ttl: Duration::from_secs(3600),
         login_attempts_per_minute: 1000,
+        // Generous client budgets: tests register many users from one address. The limits
+        // themselves are tested in limits.rs.
+        auth: todo_api::config::AuthLimits {
+            register_attempts_per_minute: 1000,
+            ..todo_api::config::AuthLimits::default()
+        },
         db_max_connections: 5,
         shutdown_grace: Duration::from_secs(5),
         chat: todo_api::config::ChatConfig::default(),

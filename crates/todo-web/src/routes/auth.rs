@@ -75,12 +75,13 @@ pub async fn signup(
     body: Bytes,
 ) -> Response {
     let form = Form::parse(&body);
+    let ip = session.client_ip.map(|ip| ip.to_string());
     let body = RegisterRequest {
         email: form.get("email").trim().to_owned(),
         password: form.get("password").to_owned(),
         name: form.get("name").trim().to_owned(),
     };
-    let result = app.api.register(&body).await;
+    let result = app.api.register_from(&body, ip.as_deref()).await;
     finish(&session, result, true, &form, Flash::Welcome)
 }
 

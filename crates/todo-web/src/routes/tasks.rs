@@ -162,6 +162,8 @@ pub struct Carry {
     pub add: Option<TaskForm>,
     pub chat_message: Option<String>,
     pub chat_errors: FieldErrors,
+    /// The client id of a chat message shown again for a retry (same id: answered once).
+    pub chat_client_id: Option<uuid::Uuid>,
 }
 
 pub async fn page(
@@ -220,6 +222,20 @@ pub async fn render(
     let (page, list_error) = match list {
         Ok(p) => (Some(p), None),
         Err(ApiFailure::Rejected(r)) => (None, Some(r.message)),
+        // A form being shown again after a failure keeps what the user typed, even when the
+        // list cannot be loaded either (the API or its database is down).
+        Err(ApiFailure::Unavailable(why))
+            if carry.add.is_some() || carry.chat_message.is_some() =>
+        {
+            tracing::warn!(error = %why, "task list unavailable; showing the form with its input");
+            (
+                None,
+                Some(
+                    "Your tasks cannot be loaded right now; what you typed is kept below."
+                        .to_owned(),
+                ),
+            )
+        }
         Err(other) => return failed(session, other, &here),
     };
     if matches!(conversations, Err(ApiFailure::Unauthorized(_))) {
@@ -356,6 +372,11 @@ pub async fn render(
             messages,
             new_url: state.with(|s| s.conversation = Some("new".into())).url(),
             message: carry.chat_message.unwrap_or_default(),
+            // One id per form shown, so a double submit or a browser resend is one turn.
+            client_message_id: carry
+                .chat_client_id
+                .unwrap_or_else(uuid::Uuid::new_v4)
+                .to_string(),
             errors: carry.chat_errors,
             notice,
             unavailable: chat_unavailable,
@@ -492,6 +513,25 @@ pub async fn create(
                 ..Carry::default()
             };
             render(&app, &session, token, &state, carry, status).await
+        }
+        Err(ApiFailure::Unavailable(why)) => {
+            tracing::warn!(error = %why, "adding a task: todo-api unavailable");
+            values.errors = FieldErrors::general(
+                "The task service is unavailable right now, so the task may not have been added. Check your list, then try again in a moment.",
+            );
+            let carry = Carry {
+                add: Some(values),
+                ..Carry::default()
+            };
+            render(
+                &app,
+                &session,
+                token,
+                &state,
+                carry,
+                StatusCode::SERVICE_UNAVAILABLE,
+            )
+            .await
         }
         Err(e) => failed(&session, e, &state.url()),
     }

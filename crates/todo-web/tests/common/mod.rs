@@ -71,6 +71,7 @@ impl Stack {
             ("JWT_SECRET", SECRET.to_owned()),
             ("LOG_FORMAT", "text".to_owned()),
             ("LOGIN_ATTEMPTS_PER_MINUTE", "1000".to_owned()),
+            ("REGISTER_ATTEMPTS_PER_MINUTE", "1000".to_owned()),
             ("DATABASE_MAX_CONNECTIONS", "5".to_owned()),
         ];
         if options.with_chat {
