@@ -4,60 +4,24 @@
 #![allow(clippy::unwrap_used)]
 
 use serde_json::{Value, json};
-use std::time::Duration;
-use todo_auth::Tokens;
-use todo_store::{PoolSettings, Store};
 
-const SECRET: &str = "mcp-hostile-secret-mcp-hostile-secret";
+mod common;
 
 struct Server {
     url: String,
     client: reqwest::Client,
     token: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _running: common::Running,
 }
 
 async fn start() -> Server {
-    let db = throwaway_postgres::fresh_database().unwrap();
-    let store = Store::connect_lazy(&db, &PoolSettings::default()).unwrap();
-    store.migrate().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let config = todo_mcp::Config {
-        database_url: db,
-        jwt_secret: SECRET.into(),
-        port: 0,
-        log_format: service_kit::config::LogFormat::Text,
-        allowed_hosts: None,
-        allowed_origins: Vec::new(),
-        db_max_connections: 5,
-        shutdown_grace: Duration::from_secs(2),
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(todo_mcp::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let user = store.users().create("h@x.io", "H", "x").await.unwrap();
-    let token = Tokens::new(SECRET, Duration::from_secs(600))
-        .issue(user.id, "h@x.io", "H")
-        .unwrap();
+    let running = common::start(None, Vec::new()).await;
+    let (_, token) = running.user("h@x.io").await;
     Server {
-        url: format!("{base}/mcp"),
-        client,
+        url: running.mcp_url(),
+        client: reqwest::Client::new(),
         token,
-        _stop: stop,
+        _running: running,
     }
 }
 

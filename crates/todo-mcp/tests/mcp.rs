@@ -6,18 +6,15 @@
 use serde_json::{Value, json};
 use std::time::Duration;
 use todo_auth::Tokens;
-use todo_store::{PoolSettings, Store};
 use uuid::Uuid;
 
-const SECRET: &str = "mcp-test-secret-mcp-test-secret-mcp";
+mod common;
 
 struct Server {
     url: String,
     base: String,
     client: reqwest::Client,
-    tokens: Tokens,
-    store: Store,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    running: common::Running,
 }
 
 async fn start() -> Server {
@@ -25,51 +22,18 @@ async fn start() -> Server {
 }
 
 async fn start_with(allowed_hosts: Option<Vec<String>>, allowed_origins: Vec<String>) -> Server {
-    let db = throwaway_postgres::fresh_database().unwrap();
-    let store = Store::connect_lazy(&db, &PoolSettings::default()).unwrap();
-    store.migrate().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let config = todo_mcp::Config {
-        database_url: db,
-        jwt_secret: SECRET.into(),
-        port: 0,
-        log_format: service_kit::config::LogFormat::Text,
-        allowed_hosts,
-        allowed_origins,
-        db_max_connections: 5,
-        shutdown_grace: Duration::from_secs(2),
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(todo_mcp::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
-    let client = reqwest::Client::new();
-    for _ in 0..200 {
-        if client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let running = common::start(allowed_hosts, allowed_origins).await;
     Server {
-        url: format!("{base}/mcp"),
-        base,
-        client,
-        tokens: Tokens::new(SECRET, Duration::from_secs(600)),
-        store,
-        _stop: stop,
+        url: running.mcp_url(),
+        base: running.base.clone(),
+        client: reqwest::Client::new(),
+        running,
     }
 }
 
 impl Server {
     async fn user(&self, email: &str) -> (Uuid, String) {
-        let user = self.store.users().create(email, "U", "x").await.unwrap();
-        (user.id, self.tokens.issue(user.id, email, "U").unwrap())
+        self.running.user(email).await
     }
 
     /// One stateless JSON-RPC request, as any Streamable HTTP client sends it.
@@ -707,7 +671,7 @@ fn settings_are_read_and_checked() {
     use service_kit::Env;
     let base = [
         ("DATABASE_URL", "postgres://u:p@h/db"),
-        ("JWT_SECRET", SECRET),
+        ("JWT_SECRET", common::SECRET),
     ];
     let with = |extra: &[(&'static str, &'static str)]| {
         todo_mcp::Config::from_env(&Env::from_pairs(base.iter().chain(extra).copied()))

@@ -7,11 +7,11 @@
 
 use serde_json::{Value, json};
 use std::time::Duration;
-use todo_auth::Tokens;
-use todo_store::{PoolSettings, Store};
+use todo_store::Store;
 use uuid::Uuid;
 
-const SECRET: &str = "mcp-poison-secret-mcp-poison-secret!";
+mod common;
+
 /// Every call must answer within this; a hang is a failure, not a stuck test run.
 const ANSWER_WITHIN: Duration = Duration::from_secs(10);
 
@@ -21,60 +21,22 @@ struct Server {
     store: Store,
     user: Uuid,
     token: String,
-    _stop: tokio::sync::oneshot::Sender<()>,
+    _running: common::Running,
 }
 
 async fn start() -> Server {
-    let db = throwaway_postgres::fresh_database().unwrap();
-    let store = Store::connect_lazy(&db, &PoolSettings::default()).unwrap();
-    store.migrate().await.unwrap();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let config = todo_mcp::Config {
-        database_url: db,
-        jwt_secret: SECRET.into(),
-        port: 0,
-        log_format: service_kit::config::LogFormat::Text,
-        allowed_hosts: None,
-        allowed_origins: Vec::new(),
-        db_max_connections: 5,
-        shutdown_grace: Duration::from_secs(2),
-    };
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    tokio::spawn(todo_mcp::run(config, listener, async move {
-        let _ = stopped.await;
-    }));
-    let client = reqwest::Client::builder()
-        .timeout(ANSWER_WITHIN)
-        .build()
-        .unwrap();
-    for _ in 0..200 {
-        if client
-            .get(format!("{base}/readyz"))
-            .send()
-            .await
-            .is_ok_and(|r| r.status() == 200)
-        {
-            break;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-    let user = store
-        .users()
-        .create("poison@x.io", "P", "x")
-        .await
-        .unwrap()
-        .id;
-    let token = Tokens::new(SECRET, Duration::from_secs(600))
-        .issue(user, "poison@x.io", "P")
-        .unwrap();
+    let running = common::start(None, Vec::new()).await;
+    let (user, token) = running.user("poison@x.io").await;
     Server {
-        url: format!("{base}/mcp"),
-        client,
-        store,
+        url: running.mcp_url(),
+        client: reqwest::Client::builder()
+            .timeout(ANSWER_WITHIN)
+            .build()
+            .unwrap(),
+        store: running.store.clone(),
         user,
         token,
-        _stop: stop,
+        _running: running,
     }
 }
 
