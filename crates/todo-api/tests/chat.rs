@@ -9,24 +9,6 @@ use reqwest::Method;
 use serde_json::{Value, json};
 use std::time::Duration;
 
-/// Starts todo-mcp on `database_url` and returns its /mcp URL (it stops with the runtime).
-async fn start_mcp(database_url: &str) -> String {
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let base = format!("http://{}", listener.local_addr().unwrap());
-    let config = todo_mcp::Config {
-        database_url: database_url.to_owned(),
-        jwt_secret: SECRET.into(),
-        port: 0,
-        log_format: service_kit::config::LogFormat::Text,
-        allowed_hosts: None,
-        allowed_origins: Default::default(),
-        db_max_connections: 5,
-        shutdown_grace: Duration::from_secs(2),
-    };
-    tokio::spawn(todo_mcp::run(config, listener, std::future::pending()));
-    format!("{base}/mcp")
-}
-
 fn chat_config(database_url: &str, mcp_url: &str) -> todo_api::config::Config {
     let mut c = config(database_url);
     c.chat.mcp_url = Some(mcp_url.to_owned());
@@ -38,7 +20,7 @@ fn chat_config(database_url: &str, mcp_url: &str) -> todo_api::config::Config {
 
 async fn start_chat_api() -> TestApi {
     let db = throwaway_postgres::fresh_database().unwrap();
-    let mcp = start_mcp(&db).await;
+    let mcp = format!("http://{}/mcp", start_mcp(&db).await);
     TestApi::start_with(chat_config(&db, &mcp)).await
 }
 
@@ -55,7 +37,7 @@ async fn say(api: &TestApi, token: &str, conversation: Option<&str>, message: &s
 #[tokio::test]
 async fn chat_adds_and_completes_tasks_and_survives_a_restart() {
     let db = throwaway_postgres::fresh_database().unwrap();
-    let mcp = start_mcp(&db).await;
+    let mcp = format!("http://{}/mcp", start_mcp(&db).await);
     let mut api = TestApi::start_with(chat_config(&db, &mcp)).await;
     let (token, _) = api.register("chat@x.io").await;
 

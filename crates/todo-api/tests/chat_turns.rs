@@ -11,24 +11,6 @@ use std::time::{Duration, Instant};
 use throwaway_postgres::PgServer;
 use tokio::net::TcpListener;
 
-/// Starts todo-mcp on `database_url` and returns its address (`host:port`).
-async fn start_mcp(database_url: &str) -> String {
-    let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let addr = listener.local_addr().unwrap().to_string();
-    let config = todo_mcp::Config {
-        database_url: database_url.to_owned(),
-        jwt_secret: SECRET.into(),
-        port: 0,
-        log_format: service_kit::config::LogFormat::Text,
-        allowed_hosts: None,
-        allowed_origins: Default::default(),
-        db_max_connections: 5,
-        shutdown_grace: Duration::from_secs(2),
-    };
-    tokio::spawn(todo_mcp::run(config, listener, std::future::pending()));
-    addr
-}
-
 /// A server that accepts connections and never answers (a hung todo-mcp).
 async fn hanging_server() -> String {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();

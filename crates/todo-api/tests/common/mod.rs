@@ -177,3 +177,21 @@ pub fn error_of(body: &Value) -> (String, Option<String>) {
         e["field"].as_str().map(str::to_owned),
     )
 }
+
+/// Starts todo-mcp on `database_url` (it stops with the runtime); returns its `host:port`.
+pub async fn start_mcp(database_url: &str) -> String {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let config = todo_mcp::Config {
+        database_url: database_url.to_owned(),
+        jwt_secret: SECRET.into(),
+        port: 0,
+        log_format: service_kit::config::LogFormat::Text,
+        allowed_hosts: None,
+        allowed_origins: Default::default(),
+        db_max_connections: 5,
+        shutdown_grace: Duration::from_secs(2),
+    };
+    tokio::spawn(todo_mcp::run(config, listener, std::future::pending()));
+    addr
+}
