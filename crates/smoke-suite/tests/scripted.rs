@@ -68,6 +68,8 @@ fn session(email: &str) -> Value {
         token: format!("tok-{email}"),
         token_type: "Bearer".to_owned(),
         expires_in: 3600,
+        refresh_token: format!("refresh-{email}"),
+        refresh_expires_in: 86_400,
     })
     .unwrap()
 }
@@ -396,7 +398,7 @@ fn detail<'r>(report: &'r Report, name: &str) -> &'r str {
 
 #[tokio::test]
 async fn a_healthy_deployment_passes_every_check_it_can_reach() {
-    let (url, _) = scripted(Fault::None).await;
+    let (url, app) = scripted(Fault::None).await;
     let report = run(
         &url,
         Some(Box::new(|| {
@@ -404,6 +406,18 @@ async fn a_healthy_deployment_passes_every_check_it_can_reach() {
         })),
     )
     .await;
+    // The run's tasks are gone afterwards; only its users stay.
+    {
+        let data = app.data.lock().unwrap();
+        assert!(data.tasks.is_empty(), "left behind: {:?}", data.tasks);
+        assert!(!data.users.is_empty());
+        assert!(
+            data.users.keys().all(|email| email.starts_with("smoke-")),
+            "{:?}",
+            data.users.keys()
+        );
+    }
+    assert_eq!(outcome(&report, names::CLEAN_UP), Outcome::Pass);
     let table = report.table(false);
     assert!(report.passed(), "{table}");
     assert_eq!(report.exit_code(), 0);
@@ -415,14 +429,14 @@ async fn a_healthy_deployment_passes_every_check_it_can_reach() {
         .map(|r| r.name.as_str())
         .collect();
     assert_eq!(skipped, [names::HEALTH_API, names::HEALTH_MCP], "{table}");
-    assert_eq!(report.results.len(), 18);
+    assert_eq!(report.results.len(), 19);
     assert!(detail(&report, names::HEALTH_API).contains("--api-url"));
     assert!(
         detail(&report, names::RESTART).contains("restarted nothing"),
         "{table}"
     );
     assert!(
-        table.contains("smoke passed: 16 passed, 0 failed, 2 skipped"),
+        table.contains("smoke passed: 17 passed, 0 failed, 2 skipped"),
         "{table}"
     );
 }

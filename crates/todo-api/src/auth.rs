@@ -1,4 +1,14 @@
-//! `/api/auth`: register, login, me. Passwords are hashed with argon2id on blocking threads,
+//! `/api/auth`: register, login, refresh, logout, me.
+//!
+//! Tokens: login and register start a server-side session (a row in `sessions`) and answer
+//! a short-lived access token (a JWT naming the session in `sid`, `TOKEN_TTL_SECONDS`) plus
+//! an opaque refresh token (`REFRESH_TOKEN_TTL_SECONDS`, stored hashed). `POST
+//! /api/auth/refresh` trades a refresh token for a new pair, once: presenting a used one
+//! again revokes the session (it was copied). `POST /api/auth/logout` revokes the caller's
+//! session, so its access token is refused at once by todo-api and todo-mcp, which both
+//! check every token against the database ([`todo_auth::authenticate`]).
+//!
+//! Passwords are hashed with argon2id on blocking threads,
 //! a few at a time with login first in line ([`Passwords`]), so a burst of registrations can
 //! neither starve the server of CPU or memory nor make logins wait behind it.
 //!
@@ -23,9 +33,11 @@ use service_kit::ApiError;
 use std::collections::VecDeque;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
-use todo_auth::AuthUser;
+use todo_auth::{AuthUser, Subject};
+use todo_store::sessions::Rotation;
 use todo_store::validate::{name_rule, text_rule};
 use todo_store::{Attempt, LoginThrottle, User};
+use todo_wire::user::RefreshRequest;
 use todo_wire::user::{EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN};
 use todo_wire::{LoginRequest, Me, RegisterRequest, Session};
 
@@ -68,7 +80,7 @@ pub async fn register(
         .create(&email, &name, &hash)
         .await
         .map_err(from_store)?;
-    let body = session(&state, &user)?;
+    let body = session(&state, &user).await?;
     Ok((StatusCode::CREATED, Json(body)))
 }
 
@@ -123,7 +135,7 @@ pub async fn login(
     match user {
         Some(user) if ok => {
             throttle.succeeded(&account).await.map_err(from_store)?;
-            Ok(Json(session(&state, &user)?))
+            Ok(Json(session(&state, &user).await?))
         }
         _ => {
             // Keep the shared table small when many different emails are tried.
@@ -177,10 +189,41 @@ pub async fn me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Me
     Ok(Json(Me { user }))
 }
 
-fn session(state: &AppState, user: &User) -> Result<Session, ApiError> {
+/// Starts a session for `user`: a refresh token stored (hashed) in a new family, and an
+/// access token naming that session.
+async fn session(state: &AppState, user: &User) -> Result<Session, ApiError> {
+    let refresh_token = todo_auth::new_refresh_token();
+    let started = state
+        .store
+        .sessions()
+        .create(user.id, &refresh_token, state.refresh_ttl)
+        .await
+        .map_err(from_store)?;
+    answer(
+        state,
+        user,
+        started.token_version,
+        started.id,
+        refresh_token,
+    )
+}
+
+fn answer(
+    state: &AppState,
+    user: &User,
+    version: i32,
+    session: uuid::Uuid,
+    refresh_token: String,
+) -> Result<Session, ApiError> {
     let token = state
         .tokens
-        .issue(user.id, &user.email, &user.name)
+        .issue_for(Subject {
+            user: user.id,
+            email: &user.email,
+            name: &user.name,
+            version,
+            session: Some(session),
+        })
         .map_err(|e| {
             tracing::error!(error = %e, "signing a token failed");
             ApiError::internal()
@@ -190,7 +233,70 @@ fn session(state: &AppState, user: &User) -> Result<Session, ApiError> {
         token,
         token_type: "Bearer".to_owned(),
         expires_in: state.tokens.ttl().as_secs(),
+        refresh_token,
+        refresh_expires_in: state.refresh_ttl.as_secs(),
     })
+}
+
+/// `POST /api/auth/refresh`: a new access token and refresh token for a refresh token that
+/// has not been used. A used one revokes its session (401 saying so); an unknown, expired or
+/// signed-out one is a plain 401.
+pub async fn refresh(
+    State(state): State<AppState>,
+    JsonBody(req): JsonBody<RefreshRequest>,
+) -> Result<Json<Session>, ApiError> {
+    // The schema's bounds; any other string is simply not a live token (401).
+    let presented = req.refresh_token.as_str();
+    if presented.is_empty() || presented.chars().count() > 256 {
+        return Err(ApiError::validation(
+            "refresh_token",
+            "must be the refresh_token of a login, register or refresh answer",
+        ));
+    }
+    let next = todo_auth::new_refresh_token();
+    let sessions = state.store.sessions();
+    let rotation = sessions
+        .rotate(presented, &next, state.refresh_ttl)
+        .await
+        .map_err(from_store)?;
+    // Keep the table to live families (used tokens stay until they expire, for reuse checks).
+    if rand::random::<u8>() == 0
+        && let Err(e) = sessions.prune().await
+    {
+        tracing::warn!(error = %e, "pruning refresh tokens failed");
+    }
+    match rotation {
+        Rotation::Rotated {
+            session,
+            user,
+            token_version,
+        } => Ok(Json(answer(&state, &user, token_version, session, next)?)),
+        Rotation::Reused => Err(ApiError::unauthorized(
+            "this refresh token was already used, so the session has been signed out (a copy \
+             may have been stolen): log in again",
+        )),
+        Rotation::Invalid => Err(ApiError::unauthorized(
+            "unknown, expired or signed-out refresh token: log in again",
+        )),
+    }
+}
+
+/// `POST /api/auth/logout`: revokes the caller's session (its access token stops working
+/// at once, on todo-api and todo-mcp, and its refresh tokens die with it). A token without
+/// a session (minted by a tool) can only be revoked with all of the user's tokens, which is
+/// what happens then.
+pub async fn logout(State(state): State<AppState>, auth: AuthUser) -> Result<StatusCode, ApiError> {
+    let sessions = state.store.sessions();
+    match auth.session {
+        Some(session) => {
+            sessions
+                .revoke(auth.id, session)
+                .await
+                .map_err(from_store)?;
+        }
+        None => sessions.revoke_all(auth.id).await.map_err(from_store)?,
+    }
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// `local@domain` as the schema's `EMAIL_PATTERN` states it: 3 to 254 characters; no

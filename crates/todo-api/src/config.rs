@@ -11,7 +11,8 @@ pub struct Config {
     pub jwt_secret: String,
     pub port: u16,
     pub log_format: LogFormat,
-    /// How long issued tokens stay valid (`TOKEN_TTL_SECONDS`, default one day).
+    /// How long access tokens stay valid (`TOKEN_TTL_SECONDS`, default 15 minutes; clients
+    /// renew them with their refresh token, whose lifetime is [`refresh_ttl`]).
     pub token_ttl: Duration,
     /// Login attempts allowed per client per minute (`LOGIN_ATTEMPTS_PER_MINUTE`, default 10).
     pub login_attempts_per_minute: u32,
@@ -116,16 +117,13 @@ impl ChatConfig {
 
 impl Config {
     pub fn from_env(env: &Env) -> Result<Config, ConfigError> {
+        refresh_ttl(env)?;
         Ok(Config {
             database_url: database_url(env)?,
             jwt_secret: env.jwt_secret()?,
             port: env.port()?,
             log_format: env.log_format()?,
-            token_ttl: Duration::from_secs(env.parse_or(
-                "TOKEN_TTL_SECONDS",
-                86_400,
-                "a number of seconds",
-            )?),
+            token_ttl: token_ttl(env)?,
             login_attempts_per_minute: env.parse_or(
                 "LOGIN_ATTEMPTS_PER_MINUTE",
                 10,
@@ -161,6 +159,46 @@ pub struct AuthLimits {
     /// `PASSWORD_MIN_SCORE`: the zxcvbn score (0-4) a new password needs (default 3, "safely
     /// unguessable"; each step is about 100x more guesses).
     pub password_min_score: u8,
+}
+
+/// The default of `TOKEN_TTL_SECONDS`: short, because an access token is only checked for
+/// revocation by the services that look it up, and a leaked one should not be good for long.
+pub const DEFAULT_TOKEN_TTL: Duration = Duration::from_secs(15 * 60);
+/// The default of `REFRESH_TOKEN_TTL_SECONDS`.
+pub const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(14 * 24 * 3600);
+
+/// `REFRESH_TOKEN_TTL_SECONDS`: how long a refresh token stays valid unused (default 14 days).
+/// Each refresh issues a new one, so a session in use lasts. Not a [`Config`] field, so the
+/// struct literals in tests need none: [`Config::from_env`] checks it (a bad value stops
+/// start-up) and [`crate::state::AppState::new`] reads it from the process environment.
+pub fn refresh_ttl(env: &Env) -> Result<Duration, ConfigError> {
+    let secs = env.parse_or(
+        "REFRESH_TOKEN_TTL_SECONDS",
+        DEFAULT_REFRESH_TTL.as_secs(),
+        "a whole number of seconds, at least 1",
+    )?;
+    if secs == 0 {
+        return Err(ConfigError {
+            variable: "REFRESH_TOKEN_TTL_SECONDS".into(),
+            message: "got 0, expected a whole number of seconds, at least 1".into(),
+        });
+    }
+    Ok(Duration::from_secs(secs))
+}
+
+fn token_ttl(env: &Env) -> Result<Duration, ConfigError> {
+    let secs = env.parse_or(
+        "TOKEN_TTL_SECONDS",
+        DEFAULT_TOKEN_TTL.as_secs(),
+        "a whole number of seconds, at least 1",
+    )?;
+    if secs == 0 {
+        return Err(ConfigError {
+            variable: "TOKEN_TTL_SECONDS".into(),
+            message: "got 0, expected a whole number of seconds, at least 1".into(),
+        });
+    }
+    Ok(Duration::from_secs(secs))
 }
 
 /// argon2 work at once, and how many requests may wait for it.
@@ -287,7 +325,30 @@ mod tests {
             ("DATABASE_URL", "postgres://h/db"),
             ("JWT_SECRET", secret.as_str()),
         ]));
-        assert!(ok.is_ok());
+        assert_eq!(ok.map(|c| c.token_ttl).ok(), Some(DEFAULT_TOKEN_TTL));
+        assert_eq!(
+            refresh_ttl(&Env::from_pairs([])).ok(),
+            Some(DEFAULT_REFRESH_TTL)
+        );
+        for (name, value) in [
+            ("REFRESH_TOKEN_TTL_SECONDS", "0"),
+            ("REFRESH_TOKEN_TTL_SECONDS", "soon"),
+        ] {
+            let err = Config::from_env(&Env::from_pairs([
+                ("DATABASE_URL", "postgres://h/db"),
+                ("JWT_SECRET", secret.as_str()),
+                (name, value),
+            ]))
+            .unwrap_err();
+            assert_eq!(err.variable, name, "{value}");
+        }
+        let err = Config::from_env(&Env::from_pairs([
+            ("DATABASE_URL", "postgres://h/db"),
+            ("JWT_SECRET", secret.as_str()),
+            ("TOKEN_TTL_SECONDS", "0"),
+        ]))
+        .unwrap_err();
+        assert_eq!(err.variable, "TOKEN_TTL_SECONDS");
     }
 
     #[test]

@@ -507,6 +507,34 @@ pub fn operations() -> Vec<Operation> {
                 "Too many passwords being checked: UNAVAILABLE; retry after `Retry-After` seconds",
             ),
         Operation::new(
+            M::POST,
+            "/api/auth/refresh",
+            "refresh",
+            "Trade a refresh token for a new access token and refresh token",
+            auth::refresh,
+        )
+        .json_body::<todo_wire::user::RefreshRequest>()
+        .database()
+        .reply::<Session>(
+            200,
+            "A new session answer; the presented refresh token is used up",
+        )
+        .error(
+            401,
+            "Unknown, expired or signed-out refresh token, or one used before (which signs \
+             the session out): UNAUTHORIZED",
+        ),
+        Operation::new(
+            M::POST,
+            "/api/auth/logout",
+            "logout",
+            "Sign out: revoke this token's session (its access and refresh tokens)",
+            auth::logout,
+        )
+        .secured()
+        .database()
+        .no_content("Signed out; the token is refused from now on"),
+        Operation::new(
             M::GET,
             "/api/auth/me",
             "me",

@@ -12,6 +12,8 @@ use todo_store::Store;
 pub struct AppState {
     pub store: Store,
     pub tokens: Tokens,
+    /// How long a refresh token stays valid unused (`REFRESH_TOKEN_TTL_SECONDS`).
+    pub refresh_ttl: std::time::Duration,
     pub passwords: Passwords,
     /// Every limit of register and login, and who the client is ([`RateLimiter`]).
     pub login_limiter: Arc<RateLimiter>,
@@ -20,7 +22,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// The state `config` describes: its token lifetime, client limits, account throttle,
+    /// The state `config` describes: its token lifetimes, client limits, account throttle,
     /// hashing limits and password rules.
     pub fn new(
         config: &Config,
@@ -30,6 +32,9 @@ impl AppState {
         AppState {
             store,
             tokens: Tokens::new(&config.jwt_secret, config.token_ttl),
+            // Checked by Config::from_env at start-up; see config::refresh_ttl.
+            refresh_ttl: crate::config::refresh_ttl(&service_kit::Env::from_process())
+                .unwrap_or(crate::config::DEFAULT_REFRESH_TTL),
             passwords: Passwords::with_limits(config.auth.hashing),
             login_limiter: Arc::new(RateLimiter::new(
                 config.login_attempts_per_minute,
@@ -37,6 +42,13 @@ impl AppState {
             )),
             chat,
         }
+    }
+}
+
+/// The authenticated extractor checks every token against the database.
+impl FromRef<AppState> for Store {
+    fn from_ref(state: &AppState) -> Store {
+        state.store.clone()
     }
 }
 

@@ -3,8 +3,9 @@
 //! - Stateless: every POST stands alone (no session to pin to a replica), so the service
 //!   scales horizontally behind a plain Kubernetes Service.
 //! - Authenticated: every request to `/mcp` carries `Authorization: Bearer <JWT>` from
-//!   todo-api; the middleware verifies it and the tools read the caller from the request,
-//!   never from an argument.
+//!   todo-api; the middleware verifies it, and checks in PostgreSQL that its user still
+//!   exists and its session is not signed out ([`todo_auth::authenticate`], the same check
+//!   as todo-api's), and the tools read the caller from the request, never from an argument.
 //! - Browser-safe: a request to `/mcp` whose `Origin` header is present and not in
 //!   `MCP_ALLOWED_ORIGINS` is refused with 403 (MCP 2025-11-25, Streamable HTTP security);
 //!   requests without `Origin` (every non-browser client, todo-api among them) pass. With
@@ -95,18 +96,24 @@ impl Config {
 #[derive(Debug, Clone, Copy)]
 pub struct Caller(pub Uuid);
 
-/// Refuses `/mcp` requests without a valid bearer token (401 in the API's error shape).
-async fn require_bearer(State(tokens): State<Tokens>, mut req: Request, next: Next) -> Response {
+/// Refuses `/mcp` requests without a valid, live bearer token: 401 in the API's error shape
+/// with `WWW-Authenticate: Bearer` (revoked, expired, or its user deleted), 503 when the
+/// database cannot say.
+async fn require_bearer(
+    State((tokens, store)): State<(Tokens, Store)>,
+    mut req: Request,
+    next: Next,
+) -> Response {
     let header = req
         .headers()
         .get(AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    match tokens.verify_header(header) {
-        Ok((claims, _)) => {
-            req.extensions_mut().insert(Caller(claims.sub));
+    match todo_auth::authenticate(&tokens, &store, header).await {
+        Ok(user) => {
+            req.extensions_mut().insert(Caller(user.id));
             next.run(req).await
         }
-        Err(e) => ApiError::unauthorized(e.message()).into_response(),
+        Err(e) => e.into_response(),
     }
 }
 
@@ -146,6 +153,7 @@ pub fn app(
         Some(hosts) => config.with_allowed_hosts(hosts),
         None => config.disable_allowed_hosts(),
     };
+    let auth_state = (tokens, store.clone());
     let service = StreamableHttpService::new(
         move || Ok(TaskTools::new(store.clone())),
         Arc::new(LocalSessionManager::default()),
@@ -153,7 +161,7 @@ pub fn app(
     );
     let mcp = Router::new()
         .nest_service("/mcp", service)
-        .layer(middleware::from_fn_with_state(tokens, require_bearer))
+        .layer(middleware::from_fn_with_state(auth_state, require_bearer))
         .layer(middleware::from_fn_with_state(
             gate,
             access::require_allowed,

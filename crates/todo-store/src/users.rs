@@ -1,4 +1,5 @@
-//! Users: sign-up and the credential lookup behind login.
+//! Users: sign-up, the credential lookup behind login, and deletion (which takes the user's
+//! tasks, conversations and sessions with it: every token of the user is refused after).
 
 use crate::error::StoreError;
 use crate::model::{User, UserCredentials};
@@ -77,6 +78,17 @@ impl<'a> UserStore<'a> {
             .fetch_optional(self.pool)
             .await?;
         row.as_ref().map(user_from_row).transpose()
+    }
+}
+
+impl UserStore<'_> {
+    /// Deletes the account and everything it owns. True when it existed.
+    pub async fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM users WHERE id = $1")
+            .bind(id)
+            .execute(self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 }
 

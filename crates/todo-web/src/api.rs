@@ -1,9 +1,18 @@
 //! The HTTP client for todo-api: one `reqwest::Client` per process (connection pool, timeouts),
 //! typed calls, and failures sorted into what a page can show: the API is unavailable, the
 //! session is no longer valid, or the API refused the input (with the field it concerns).
+//!
+//! Access tokens are short-lived; the browser's refresh token renews them without the user
+//! noticing. The session layer runs each request inside a [`RefreshScope`] holding the
+//! refresh cookie: an authenticated call made with an expired access token, or answered 401,
+//! first trades the refresh token for a new pair (once per request) and then goes out with
+//! the new access token; the session layer puts the new pair into the response's cookies.
+//! Handlers just pass the token they have.
 
 use serde::de::DeserializeOwned;
-use std::time::Duration;
+use std::collections::HashMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// Why a call to the API did not give the answer the page wanted.
@@ -46,6 +55,8 @@ pub mod routes {
     pub const LIVEZ: &str = "/livez";
     pub const REGISTER: &str = "/api/auth/register";
     pub const LOGIN: &str = "/api/auth/login";
+    pub const REFRESH: &str = "/api/auth/refresh";
+    pub const LOGOUT: &str = "/api/auth/logout";
     pub const TASKS: &str = "/api/tasks";
     pub const CHAT: &str = "/api/chat";
     pub const CONVERSATIONS: &str = "/api/conversations";
@@ -78,13 +89,82 @@ pub enum ChatFailure {
     NoAnswer(String),
 }
 
+/// What happened to a request's refresh token.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Refreshed {
+    /// Not used (the access token was good, or there is no refresh token).
+    No,
+    /// Traded for this new session: the response must carry its cookies.
+    To(Box<Session>),
+    /// The API refused it (expired, signed out, reused): the browser must sign in again.
+    Refused,
+}
+
+/// The refresh state of one browser request (see the module docs).
+#[derive(Clone)]
+pub struct RefreshScope {
+    inner: Arc<tokio::sync::Mutex<ScopeState>>,
+}
+
+struct ScopeState {
+    refresh_token: Option<String>,
+    /// The access token is known to be expired (or missing): refresh before the first call.
+    stale: bool,
+    outcome: Refreshed,
+}
+
+tokio::task_local! {
+    static SCOPE: RefreshScope;
+}
+
+impl RefreshScope {
+    pub fn new(refresh_token: Option<String>, stale: bool) -> RefreshScope {
+        RefreshScope {
+            inner: Arc::new(tokio::sync::Mutex::new(ScopeState {
+                refresh_token,
+                stale,
+                outcome: Refreshed::No,
+            })),
+        }
+    }
+
+    /// Runs `f` (a request's handler) with this scope visible to every [`Api`] call in it.
+    pub async fn run<F: std::future::Future>(self, f: F) -> F::Output {
+        SCOPE.scope(self, f).await
+    }
+
+    pub async fn outcome(&self) -> Refreshed {
+        self.inner.lock().await.outcome.clone()
+    }
+}
+
 /// The API client. Cheap to clone (the pool is shared).
 #[derive(Clone)]
 pub struct Api {
     client: reqwest::Client,
     base: String,
     chat_timeout: Duration,
+    recent: Arc<RecentRefreshes>,
 }
+
+/// Refreshes this process made in the last [`RECENT_REFRESH`], by the SHA-256 of the cookies
+/// they came with (refresh and access token). A refresh token works once, and using it twice
+/// signs the session out; but one browser may send two requests at once with the same
+/// (expired) cookies. The second waits for the first's refresh and gets its answer instead of
+/// presenting the token again. Only the very same pair of cookies, within seconds, shares
+/// an answer: an old refresh token with any other access token is presented to the API, which
+/// treats it as reuse.
+#[derive(Default)]
+struct RecentRefreshes {
+    entries: std::sync::Mutex<HashMap<String, Slot>>,
+}
+
+/// One refresh's answer and when it came, or `None` while it is being asked for (the lock is
+/// held meanwhile, so a second request waits for it).
+type Slot = Arc<tokio::sync::Mutex<Option<(Instant, Session)>>>;
+
+/// How long a refresh answer is shared with requests that carried the same refresh token.
+const RECENT_REFRESH: Duration = Duration::from_secs(10);
 
 impl Api {
     /// `timeout` bounds each whole call; connecting gets at most 2 s of it, so a dead API is
@@ -100,7 +180,48 @@ impl Api {
             client,
             base: base.trim_end_matches('/').to_owned(),
             chat_timeout: DEFAULT_CHAT_TIMEOUT.max(timeout),
+            recent: Arc::default(),
         })
+    }
+
+    /// [`Api::refresh`], shared by concurrent requests of one browser (see [`RecentRefreshes`]).
+    async fn refresh_once(
+        &self,
+        refresh_token: &str,
+        access_token: &str,
+    ) -> Result<Session, ApiFailure> {
+        use sha2::Digest as _;
+        let mut digest = sha2::Sha256::new();
+        digest.update(refresh_token.as_bytes());
+        digest.update(b"\0");
+        digest.update(access_token.as_bytes());
+        let key = crate::session::hex(&digest.finalize());
+        let slot = {
+            let mut entries = self
+                .recent
+                .entries
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            // Forget old answers (an entry in use is locked and kept).
+            entries.retain(|_, slot| {
+                slot.try_lock()
+                    .map(|s| {
+                        s.as_ref()
+                            .is_some_and(|(at, _)| at.elapsed() < RECENT_REFRESH)
+                    })
+                    .unwrap_or(true)
+            });
+            entries.entry(key).or_default().clone()
+        };
+        let mut slot = slot.lock().await;
+        if let Some((at, session)) = slot.as_ref()
+            && at.elapsed() < RECENT_REFRESH
+        {
+            return Ok(session.clone());
+        }
+        let session = self.refresh(refresh_token).await?;
+        *slot = Some((Instant::now(), session.clone()));
+        Ok(session)
     }
 
     /// Bounds chat turns separately: they run tools and maybe a language model.
@@ -168,26 +289,28 @@ impl Api {
 
     pub async fn list_tasks(&self, token: &str, query: &ListQuery) -> Result<TaskPage, ApiFailure> {
         let query = list_query_string(query)?;
-        self.send(
+        self.send_authed(token, |t| {
             self.client
                 .get(self.url(&format!("{}?{query}", routes::TASKS)))
-                .bearer_auth(token),
-        )
+                .bearer_auth(t)
+        })
         .await
     }
 
     pub async fn get_task(&self, token: &str, id: &str) -> Result<Task, ApiFailure> {
-        self.send(self.client.get(self.task_url(id, "")).bearer_auth(token))
-            .await
+        self.send_authed(token, |t| {
+            self.client.get(self.task_url(id, "")).bearer_auth(t)
+        })
+        .await
     }
 
     pub async fn create_task(&self, token: &str, body: &CreateTask) -> Result<Task, ApiFailure> {
-        self.send(
+        self.send_authed(token, |t| {
             self.client
                 .post(self.url(routes::TASKS))
-                .bearer_auth(token)
-                .json(body),
-        )
+                .bearer_auth(t)
+                .json(body)
+        })
         .await
     }
 
@@ -197,12 +320,12 @@ impl Api {
         id: &str,
         body: &UpdateTask,
     ) -> Result<Task, ApiFailure> {
-        self.send(
+        self.send_authed(token, |t| {
             self.client
                 .patch(self.task_url(id, ""))
-                .bearer_auth(token)
-                .json(body),
-        )
+                .bearer_auth(t)
+                .json(body)
+        })
         .await
     }
 
@@ -213,20 +336,17 @@ impl Api {
         done: bool,
     ) -> Result<Task, ApiFailure> {
         let action = if done { "/complete" } else { "/reopen" };
-        self.send(
-            self.client
-                .post(self.task_url(id, action))
-                .bearer_auth(token),
-        )
+        self.send_authed(token, |t| {
+            self.client.post(self.task_url(id, action)).bearer_auth(t)
+        })
         .await
     }
 
     pub async fn delete_task(&self, token: &str, id: &str) -> Result<(), ApiFailure> {
         let response = self
-            .client
-            .delete(self.task_url(id, ""))
-            .bearer_auth(token)
-            .send()
+            .authed(token, |t| {
+                self.client.delete(self.task_url(id, "")).bearer_auth(t)
+            })
             .await
             .map_err(|e| ApiFailure::Unavailable(describe(&e)))?;
         if response.status().is_success() {
@@ -249,13 +369,16 @@ impl Api {
             message: message.to_owned(),
             client_message_id: Some(client_message_id),
         };
+        // A retry after a refresh is safe: a 401 means the turn did not run, and the
+        // client_message_id would find it if it had.
         let response = self
-            .client
-            .post(self.url(routes::CHAT))
-            .bearer_auth(token)
-            .timeout(self.chat_timeout)
-            .json(&body)
-            .send()
+            .authed(token, |t| {
+                self.client
+                    .post(self.url(routes::CHAT))
+                    .bearer_auth(t)
+                    .timeout(self.chat_timeout)
+                    .json(&body)
+            })
             .await;
         let response = match response {
             Ok(r) => r,
@@ -282,11 +405,11 @@ impl Api {
 
     pub async fn conversations(&self, token: &str) -> Result<Vec<Conversation>, ApiFailure> {
         let list: ConversationList = self
-            .send(
+            .send_authed(token, |t| {
                 self.client
                     .get(self.url(routes::CONVERSATIONS))
-                    .bearer_auth(token),
-            )
+                    .bearer_auth(t)
+            })
             .await?;
         Ok(list.items)
     }
@@ -296,12 +419,123 @@ impl Api {
         token: &str,
         id: Uuid,
     ) -> Result<ConversationDetail, ApiFailure> {
-        self.send(
+        self.send_authed(token, |t| {
             self.client
                 .get(self.url(&format!("{}/{id}", routes::CONVERSATIONS)))
-                .bearer_auth(token),
-        )
+                .bearer_auth(t)
+        })
         .await
+    }
+
+    /// Trades a refresh token for a new session (`POST /api/auth/refresh`).
+    pub async fn refresh(&self, refresh_token: &str) -> Result<Session, ApiFailure> {
+        let body = todo_wire::user::RefreshRequest {
+            refresh_token: refresh_token.to_owned(),
+        };
+        self.send(self.client.post(self.url(routes::REFRESH)).json(&body))
+            .await
+    }
+
+    /// Signs the token's session out (`POST /api/auth/logout`): the API refuses the access
+    /// token from now on and its refresh tokens die with it.
+    pub async fn logout(&self, token: &str) -> Result<(), ApiFailure> {
+        let response = self
+            .authed(token, |t| {
+                self.client.post(self.url(routes::LOGOUT)).bearer_auth(t)
+            })
+            .await
+            .map_err(|e| ApiFailure::Unavailable(describe(&e)))?;
+        if response.status().is_success() {
+            return Ok(());
+        }
+        Err(failure(response).await)
+    }
+
+    /// The access token to send: a refreshed one when this request already refreshed, or
+    /// refreshes first when the session layer found the access token expired.
+    async fn current_token(&self, token: &str) -> String {
+        let Ok(scope) = SCOPE.try_with(Clone::clone) else {
+            return token.to_owned();
+        };
+        let mut state = scope.inner.lock().await;
+        if let Refreshed::To(s) = &state.outcome {
+            return s.token.clone();
+        }
+        if state.stale {
+            state.stale = false;
+            if let Some(new) = self.refresh_in(&mut state, token).await {
+                return new;
+            }
+        }
+        token.to_owned()
+    }
+
+    /// Refreshes in the request's scope, once: the new access token, or `None`. `presented`
+    /// is the access token the browser sent.
+    async fn refresh_in(&self, state: &mut ScopeState, presented: &str) -> Option<String> {
+        if state.outcome != Refreshed::No {
+            return None;
+        }
+        let refresh_token = state.refresh_token.take()?;
+        match self.refresh_once(&refresh_token, presented).await {
+            Ok(session) => {
+                let token = session.token.clone();
+                state.outcome = Refreshed::To(Box::new(session));
+                Some(token)
+            }
+            Err(ApiFailure::Unauthorized(why)) => {
+                tracing::info!(reason = %why, "refresh token refused: the browser must sign in again");
+                state.outcome = Refreshed::Refused;
+                None
+            }
+            Err(other) => {
+                // Not the token's fault: keep it for the next request.
+                tracing::warn!(error = %other, "refreshing the session failed");
+                state.refresh_token = Some(refresh_token);
+                None
+            }
+        }
+    }
+
+    /// Sends the request `build` makes for a bearer token; on 401, refreshes (once per
+    /// browser request) and sends it again with the new token.
+    async fn authed(
+        &self,
+        token: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, reqwest::Error> {
+        let token = self.current_token(token).await;
+        let response = build(&token).send().await?;
+        if response.status() != reqwest::StatusCode::UNAUTHORIZED {
+            return Ok(response);
+        }
+        let Ok(scope) = SCOPE.try_with(Clone::clone) else {
+            return Ok(response);
+        };
+        let retry = {
+            let mut state = scope.inner.lock().await;
+            match &state.outcome {
+                // Refreshed by another call of this request after ours went out.
+                Refreshed::To(s) if s.token != token => Some(s.token.clone()),
+                _ => self.refresh_in(&mut state, &token).await,
+            }
+        };
+        match retry {
+            Some(new) => build(&new).send().await,
+            None => Ok(response),
+        }
+    }
+
+    async fn send_authed<T: DeserializeOwned>(
+        &self,
+        token: &str,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<T, ApiFailure> {
+        let response = self
+            .authed(token, build)
+            .await
+            .map_err(|e| ApiFailure::Unavailable(describe(&e)))?;
+        Self::read(response).await
     }
 
     fn task_url(&self, id: &str, action: &str) -> String {
@@ -316,6 +550,10 @@ impl Api {
             .send()
             .await
             .map_err(|e| ApiFailure::Unavailable(describe(&e)))?;
+        Self::read(response).await
+    }
+
+    async fn read<T: DeserializeOwned>(response: reqwest::Response) -> Result<T, ApiFailure> {
         if !response.status().is_success() {
             return Err(failure(response).await);
         }

@@ -1,10 +1,19 @@
 //! The browser session: cookies, CSRF protection and one-shot flash notices.
 //!
-//! - `todo_session`: the API token (HttpOnly, SameSite=Lax, Secure over https). The browser
-//!   never sees it from script; todo-web forwards it to the API as a Bearer token.
-//! - `todo_csrf`: a random per-browser secret (HttpOnly). Every form carries a token that is
-//!   HMAC-SHA256(secret, session token): a cross-site page can neither read the secret nor
-//!   derive the token, and a planted cookie does not help without the session token either.
+//! - `todo_session`: the API's access token (HttpOnly, SameSite=Lax, Secure over https). The
+//!   browser never sees it from script; todo-web forwards it to the API as a Bearer token.
+//!   It lives as long as the refresh token, so its claims (name, session id) stay readable
+//!   after the token itself has expired.
+//! - `todo_refresh`: the API's refresh token (HttpOnly). When the access token has expired, or
+//!   the API answers 401, the first API call of the request trades it for a new pair (see
+//!   [`crate::api`]) and this layer sets both cookies on the response: a signed-in browser
+//!   keeps working past the access token's expiry. A refused refresh clears it.
+//! - `todo_csrf` (`__Host-todo_csrf` when cookies are Secure, so that no subdomain or
+//!   plain-http page can plant it): a random per-browser secret (HttpOnly). Every form carries
+//!   a token that is HMAC-SHA256(secret, session key), the session key being the API session
+//!   id in the token (stable across refreshes, so open forms survive one) or, for a token
+//!   without one, the token: a cross-site page can neither read the secret nor derive the
+//!   token, and a planted cookie does not help without the session either.
 //!   Every state-changing request must carry it (form field `csrf` or header `x-csrf-token`),
 //!   and a cross-origin `Origin` header is refused outright.
 //! - `todo_flash`: a notice code for the page after a redirect (Post/Redirect/Get), read once.
@@ -23,7 +32,13 @@ use sha2::Sha256;
 use std::net::{IpAddr, SocketAddr};
 
 pub const SESSION: &str = "todo_session";
+pub const REFRESH: &str = "todo_refresh";
+/// The CSRF cookie's name over plain http; see [`csrf_cookie_name`].
 pub const CSRF: &str = "todo_csrf";
+/// The CSRF cookie's name when cookies are Secure: browsers accept a `__Host-` cookie only
+/// with `Secure`, `Path=/` and no `Domain`, so it cannot be set by a sibling subdomain or
+/// over http and then trusted here.
+pub const CSRF_HOST: &str = "__Host-todo_csrf";
 pub const FLASH: &str = "todo_flash";
 pub const CONVERSATION: &str = "todo_conv";
 /// Form bodies above this are refused before parsing (the largest form, a task, is ~2 KiB).
@@ -36,13 +51,26 @@ pub struct Claims {
     pub name: String,
     pub email: String,
     pub exp: i64,
+    /// The API session the token belongs to (absent in tokens minted without one).
+    #[serde(default)]
+    pub sid: Option<String>,
+}
+
+/// Refresh this long before the access token's `exp`, so a call does not go out with a
+/// token that expires on the way.
+const REFRESH_MARGIN_SECS: i64 = 5;
+
+/// The CSRF cookie's name for a response whose cookies are (or are not) Secure.
+pub fn csrf_cookie_name(secure: bool) -> &'static str {
+    if secure { CSRF_HOST } else { CSRF }
 }
 
 /// What a request knows about its browser session. Put in the request extensions by
 /// [`middleware`]; handlers take it with `Extension<Session>`.
 #[derive(Debug, Clone)]
 pub struct Session {
-    /// The API token, when signed in and not expired.
+    /// The API's access token, when signed in: live, or expired with a refresh token to
+    /// renew it (the first API call of the request does).
     pub token: Option<String>,
     pub claims: Option<Claims>,
     /// True when a session cookie was present but is expired or unreadable.
@@ -300,29 +328,42 @@ pub async fn middleware_with(
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
         .map(|c| c.0);
-    let (secret, new_secret) = match cookie(&jar, CSRF)
+    let secure = cookie_secure || is_https(&parts.headers);
+    let (secret, new_secret) = match cookie(&jar, csrf_cookie_name(secure))
         .filter(|s| s.len() == 64 && s.bytes().all(|b| b.is_ascii_hexdigit()))
     {
         Some(s) => (s.to_owned(), false),
         None => (random_secret(), true),
     };
     let raw_token = cookie(&jar, SESSION).map(str::to_owned);
+    let refresh_token = cookie(&jar, REFRESH).map(str::to_owned);
     let claims = raw_token.as_deref().and_then(read_claims);
     let now = time::OffsetDateTime::now_utc().unix_timestamp();
-    let live = claims.as_ref().is_some_and(|c| c.exp > now);
-    let expired = raw_token.is_some() && !live;
-    let token = raw_token.filter(|_| live);
+    let live = claims
+        .as_ref()
+        .is_some_and(|c| c.exp > now + REFRESH_MARGIN_SECS);
+    // Expired but renewable: handlers go ahead with the old token; the first API call
+    // refreshes it (see `crate::api`).
+    let renewable = !live && raw_token.is_some() && refresh_token.is_some();
+    let signed_in = live || renewable;
+    let expired = raw_token.is_some() && !signed_in;
+    let token = raw_token.filter(|_| signed_in);
+    let session_key = claims
+        .as_ref()
+        .filter(|_| signed_in)
+        .and_then(|c| c.sid.clone())
+        .or_else(|| token.clone());
     let flash = cookie(&jar, FLASH).and_then(Flash::parse);
     let session = Session {
-        csrf_token: csrf_token(&secret, token.as_deref()),
-        claims: claims.filter(|_| live),
+        csrf_token: csrf_token(&secret, session_key.as_deref()),
+        claims: claims.filter(|_| signed_in),
         token,
         expired,
         flash,
         conversation: cookie(&jar, CONVERSATION)
             .filter(|c| uuid::Uuid::parse_str(c).is_ok())
             .map(str::to_owned),
-        secure: cookie_secure || is_https(&parts.headers),
+        secure,
         client_ip: client_ip(&proxies, peer, &parts.headers),
     };
 
@@ -353,14 +394,47 @@ pub async fn middleware_with(
     };
 
     let shown_flash = session.flash.is_some();
-    let secure = session.secure;
+    let had_refresh_cookie = refresh_token.is_some();
     parts.extensions.insert(session);
-    let mut response = next.run(Request::from_parts(parts, body)).await;
+    let scope = crate::api::RefreshScope::new(refresh_token.filter(|_| signed_in), !live);
+    let mut response = scope
+        .clone()
+        .run(next.run(Request::from_parts(parts, body)))
+        .await;
     let headers = response.headers_mut();
+    // The handler's own session cookies (sign-in, sign-out) win over a refresh it caused.
+    let sets = |name: &str| {
+        headers
+            .get_all(header::SET_COOKIE)
+            .iter()
+            .any(|v| v.as_bytes().starts_with(format!("{name}=").as_bytes()))
+    };
+    let handler_set_session = sets(SESSION);
+    let handler_set_refresh = sets(REFRESH);
+    match scope.outcome().await {
+        crate::api::Refreshed::To(s) if !handler_set_session => {
+            for value in session_cookies(&s, secure) {
+                headers.append(header::SET_COOKIE, value);
+            }
+        }
+        crate::api::Refreshed::Refused if !handler_set_refresh => {
+            headers.append(header::SET_COOKIE, set_cookie(REFRESH, "", Some(0), secure));
+        }
+        _ => {}
+    }
+    if had_refresh_cookie && !signed_in && !handler_set_refresh {
+        // A refresh cookie without a session cookie is of no use: drop it.
+        headers.append(header::SET_COOKIE, set_cookie(REFRESH, "", Some(0), secure));
+    }
     if new_secret {
         headers.append(
             header::SET_COOKIE,
-            set_cookie(CSRF, &secret, Some(400 * 24 * 3600), secure),
+            set_cookie(
+                csrf_cookie_name(secure),
+                &secret,
+                Some(400 * 24 * 3600),
+                secure,
+            ),
         );
     }
     let sets_flash = headers
@@ -374,6 +448,20 @@ pub async fn middleware_with(
             .append(header::SET_COOKIE, set_cookie(FLASH, "", Some(0), secure));
     }
     response
+}
+
+/// The cookies that hold an API session: the access token and the refresh token, both for
+/// as long as the refresh token lasts (the access token's own `exp` says when to refresh).
+pub fn session_cookies(s: &crate::api::Session, secure: bool) -> [HeaderValue; 2] {
+    [
+        set_cookie(SESSION, &s.token, Some(s.refresh_expires_in), secure),
+        set_cookie(
+            REFRESH,
+            &s.refresh_token,
+            Some(s.refresh_expires_in),
+            secure,
+        ),
+    ]
 }
 
 /// One field of an urlencoded body.

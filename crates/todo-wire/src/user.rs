@@ -31,6 +31,22 @@ pub struct Session {
     pub token_type: String,
     /// Seconds until the token expires.
     pub expires_in: u64,
+    /// Opaque; trade it for a new session at `POST /api/auth/refresh` before or after the
+    /// token expires. It works once (each use returns a new one), and presenting a used one
+    /// again signs the session out.
+    #[schemars(length(min = 1))]
+    pub refresh_token: String,
+    /// Seconds until the refresh token expires unused.
+    pub refresh_expires_in: u64,
+}
+
+/// `POST /api/auth/refresh`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    /// The `refresh_token` of the last session answer.
+    #[schemars(length(min = 1, max = 256))]
+    pub refresh_token: String,
 }
 
 /// `GET /api/auth/me`.

@@ -1,5 +1,6 @@
-//! Sign up, sign in, sign out. The API issues the token; todo-web keeps it in an HttpOnly
-//! cookie and never shows it to scripts.
+//! Sign up, sign in, sign out. The API issues the tokens; todo-web keeps the access and
+//! refresh tokens in HttpOnly cookies and never shows them to scripts. Signing out signs the
+//! API session out too, so the access token stops working everywhere, not only here.
 
 use super::{AppState, Form, safe_next};
 use crate::api::{ApiFailure, LoginRequest, RegisterRequest, Session as ApiSession};
@@ -98,14 +99,9 @@ fn finish(
     let (status, errors, banner) = match result {
         Ok(api_session) => {
             let mut r = see_other(&safe_next(&next));
-            r.headers_mut().append(
-                header::SET_COOKIE,
-                session.cookie(
-                    session::SESSION,
-                    &api_session.token,
-                    Some(api_session.expires_in),
-                ),
-            );
+            for cookie in session::session_cookies(&api_session, session.secure) {
+                r.headers_mut().append(header::SET_COOKIE, cookie);
+            }
             r.headers_mut()
                 .append(header::SET_COOKIE, session.flash_cookie(flash));
             return r;
@@ -158,10 +154,27 @@ fn sentence_case(message: &str) -> String {
     format!("{m}.")
 }
 
-pub async fn signout(Extension(session): Extension<Session>) -> Response {
+/// Revokes the API session (its access token is refused from now on, by todo-api and
+/// todo-mcp), then clears the cookies. The cookies go even when the API cannot be reached,
+/// so this browser is signed out whatever happens; the log says the token outlives it.
+pub async fn signout(
+    State(app): State<AppState>,
+    Extension(session): Extension<Session>,
+) -> Response {
+    if let Some(token) = session.token.as_deref() {
+        match app.api.logout(token).await {
+            Ok(()) => {}
+            // Already expired or revoked: nothing left to revoke.
+            Err(ApiFailure::Unauthorized(_)) => {}
+            Err(e) => {
+                tracing::warn!(error = %e, "sign-out: the API session could not be revoked; it ends when its tokens expire");
+            }
+        }
+    }
     let mut r = see_other("/signin");
     let h = r.headers_mut();
     h.append(header::SET_COOKIE, session.clear(session::SESSION));
+    h.append(header::SET_COOKIE, session.clear(session::REFRESH));
     h.append(header::SET_COOKIE, session.clear(session::CONVERSATION));
     h.append(header::SET_COOKIE, session.flash_cookie(Flash::SignedOut));
     r
