@@ -83,25 +83,241 @@ pub struct Tally {
     pub failed: u64,
 }
 
+/// The steps, in the order they run.
+const STEPS: [(&str, StepFn); 9] = [
+    ("fmt", fmt),
+    ("clippy", clippy),
+    ("test", test),
+    ("interop", interop),
+    ("chart", chart),
+    ("nix", nix),
+    ("images", images),
+    ("smoke", smoke),
+    ("e2e", e2e),
+];
+
+/// Something a step needs from the machine.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Need {
+    /// A cargo subcommand from a rustup component (`fmt`, `clippy`).
+    Cargo(&'static str),
+    /// PostgreSQL's server binaries (throwaway-postgres' search).
+    Postgres,
+    /// Node.js >= 20.
+    Node,
+    /// A program in $TOOLS_BIN, .tools/bin or PATH: any one of these names.
+    Program(&'static [&'static str]),
+    /// A file under the repository that an installer creates.
+    File(&'static str),
+}
+
+/// What each step needs, and the installer (or command) that provides it. Kept next to the
+/// steps: a step that starts needing a tool adds it here, so a fresh machine is told up front.
+pub fn needs(step: &str) -> Vec<(Need, &'static str)> {
+    const PG: (Need, &str) = (Need::Postgres, "bash .ci/install/00-postgres.sh");
+    const HELM: (Need, &str) = (Need::Program(&["helm"]), "bash .ci/install/10-helm.sh");
+    const OCI: &str = "bash .ci/install/20-oci-tools.sh";
+    let qemu: &'static [&'static str] = if std::env::consts::ARCH == "aarch64" {
+        &["qemu-x86_64-static"]
+    } else {
+        &["qemu-aarch64-static"]
+    };
+    match step {
+        "fmt" => vec![(Need::Cargo("fmt"), "rustup component add rustfmt")],
+        "clippy" => vec![(Need::Cargo("clippy"), "rustup component add clippy")],
+        // PostgreSQL for the database tests, Helm for chart-policy's renders, the OCI tools
+        // for oci-image's real-tool test.
+        "test" => vec![
+            PG,
+            HELM,
+            (Need::Program(&["skopeo"]), OCI),
+            (Need::Program(&["umoci"]), OCI),
+            (Need::Program(&["runc"]), OCI),
+        ],
+        "interop" => vec![
+            PG,
+            (
+                Need::Node,
+                "Node.js >= 20 with npm (Debian: apt-get install nodejs npm)",
+            ),
+            (
+                Need::File(".tools/py/bin/python"),
+                "bash .ci/install/30-python.sh",
+            ),
+            (
+                Need::File(".tools/schemathesis/bin/st"),
+                "bash .ci/install/30-python.sh",
+            ),
+            (
+                Need::File("crates/todo-mcp/tests/clients/node_modules/.package-lock.json"),
+                "bash .ci/install/35-node-clients.sh",
+            ),
+        ],
+        "chart" => vec![
+            HELM,
+            (
+                Need::Program(&["kubernetes-validate"]),
+                "bash .ci/install/11-kubernetes-validate.sh",
+            ),
+        ],
+        "nix" => vec![(Need::Program(&["nix-instantiate"]), OCI)],
+        "images" => vec![
+            PG,
+            (Need::Program(&["skopeo"]), OCI),
+            (Need::Program(&["umoci"]), OCI),
+            (Need::Program(&["runc"]), OCI),
+            (
+                Need::Program(&["cargo-zigbuild"]),
+                "bash .ci/install/25-cross.sh",
+            ),
+            (Need::Program(&["zig"]), "bash .ci/install/25-cross.sh"),
+            (Need::Program(qemu), "bash .ci/install/25-cross.sh"),
+            (Need::Program(&["dockerd"]), "bash .ci/install/50-docker.sh"),
+            (Need::Program(&["docker"]), "bash .ci/install/50-docker.sh"),
+        ],
+        "smoke" => vec![PG],
+        "e2e" => vec![
+            PG,
+            (
+                Need::Program(&["chromium", "chromium-browser"]),
+                "bash .ci/install/40-browser.sh",
+            ),
+            (
+                Need::Program(&["chromedriver"]),
+                "bash .ci/install/40-browser.sh",
+            ),
+        ],
+        _ => Vec::new(),
+    }
+}
+
+impl Need {
+    fn describe(self) -> String {
+        match self {
+            Need::Cargo(sub) => format!("`cargo {sub}`"),
+            Need::Postgres => "PostgreSQL server binaries (initdb, postgres)".to_owned(),
+            Need::Node => "Node.js >= 20".to_owned(),
+            Need::Program(names) => names.join(" or "),
+            Need::File(path) => path.to_owned(),
+        }
+    }
+}
+
+/// Answers whether a [`Need`] is met (the real machine, or a fixture in tests).
+pub trait Machine {
+    fn has(&self, need: Need) -> bool;
+}
+
+/// This machine: the same places the steps themselves look.
+struct Real {
+    root: std::path::PathBuf,
+}
+
+impl Machine for Real {
+    fn has(&self, need: Need) -> bool {
+        match need {
+            Need::Cargo(sub) => Command::new("cargo")
+                .args([sub, "--version"])
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|s| s.success()),
+            Need::Postgres => throwaway_postgres::bin_dir().is_ok(),
+            Need::Node => Command::new("node")
+                .arg("--version")
+                .output()
+                .ok()
+                .filter(|out| out.status.success())
+                .and_then(|out| {
+                    String::from_utf8_lossy(&out.stdout)
+                        .trim()
+                        .trim_start_matches('v')
+                        .split('.')
+                        .next()
+                        .and_then(|m| m.parse::<u32>().ok())
+                })
+                .is_some_and(|major| major >= 20),
+            Need::Program(names) => {
+                let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+                dirs.extend(std::env::var_os("TOOLS_BIN").map(Into::into));
+                dirs.push(self.root.join(".tools/bin"));
+                if let Some(path) = std::env::var_os("PATH") {
+                    dirs.extend(std::env::split_paths(&path));
+                }
+                names.iter().any(|name| {
+                    dirs.iter().any(|dir| {
+                        use std::os::unix::fs::PermissionsExt as _;
+                        std::fs::metadata(dir.join(name))
+                            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+                    })
+                })
+            }
+            Need::File(path) => self.root.join(path).exists(),
+        }
+    }
+}
+
+/// The up-front check: every need of the steps that will run, the missing ones grouped by what
+/// provides them. `None` when everything is there.
+pub fn missing_tools(steps: &[&str], machine: &dyn Machine) -> Option<String> {
+    // (need, installer) -> the steps that need it, in step order.
+    let mut missing: Vec<((Need, &'static str), Vec<&str>)> = Vec::new();
+    for step in steps {
+        for need in needs(step) {
+            if machine.has(need.0) {
+                continue;
+            }
+            match missing.iter_mut().find(|(n, _)| *n == need) {
+                Some((_, users)) => users.push(step),
+                None => missing.push((need, vec![step])),
+            }
+        }
+    }
+    if missing.is_empty() {
+        return None;
+    }
+    let mut out = String::from("cargo xtask ci: the steps to run need tools this machine lacks:\n");
+    for ((need, install), users) in &missing {
+        out.push_str(&format!(
+            "  {} (for {}): {install}\n",
+            need.describe(),
+            users.join(", ")
+        ));
+    }
+    if missing.iter().any(|((need, _), _)| *need == Need::Postgres) {
+        out.push_str(&format!("\n{}\n", throwaway_postgres::MISSING_BINARIES));
+    }
+    out.push_str(
+        "\n`bash .ci/run` runs every installer (Debian/Ubuntu, as root or with sudo) and then `cargo xtask ci`; \
+         inside `nix develop` most tools are there already. Or leave steps out: `cargo xtask ci --skip STEP,...`.",
+    );
+    Some(out)
+}
+
 impl Cmd {
     pub fn run(self, sh: &Shell) -> Result<()> {
-        let tools = project_root().join(".tools/bin");
+        let names: Vec<&str> = STEPS.iter().map(|(name, _)| *name).collect();
+        if let Some(unknown) = self.skip.iter().find(|s| !names.contains(&s.as_str())) {
+            bail!(
+                "--skip {unknown}: no such step; the steps are {}",
+                names.join(", ")
+            );
+        }
+        let selected: Vec<&str> = names
+            .iter()
+            .copied()
+            .filter(|name| !self.skip.iter().any(|s| s == name))
+            .collect();
+        let root = project_root();
+        if let Some(report) = missing_tools(&selected, &Real { root: root.clone() }) {
+            bail!("{report}");
+        }
+        let tools = root.join(".tools/bin");
         let path = std::env::var("PATH").unwrap_or_default();
         sh.set_var("PATH", format!("{}:{path}", tools.display()));
         let mut tally = Tally::default();
         let mut timings: Vec<(&str, f64)> = Vec::new();
-        let steps: [(&str, StepFn); 9] = [
-            ("fmt", fmt),
-            ("clippy", clippy),
-            ("test", test),
-            ("interop", interop),
-            ("chart", chart),
-            ("nix", nix),
-            ("images", images),
-            ("smoke", smoke),
-            ("e2e", e2e),
-        ];
-        for (name, step) in steps {
+        for (name, step) in STEPS {
             if self.skip.iter().any(|s| s == name) {
                 eprintln!("--- skipping {name}");
                 continue;
@@ -193,6 +409,60 @@ pub(crate) fn count_line(line: &str, tally: &mut Tally) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A machine with only these needs met.
+    struct Fixture(Vec<Need>);
+
+    impl Machine for Fixture {
+        fn has(&self, need: Need) -> bool {
+            self.0.contains(&need)
+        }
+    }
+
+    /// A fresh machine with Rust only: each missing tool named once, with the steps that need
+    /// it and what installs it, and the way to install everything.
+    #[test]
+    fn a_fresh_machine_is_told_what_to_install() {
+        let fresh = Fixture(vec![Need::Cargo("fmt"), Need::Cargo("clippy")]);
+        let all: Vec<&str> = STEPS.iter().map(|(n, _)| *n).collect();
+        let report = missing_tools(&all, &fresh).unwrap();
+        assert!(
+            report.contains(
+                "  PostgreSQL server binaries (initdb, postgres) (for test, interop, images, smoke, e2e): bash .ci/install/00-postgres.sh\n"
+            ),
+            "{report}"
+        );
+        assert!(report.contains("  helm (for test, chart): bash .ci/install/10-helm.sh\n"));
+        assert!(report.contains(
+            "  chromium or chromium-browser (for e2e): bash .ci/install/40-browser.sh\n"
+        ));
+        assert!(report.contains("  skopeo (for test, images): bash .ci/install/20-oci-tools.sh\n"));
+        assert!(report.contains("brew install postgresql"), "{report}");
+        assert!(report.contains("`bash .ci/run` runs every installer"));
+        assert!(!report.contains("cargo fmt"), "{report}");
+    }
+
+    #[test]
+    fn only_the_selected_steps_count() {
+        let fresh = Fixture(vec![Need::Cargo("fmt"), Need::Cargo("clippy")]);
+        assert_eq!(missing_tools(&["fmt", "clippy"], &fresh), None);
+        let smoke = missing_tools(&["smoke"], &fresh).unwrap();
+        assert!(smoke.contains("(for smoke)"), "{smoke}");
+        assert!(!smoke.contains("helm"), "{smoke}");
+        let no_rustfmt = Fixture(vec![]);
+        assert!(
+            missing_tools(&["fmt"], &no_rustfmt)
+                .unwrap()
+                .contains("`cargo fmt` (for fmt): rustup component add rustfmt")
+        );
+        // Alternatives: either browser name will do.
+        let browser = Fixture(vec![
+            Need::Postgres,
+            Need::Program(&["chromium", "chromium-browser"]),
+            Need::Program(&["chromedriver"]),
+        ]);
+        assert_eq!(missing_tools(&["e2e"], &browser), None);
+    }
 
     #[test]
     fn counts_cargo_test_lines() {

@@ -18,11 +18,16 @@ use xshell::{Shell, cmd};
 
 use crate::util::Step;
 
+/// The dev stack's default port on 127.0.0.1. Not 8080: that is kubectl's server address when
+/// no kubeconfig exists (and every service's in-cluster port), nor 3000/5000/8000/8888 that
+/// other dev servers take.
+pub const DEV_PORT: u16 = 7420;
+
 /// Run the stack locally: PostgreSQL, todo-api, todo-mcp, todo-web and an ingress-like router.
 #[derive(clap::Args)]
 pub struct Cmd {
     /// Port of the local address on 127.0.0.1 (`/` web, `/api` api, `/mcp` mcp).
-    #[arg(long, default_value_t = 8080)]
+    #[arg(long, default_value_t = DEV_PORT)]
     port: u16,
     /// Use this PostgreSQL (kept on exit) instead of a throwaway one.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true, value_name = "URL")]
@@ -43,7 +48,17 @@ impl Cmd {
         };
         crate::deploy::runtime()?.block_on(async {
             let mut dev = start(&binaries, &options).await?;
-            print_banner(&dev);
+            let engine = chat_engine(|name| std::env::var(name).ok());
+            let reach = match &engine {
+                ChatEngine::Llm { base_url, .. } => {
+                    let key = std::env::var("LLM_API_KEY")
+                        .ok()
+                        .filter(|k| !k.trim().is_empty());
+                    Some(probe_llm(base_url, key.as_deref()).await)
+                }
+                ChatEngine::Builtin { .. } => None,
+            };
+            print_banner(&dev, &banner_chat_line(&engine, reach.as_ref()));
             wait_for_stop(&mut dev).await;
             eprintln!("stopping: SIGTERM to each service");
             let throwaway = dev.stack.has_throwaway_database();
@@ -219,7 +234,127 @@ fn jwt_secret() -> String {
     }
 }
 
-fn print_banner(dev: &DevStack) {
+/// Which chat engine todo-api uses, by todo-api's rule (`crates/todo-api/src/lib.rs`,
+/// `chat_service`): the LLM engine when `LLM_BASE_URL` and `LLM_MODEL` are both set and not
+/// blank, with or without `LLM_API_KEY` (Ollama and other local servers take none); else the
+/// built-in engine. `cargo xtask dev` passes the shell's `LLM_*` to todo-api unchanged, so
+/// this reads the same variables.
+#[derive(Debug, PartialEq, Eq)]
+pub enum ChatEngine {
+    Llm {
+        base_url: String,
+        model: String,
+        key: bool,
+    },
+    /// `missing`: the one LLM variable that is not set when the other is (a half-done set-up).
+    Builtin { missing: Option<&'static str> },
+}
+
+pub fn chat_engine(var: impl Fn(&str) -> Option<String>) -> ChatEngine {
+    let set = |name: &str| {
+        var(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
+    match (set("LLM_BASE_URL"), set("LLM_MODEL")) {
+        (Some(base_url), Some(model)) => ChatEngine::Llm {
+            base_url,
+            model,
+            key: set("LLM_API_KEY").is_some(),
+        },
+        (Some(_), None) => ChatEngine::Builtin {
+            missing: Some("LLM_MODEL"),
+        },
+        (None, Some(_)) => ChatEngine::Builtin {
+            missing: Some("LLM_BASE_URL"),
+        },
+        (None, None) => ChatEngine::Builtin { missing: None },
+    }
+}
+
+/// What asking the LLM endpoint for its models at start-up found.
+#[derive(Debug, PartialEq, Eq)]
+pub enum LlmReach {
+    /// It answered 2xx.
+    Ok,
+    /// It answered, but not with 2xx (401/403: the key; 404: maybe no `/models`, chat may
+    /// still work).
+    Status(u16),
+    /// No answer: connection refused, DNS, TLS or timeout.
+    Unreachable(String),
+}
+
+/// `GET {base_url}/models` (the OpenAI-compatible listing Ollama, vLLM and hosted APIs serve),
+/// bounded to 5 s, so an endpoint that is down is reported when the stack starts rather than as
+/// `LLM_UNAVAILABLE` in the first chat reply.
+pub async fn probe_llm(base_url: &str, api_key: Option<&str>) -> LlmReach {
+    let client = match reqwest::Client::builder()
+        .timeout(Duration::from_secs(5))
+        .build()
+    {
+        Ok(client) => client,
+        Err(e) => return LlmReach::Unreachable(format!("no HTTP client: {e}")),
+    };
+    let mut request = client.get(format!("{}/models", base_url.trim_end_matches('/')));
+    if let Some(key) = api_key {
+        request = request.bearer_auth(key);
+    }
+    match request.send().await {
+        Ok(response) if response.status().is_success() => LlmReach::Ok,
+        Ok(response) => LlmReach::Status(response.status().as_u16()),
+        Err(e) => {
+            let mut cause: &dyn std::error::Error = &e;
+            while let Some(next) = cause.source() {
+                cause = next;
+            }
+            LlmReach::Unreachable(cause.to_string())
+        }
+    }
+}
+
+/// The banner's `chat:` line: what todo-api really uses, and whether it answered.
+pub fn banner_chat_line(engine: &ChatEngine, reach: Option<&LlmReach>) -> String {
+    match engine {
+        ChatEngine::Builtin { missing: None } => {
+            "built-in engine (set LLM_BASE_URL and LLM_MODEL, plus LLM_API_KEY if the endpoint needs one, for an LLM)".to_owned()
+        }
+        ChatEngine::Builtin {
+            missing: Some(missing),
+        } => format!("built-in engine: {missing} is not set, so todo-api ignores the other LLM_* setting"),
+        ChatEngine::Llm {
+            base_url,
+            model,
+            key,
+        } => {
+            let key = if *key { "with LLM_API_KEY" } else { "no API key" };
+            let reach = match reach {
+                None | Some(LlmReach::Ok) => String::new(),
+                Some(LlmReach::Status(401 | 403)) => {
+                    " - warning: the endpoint refused the key (401/403): check LLM_API_KEY".to_owned()
+                }
+                Some(LlmReach::Status(status)) => {
+                    format!(" - note: GET /models answered {status}; chat may still work")
+                }
+                Some(LlmReach::Unreachable(why)) => format!(
+                    " - warning: the endpoint is unreachable ({why}): chat replies will be LLM_UNAVAILABLE until it answers"
+                ),
+            };
+            format!("LLM {model} at {base_url} ({key}){reach}")
+        }
+    }
+}
+
+/// ANSI `code` around `text` when stdout takes colour, else `text` alone.
+fn paint(colour: bool, code: &str, text: &str) -> String {
+    if colour {
+        format!("\x1b[{code}m{text}\x1b[0m")
+    } else {
+        text.to_owned()
+    }
+}
+
+fn print_banner(dev: &DevStack, chat: &str) {
+    let colour = local_stack::stdout_colour();
     let url = dev.router.url();
     let web = match &dev.stack.web {
         Some(web) => web.base_url(),
@@ -230,23 +365,22 @@ fn print_banner(dev: &DevStack) {
     } else {
         "DATABASE_URL (kept)"
     };
-    let llm = if std::env::var_os("LLM_API_KEY").is_some() {
-        "LLM settings from LLM_* passed to todo-api"
-    } else {
-        "built-in engine (set LLM_API_KEY, LLM_BASE_URL, LLM_MODEL for an LLM)"
-    };
     println!();
     println!(
-        "\x1b[1mtodo-chatbot is running at {url}\x1b[0m  (ready in {:.2} s)",
+        "{}  (ready in {:.2} s)",
+        paint(colour, "1", &format!("todo-chatbot is running at {url}")),
         dev.ready_after.as_secs_f64()
     );
     println!("  /      todo-web  {web}");
     println!("  /api   todo-api  {}", dev.stack.api.base_url());
     println!("  /mcp   todo-mcp  {}", dev.stack.mcp.base_url());
     println!("  database: {database}");
-    println!("  chat: {llm}");
+    println!("  chat: {chat}");
     if let Some(problem) = &dev.web_problem {
-        println!("  \x1b[33mwarning:\x1b[0m todo-web is not running: {problem}");
+        println!(
+            "  {} todo-web is not running: {problem}",
+            paint(colour, "33", "warning:")
+        );
     }
     println!("try:");
     println!("  open {url}/ in a browser");
@@ -292,8 +426,8 @@ async fn wait_for_stop(dev: &mut DevStack) {
                 for process in processes {
                     if !process.is_running() && !reported.contains(&process.name) {
                         eprintln!(
-                            "\x1b[31m{} exited\x1b[0m (see its log lines above); the others keep running; Ctrl-C stops everything",
-                            process.name
+                            "{} (see its log lines above); the others keep running; Ctrl-C stops everything",
+                            paint(local_stack::stderr_colour(), "31", &format!("{} exited", process.name))
                         );
                         reported.push(process.name.clone());
                     }
@@ -439,5 +573,114 @@ not json
                 assert_ne!(secret, jwt_secret());
             }
         }
+    }
+
+    fn vars(pairs: &'static [(&'static str, &'static str)]) -> impl Fn(&str) -> Option<String> {
+        move |name| {
+            pairs
+                .iter()
+                .find(|(k, _)| *k == name)
+                .map(|(_, v)| (*v).to_owned())
+        }
+    }
+
+    /// The Ollama-style set-up of the issue: base URL and model, no key. todo-api uses the LLM
+    /// then, and the banner must say so.
+    #[test]
+    fn banner_says_llm_without_a_key() {
+        let engine = chat_engine(vars(&[
+            ("LLM_BASE_URL", "http://127.0.0.1:11434/v1"),
+            ("LLM_MODEL", "llama3.2"),
+        ]));
+        assert_eq!(
+            engine,
+            ChatEngine::Llm {
+                base_url: "http://127.0.0.1:11434/v1".into(),
+                model: "llama3.2".into(),
+                key: false
+            }
+        );
+        assert_eq!(
+            banner_chat_line(&engine, Some(&LlmReach::Ok)),
+            "LLM llama3.2 at http://127.0.0.1:11434/v1 (no API key)"
+        );
+        let with_key = chat_engine(vars(&[
+            ("LLM_BASE_URL", "https://api.example.com/v1"),
+            ("LLM_MODEL", "m"),
+            ("LLM_API_KEY", "sk-x"),
+        ]));
+        let line = banner_chat_line(&with_key, Some(&LlmReach::Status(401)));
+        assert_eq!(
+            line,
+            "LLM m at https://api.example.com/v1 (with LLM_API_KEY) - warning: the endpoint refused the key (401/403): check LLM_API_KEY"
+        );
+        assert!(!line.contains("sk-x"));
+    }
+
+    #[test]
+    fn banner_says_builtin_and_why() {
+        assert_eq!(
+            banner_chat_line(&chat_engine(vars(&[])), None),
+            "built-in engine (set LLM_BASE_URL and LLM_MODEL, plus LLM_API_KEY if the endpoint needs one, for an LLM)"
+        );
+        // A key alone does not switch todo-api to the LLM (the old banner said it did).
+        assert_eq!(
+            chat_engine(vars(&[("LLM_API_KEY", "sk-x")])),
+            ChatEngine::Builtin { missing: None }
+        );
+        // Blank counts as unset, as todo-api's configuration reads it.
+        let half = chat_engine(vars(&[
+            ("LLM_BASE_URL", "http://127.0.0.1:11434/v1"),
+            ("LLM_MODEL", "  "),
+        ]));
+        assert_eq!(
+            banner_chat_line(&half, None),
+            "built-in engine: LLM_MODEL is not set, so todo-api ignores the other LLM_* setting"
+        );
+    }
+
+    /// A real loopback endpoint that answers, and a port nothing listens on.
+    #[tokio::test]
+    async fn an_unreachable_llm_is_reported_at_start_up() {
+        use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let base = format!("http://{}/v1", listener.local_addr().unwrap());
+        let server = tokio::spawn(async move {
+            let (mut socket, _) = listener.accept().await.unwrap();
+            let mut buf = vec![0u8; 4096];
+            let n = socket.read(&mut buf).await.unwrap();
+            let request = String::from_utf8_lossy(&buf[..n]).into_owned();
+            socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 11\r\nconnection: close\r\n\r\n{\"data\":[]}")
+                .await
+                .unwrap();
+            request
+        });
+        assert_eq!(probe_llm(&base, Some("sk-test")).await, LlmReach::Ok);
+        let request = server.await.unwrap();
+        assert!(request.starts_with("GET /v1/models "), "{request}");
+        assert!(
+            request
+                .to_ascii_lowercase()
+                .contains("authorization: bearer sk-test")
+        );
+
+        let closed = {
+            let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            l.local_addr().unwrap()
+        };
+        let reach = probe_llm(&format!("http://{closed}/v1"), None).await;
+        assert!(matches!(reach, LlmReach::Unreachable(_)), "{reach:?}");
+        let engine = ChatEngine::Llm {
+            base_url: format!("http://{closed}/v1"),
+            model: "m".into(),
+            key: false,
+        };
+        let line = banner_chat_line(&engine, Some(&reach));
+        assert!(
+            line.contains("warning: the endpoint is unreachable (")
+                && line.ends_with("chat replies will be LLM_UNAVAILABLE until it answers"),
+            "{line}"
+        );
     }
 }

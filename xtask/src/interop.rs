@@ -271,8 +271,8 @@ fn clients(
     seed: u64,
     artifacts: &Path,
 ) -> Vec<Client> {
-    let dev_mcp = "http://127.0.0.1:8080/mcp";
-    let dev_api = "http://127.0.0.1:8080";
+    let dev_mcp = format!("http://127.0.0.1:{}/mcp", crate::dev::DEV_PORT);
+    let dev_api = format!("http://127.0.0.1:{}", crate::dev::DEV_PORT);
     let common = |extra: &[(&'static str, String)]| {
         let mut env = vec![
             ("MCP_URL", mcp.to_owned()),

@@ -6,6 +6,7 @@
 
 mod bench;
 mod ci;
+mod db;
 mod deploy;
 mod dev;
 mod doctor;
@@ -24,9 +25,15 @@ use xshell::Shell;
 #[derive(Parser)]
 #[command(
     name = "cargo xtask",
+    // The usage line shows how it is typed: `cargo xtask ...`, not the binary's own name.
+    bin_name = "cargo xtask",
     about = "Build, test, package and deploy todo-chatbot"
 )]
 struct Cli {
+    /// On an error, also print where in xtask it came from (a backtrace when
+    /// RUST_BACKTRACE=1). Panics always print theirs.
+    #[arg(long, short, global = true)]
+    verbose: bool,
     #[command(subcommand)]
     cmd: Cmd,
 }
@@ -45,7 +52,13 @@ enum Cmd {
     Deploy(deploy::Cmd),
     /// Run the smoke suite against a deployment or any base URL.
     Smoke(smoke::Cmd),
-    /// Uninstall the release (and with --purge, its data and the minikube profile).
+    /// Uninstall the release and keep its data (PVC, Secret); --purge also deletes those, the
+    /// namespace and the minikube profile.
+    ///
+    /// Plain teardown is `helm uninstall` only: the database's volume (PVC), its Secret and the
+    /// namespace stay, so the next deploy finds the same data and password. Only --purge
+    /// deletes them. Targets the minikube profile's kube context (todo-chatbot), as deploy
+    /// does, whatever the current context is; `--cluster current` for another cluster.
     Teardown(teardown::Cmd),
     /// Diagnose a deployment: failing pods, unready workloads, missing endpoints.
     Doctor(doctor::Cmd),
@@ -53,10 +66,23 @@ enum Cmd {
     Status(status::Cmd),
     /// Benchmarks: print numbers, never assert timings.
     Bench(bench::Cmd),
+    /// Back up or restore the database (pg_dump custom format), e.g. the local stack's.
+    Db(db::Cmd),
 }
 
-fn main() -> anyhow::Result<()> {
+fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
+    let verbose = cli.verbose;
+    match run(cli) {
+        Ok(()) => std::process::ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("{}", util::render_error(&error, verbose));
+            std::process::ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
     let sh = Shell::new()?;
     sh.change_dir(util::project_root());
     match cli.cmd {
@@ -70,5 +96,17 @@ fn main() -> anyhow::Result<()> {
         Cmd::Doctor(cmd) => cmd.run(&sh),
         Cmd::Status(cmd) => cmd.run(&sh),
         Cmd::Bench(cmd) => cmd.run(&sh),
+        Cmd::Db(cmd) => cmd.run(&sh),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// clap's own consistency checks over every subcommand (e.g. no subcommand's flag clashes
+    /// with the global `--verbose`).
+    #[test]
+    fn the_command_line_is_consistent() {
+        use clap::CommandFactory as _;
+        super::Cli::command().debug_assert();
     }
 }

@@ -2,9 +2,15 @@
 //! under k8s/ (one file per component and kind, plus kustomization.yaml, no Secrets);
 //! `--check` fails when the committed files differ from a fresh render.
 //!
-//! Also the chart's CI checks, [`ci_checks`]: lint, render, bad values, strict schema
-//! validation for Kubernetes 1.31 to 1.35, and `--check`. The logic (scenarios, the split,
-//! the bad values and their messages) lives in crates/chart-policy.
+//! The split leaves out Helm's ownership labels (`helm.sh/chart`,
+//! `app.kubernetes.io/managed-by: Helm`): objects applied from k8s/ are not a release's, and
+//! a later `helm install` over them must not trip Helm's ownership check.
+//!
+//! Also the chart's CI checks, [`ci_checks`]: lint, render, two renders byte-identical,
+//! bad values, the HTTPRoute's shape, strict schema validation for Kubernetes 1.31 to 1.35,
+//! checkov with the reviewed skips, and `--check` (k8s/ current and free of Helm ownership
+//! labels). The logic (scenarios, the split, the bad values and their messages, the checkov
+//! skips) lives in crates/chart-policy.
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -12,8 +18,9 @@ use std::process::{Child, Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use chart_policy::manifests::{self as split, ManifestSet};
+use chart_policy::objects::Rendered;
 use chart_policy::tools::{self, Helm, RenderRequest};
-use chart_policy::{bad_values, scenarios};
+use chart_policy::{bad_values, checkov, httproute, policy, scenarios};
 use xshell::{Shell, cmd};
 
 use crate::util::{Step, project_root};
@@ -115,10 +122,14 @@ fn write() -> Result<()> {
         eprintln!("  removed k8s/{stale} (the chart no longer renders it)");
         removed += 1;
     }
+    let omitted = if set.omitted_secrets.is_empty() {
+        "no Secret was rendered (none with generated values is, without a cluster)".to_string()
+    } else {
+        format!("left out: Secret {}", set.omitted_secrets.join(", "))
+    };
     eprintln!(
-        "k8s/: {} files ({written} written, {unchanged} unchanged, {removed} removed); left out: Secret {}",
-        set.files.len(),
-        set.omitted_secrets.join(", ")
+        "k8s/: {} files ({written} written, {unchanged} unchanged, {removed} removed); {omitted}",
+        set.files.len()
     );
     Ok(())
 }
@@ -141,6 +152,16 @@ pub fn check() -> Result<()> {
     {
         problems.push(format!("k8s/{extra} is not rendered by the chart any more"));
     }
+    for name in files_on_disk()? {
+        let text = std::fs::read_to_string(dir.join(&name)).unwrap_or_default();
+        for label in split::HELM_OWNERSHIP_LABELS {
+            if text.lines().any(|l| l.trim_start().starts_with(label)) {
+                problems.push(format!(
+                    "k8s/{name} carries the Helm ownership label `{label}`"
+                ));
+            }
+        }
+    }
     if !problems.is_empty() {
         bail!(
             "k8s/ is out of date with helm/todo:\n  - {}\nRun `cargo xtask manifests` and commit k8s/.",
@@ -155,8 +176,8 @@ pub fn check() -> Result<()> {
 }
 
 /// Everything CI checks about the chart. Needs helm (v4), helm3 and kubectl
-/// (.ci/install/10-helm.sh) and kubernetes-validate (.ci/install/11-kubernetes-validate.sh),
-/// found in $TOOLS_BIN, <repo>/.tools/bin or PATH.
+/// (.ci/install/10-helm.sh), kubernetes-validate (.ci/install/11-kubernetes-validate.sh) and
+/// checkov (.ci/install/12-checkov.sh), found in $TOOLS_BIN, <repo>/.tools/bin or PATH.
 pub fn ci_checks(sh: &Shell) -> Result<()> {
     let helms = Helm::installed()?;
     let validator = tools::find_tool("kubernetes-validate", tools::KUBERNETES_VALIDATE_INSTALLER)?;
@@ -193,7 +214,34 @@ pub fn ci_checks(sh: &Shell) -> Result<()> {
         }
     }
 
+    {
+        let _step = Step::new(format!(
+            "chart: two renders of each values file are byte-identical (GitOps), helm {}",
+            versions.join(" and ")
+        ));
+        for helm in &helms {
+            for file in scenarios::VALUES_FILES {
+                let request = RenderRequest::new().values_file(file);
+                let first = helm.template(&request)?;
+                let second = helm.template(&request)?;
+                if first != second {
+                    bail!(
+                        "helm {} template -f {file} rendered twice differs: a GitOps sync would change objects on every render (generated values?)",
+                        helm.version
+                    );
+                }
+                eprintln!(
+                    "  ok: helm {} template -f {file}, twice, {} bytes identical",
+                    helm.version,
+                    first.len()
+                );
+            }
+        }
+    }
+
     let mut renders: Vec<(String, String)> = Vec::new();
+    let mut http_routes = 0;
+    let mut pods = 0;
     {
         let all = scenarios::all();
         let _step = Step::new(format!(
@@ -209,9 +257,45 @@ pub fn ci_checks(sh: &Shell) -> Result<()> {
                     "  ok: helm {} template, {} ({documents} objects)",
                     helm.version, scenario.name
                 );
+                // kubernetes-validate has no Gateway API schemas: the HTTPRoute's shape is
+                // checked against its documented v1 fields instead (chart_policy::httproute).
+                let parsed = Rendered::parse(&text)?;
+                // Pod Security "restricted" on every pod the render can create (Deployments,
+                // the StatefulSet, the backup CronJob, the helm test pods).
+                let violations = policy::restricted(&parsed);
+                if !violations.is_empty() {
+                    bail!(
+                        "scenario \"{}\" renders pods that Pod Security \"restricted\" would reject:\n  - {}",
+                        scenario.name,
+                        violations
+                            .iter()
+                            .map(ToString::to_string)
+                            .collect::<Vec<_>>()
+                            .join("\n  - ")
+                    );
+                }
+                pods += parsed.workloads().len();
+                for route in parsed.http_routes() {
+                    let errors = httproute::shape_errors(route);
+                    if !errors.is_empty() {
+                        bail!(
+                            "scenario \"{}\": the HTTPRoute is not valid gateway.networking.k8s.io/v1:\n  - {}",
+                            scenario.name,
+                            errors.join("\n  - ")
+                        );
+                    }
+                    http_routes += 1;
+                }
                 // Helm 3 renders the same objects (crates/chart-policy compares them).
                 if index == 0 {
-                    renders.push((format!("scenario \"{}\"", scenario.name), text));
+                    let kept: Vec<String> = split::documents_of(&text)
+                        .into_iter()
+                        .filter(|d| !d.contains(&format!("\nkind: {}\n", httproute::KIND)))
+                        .collect();
+                    renders.push((
+                        format!("scenario \"{}\"", scenario.name),
+                        kept.join("---\n"),
+                    ));
                 }
             }
         }
@@ -246,6 +330,48 @@ pub fn ci_checks(sh: &Shell) -> Result<()> {
             .read()
             .context("`kubectl kustomize k8s` failed: k8s/kustomization.yaml is broken; run `cargo xtask manifests`")?;
         renders.push(("kubectl kustomize k8s".to_string(), kustomized));
+    }
+
+    eprintln!(
+        "  ok: {pods} pod templates pass Pod Security \"restricted\"; {http_routes} HTTPRoutes match the documented gateway.networking.k8s.io/v1 shape"
+    );
+
+    {
+        // Not under a hidden directory (tempdir's ".tmp..."): checkov skips those silently.
+        let checkov_dir = tempfile::Builder::new()
+            .prefix("chart-checkov-")
+            .tempdir()
+            .context("creating a temporary directory for checkov")?;
+        let dir = checkov_dir.path().to_path_buf();
+        let helm = &helms[0];
+        let mut files = 0;
+        for scenario in scenarios::all() {
+            // Every values file, plus the scenarios that render objects they do not (the
+            // backup CronJob, the HTTPRoute, NodePort).
+            if !(scenarios::VALUES_FILES.contains(&scenario.name)
+                || scenario.name.starts_with("Gateway API"))
+            {
+                continue;
+            }
+            let name = format!("render-{files}.yaml");
+            std::fs::write(dir.join(&name), helm.template(&scenario.request())?)?;
+            files += 1;
+        }
+        for name in files_on_disk()? {
+            if name != "kustomization.yaml" {
+                std::fs::copy(k8s_dir().join(&name), dir.join(format!("k8s-{name}")))?;
+                files += 1;
+            }
+        }
+        let _step = Step::new(format!(
+            "chart: checkov over {files} files (values files' renders and k8s/), skips in {}",
+            checkov::skips_file().display()
+        ));
+        let outcome = checkov::check(&dir)?;
+        eprintln!(
+            "  ok: checkov {} passed, {} failed checks covered by a reviewed skip, 0 unexcused",
+            outcome.passed, outcome.skipped
+        );
     }
 
     let to_validate = work.path().join("distinct-objects.yaml");

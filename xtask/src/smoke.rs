@@ -10,7 +10,6 @@
 use anyhow::{Result, bail};
 use local_stack::router::{self, Upstreams};
 use smoke_suite::{CheckResult, Report, Restart, SuiteConfig};
-use std::io::IsTerminal as _;
 use std::net::SocketAddr;
 use std::time::Duration;
 use xshell::Shell;
@@ -22,7 +21,7 @@ const SERVICE_PORT: u16 = 8080;
 #[derive(clap::Args)]
 pub struct Cmd {
     /// A base URL routed like the Ingress (`/` web, `/api` api, `/mcp` mcp): `cargo xtask dev`'s
-    /// address or a cluster's ingress. Default: http://127.0.0.1:8080 (a running `dev`).
+    /// address or a cluster's ingress. Default: http://127.0.0.1:7420 (a running `dev`).
     #[arg(long, value_name = "URL", conflicts_with_all = ["namespace", "dev"])]
     url: Option<String>,
     /// Test the release in this namespace through kube-rs port-forwards (no ingress needed).
@@ -35,7 +34,8 @@ pub struct Cmd {
     #[arg(long, value_name = "NAME")]
     context: Option<String>,
     /// Also delete the api and database pods and check the data is still there (--namespace).
-    #[arg(long, requires = "namespace")]
+    // Not `requires = "namespace"`: `run` refuses it with the reason, clap would not say why.
+    #[arg(long)]
     restart: bool,
     /// todo-api's own URL for its /livez, /readyz, /health (with --url: the Ingress routes those
     /// paths to todo-web only).
@@ -61,17 +61,15 @@ impl Cmd {
         if self.dev {
             return crate::dev::smoke_against_dev(sh);
         }
-        if self.restart && self.namespace.is_none() {
-            bail!(
-                "--restart needs --namespace: it deletes the cluster's api and database pods (`--dev` restarts a local stack)"
-            );
+        if let Some(problem) = self.restart_problem() {
+            bail!("{problem}");
         }
         let report = crate::deploy::runtime()?.block_on(async {
             match &self.namespace {
                 Some(namespace) => self.against_namespace(namespace).await,
                 None => {
-                    let mut config =
-                        SuiteConfig::new(self.url.as_deref().unwrap_or("http://127.0.0.1:8080"));
+                    let dev_url = format!("http://127.0.0.1:{}", crate::dev::DEV_PORT);
+                    let mut config = SuiteConfig::new(self.url.as_deref().unwrap_or(&dev_url));
                     config.api_url = self.api_url.clone();
                     config.mcp_url = self.mcp_url.clone();
                     config.web_url = self.web_url.clone();
@@ -89,6 +87,14 @@ impl Cmd {
             );
         }
         Ok(())
+    }
+
+    /// Why `--restart` cannot run as asked, if it cannot.
+    fn restart_problem(&self) -> Option<&'static str> {
+        (self.restart && self.namespace.is_none()).then_some(
+            "--restart needs a cluster: it deletes the api and database pods of the release in --namespace NS and checks the data survived; \
+             for a local stack use `cargo xtask smoke --dev`, which restarts PostgreSQL and todo-api itself",
+        )
     }
 
     async fn against_namespace(&self, namespace: &str) -> Result<Report> {
@@ -148,7 +154,7 @@ impl Cmd {
 
 /// Runs the suite, printing the table row by row as checks finish, then the summary.
 pub async fn run_printed(config: &SuiteConfig, restart: Option<Restart<'_>>) -> Report {
-    let colour = std::io::stdout().is_terminal();
+    let colour = local_stack::stdout_colour();
     println!("{}", Report::header());
     let report = smoke_suite::run(config, restart, |result: &CheckResult| {
         println!("{}", Report::row(result, colour));
@@ -157,4 +163,38 @@ pub async fn run_printed(config: &SuiteConfig, restart: Option<Restart<'_>>) -> 
     println!("{}", report.summary());
     print!("{}", report.failure_details());
     report
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        cmd: Cmd,
+    }
+
+    fn parse(args: &[&str]) -> Cmd {
+        match Cli::try_parse_from(std::iter::once("smoke").chain(args.iter().copied())) {
+            Ok(cli) => cli.cmd,
+            Err(e) => panic!("{e}"),
+        }
+    }
+
+    #[test]
+    fn restart_without_a_namespace_says_why() {
+        let problem = parse(&["--restart"]).restart_problem();
+        assert!(
+            problem.is_some_and(|p| p.starts_with("--restart needs a cluster")
+                && p.contains("cargo xtask smoke --dev")),
+            "{problem:?}"
+        );
+        assert_eq!(
+            parse(&["--restart", "--namespace", "todo"]).restart_problem(),
+            None
+        );
+        assert_eq!(parse(&[]).restart_problem(), None);
+    }
 }

@@ -94,16 +94,16 @@ pub const CASES: &[BadValues] = &[
         ],
     },
     BadValues {
-        name: "bad enum: pull policy Always",
-        set: &["web.image.pullPolicy=Always"],
+        name: "bad enum: pull policy",
+        set: &["web.image.pullPolicy=Sometimes"],
         set_string: &[],
         helm4: &[
             SCHEMA,
-            "at '/web/image/pullPolicy': value must be 'IfNotPresent'",
+            "at '/web/image/pullPolicy': value must be one of 'IfNotPresent', 'Always', 'Never'",
         ],
         helm3: &[
             SCHEMA,
-            "web.image.pullPolicy must be one of the following: \"IfNotPresent\"",
+            "web.image.pullPolicy must be one of the following: \"IfNotPresent\", \"Always\", \"Never\"",
         ],
     },
     BadValues {
@@ -210,14 +210,162 @@ pub const CASES: &[BadValues] = &[
         set: &["database.poolSize=10"],
         set_string: &[],
         helm4: &[
-            "the services may open 130 database connections",
+            "the services may open 140 database connections",
             "PostgreSQL accepts 97",
             "lower database.poolSize",
         ],
         helm3: &[
-            "the services may open 130 database connections",
+            "the services may open 140 database connections",
             "PostgreSQL accepts 97",
             "lower database.poolSize",
+        ],
+    },
+    BadValues {
+        name: "negative cpu quantity",
+        set: &["api.resources.limits.cpu=-1"],
+        set_string: &[],
+        helm4: &[SCHEMA, "/api/resources/limits/cpu", "minimum"],
+        helm3: &[
+            SCHEMA,
+            "api.resources.limits.cpu",
+            "greater than or equal to 0",
+        ],
+    },
+    BadValues {
+        name: "negative quantity as a string",
+        set: &[],
+        set_string: &["postgresql.persistence.size=-8Gi"],
+        helm4: &[
+            SCHEMA,
+            "/postgresql/persistence/size",
+            "does not match pattern",
+        ],
+        helm3: &[
+            SCHEMA,
+            "postgresql.persistence.size",
+            "Does not match pattern",
+        ],
+    },
+    BadValues {
+        name: "CIDR with an octet out of range",
+        set: &["networkPolicy.llm.cidrs[0]=300.1.2.0/24"],
+        set_string: &[],
+        helm4: &[
+            SCHEMA,
+            "/networkPolicy/llm/cidrs/0",
+            "does not match pattern",
+        ],
+        helm3: &[
+            SCHEMA,
+            "networkPolicy.llm.cidrs.0",
+            "Does not match pattern",
+        ],
+    },
+    BadValues {
+        name: "trusted proxy CIDR with a prefix out of range",
+        set: &["trustedProxies[0]=10.244.0.0/33"],
+        set_string: &[],
+        helm4: &[SCHEMA, "/trustedProxies/0", "does not match pattern"],
+        helm3: &[SCHEMA, "trustedProxies.0", "Does not match pattern"],
+    },
+    BadValues {
+        name: "service type LoadBalancer",
+        set: &["web.service.type=LoadBalancer"],
+        set_string: &[],
+        helm4: &[
+            SCHEMA,
+            "/web/service/type",
+            "value must be one of 'ClusterIP', 'NodePort'",
+        ],
+        helm3: &[SCHEMA, "web.service.type must be one of the following"],
+    },
+    BadValues {
+        name: "PodDisruptionBudget that blocks drains: maxUnavailable 0",
+        set: &["web.pdb.maxUnavailable=0"],
+        set_string: &[],
+        helm4: &[
+            "web.pdb.maxUnavailable is 0",
+            "node drains would block forever",
+        ],
+        helm3: &[
+            "web.pdb.maxUnavailable is 0",
+            "node drains would block forever",
+        ],
+    },
+    BadValues {
+        name: "PodDisruptionBudget that blocks drains: 0%",
+        set: &[],
+        set_string: &["mcp.pdb.maxUnavailable=0%"],
+        helm4: &["mcp.pdb.maxUnavailable is 0%"],
+        helm3: &["mcp.pdb.maxUnavailable is 0%"],
+    },
+    BadValues {
+        name: "PodDisruptionBudget that blocks drains: minAvailable of every replica",
+        set: &["mcp.pdb.minAvailable=2"],
+        set_string: &[],
+        helm4: &["mcp.pdb.minAvailable (2) leaves no pod of 2 evictable"],
+        helm3: &["mcp.pdb.minAvailable (2) leaves no pod of 2 evictable"],
+    },
+    BadValues {
+        name: "pod label that shadows a selector label",
+        set: &[],
+        set_string: &["api.podLabels.app\\.kubernetes\\.io/component=web"],
+        helm4: &[
+            "api.podLabels sets app.kubernetes.io/component, a label the chart's selectors use",
+        ],
+        helm3: &[
+            "api.podLabels sets app.kubernetes.io/component, a label the chart's selectors use",
+        ],
+    },
+    BadValues {
+        name: "pod annotation that shadows the chart's checksum",
+        set: &[],
+        set_string: &["web.podAnnotations.checksum/secret=pinned"],
+        helm4: &["web.podAnnotations sets checksum/secret"],
+        helm3: &["web.podAnnotations sets checksum/secret"],
+    },
+    BadValues {
+        name: "GitOps mode without the Secrets it needs",
+        set: &["secrets.generate=false", "jwt.existingSecret=todo-jwt"],
+        set_string: &[],
+        helm4: &[
+            "secrets.generate is false",
+            "postgres-password would have to be generated",
+            "postgresql.auth.existingSecret",
+        ],
+        helm3: &[
+            "secrets.generate is false",
+            "postgres-password would have to be generated",
+            "postgresql.auth.existingSecret",
+        ],
+    },
+    BadValues {
+        name: "HTTPRoute without a parent Gateway",
+        set: &["gateway.enabled=true"],
+        set_string: &[],
+        helm4: &["gateway.parentRefs is empty"],
+        helm3: &["gateway.parentRefs is empty"],
+    },
+    BadValues {
+        name: "chat turn budget below the LLM call timeout",
+        set: &["chat.turnTimeoutSeconds=20"],
+        set_string: &[],
+        helm4: &["chat.turnTimeoutSeconds (20) must exceed todo-api's LLM_TIMEOUT_SECONDS (30)"],
+        helm3: &["chat.turnTimeoutSeconds (20) must exceed todo-api's LLM_TIMEOUT_SECONDS (30)"],
+    },
+    BadValues {
+        name: "NodeLocal DNS address that is not an address",
+        set: &[],
+        set_string: &["networkPolicy.dns.nodeLocalAddresses[0]=dns.local"],
+        helm4: &[
+            SCHEMA,
+            "/networkPolicy/dns/nodeLocalAddresses/0",
+            "does not match pattern",
+        ],
+        helm3: &[
+            SCHEMA,
+            "networkPolicy.dns.nodeLocalAddresses.0",
+            "Does not match pattern",
         ],
     },
     BadValues {

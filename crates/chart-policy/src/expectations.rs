@@ -28,6 +28,10 @@ pub struct ServiceExpectation {
     pub topology_spread: bool,
     pub pre_stop_sleep_seconds: i64,
     pub service_port: i32,
+    /// `<component>.service.type`: ClusterIP or NodePort.
+    pub service_type: String,
+    /// `<component>.image.pullPolicy`.
+    pub pull_policy: String,
 }
 
 /// The in-cluster PostgreSQL.
@@ -46,6 +50,10 @@ pub struct IngressExpectation {
     pub class: String,
     pub host: String,
     pub tls_secret: Option<String>,
+    /// ingress.extraHosts: more rules with the same paths.
+    pub extra_hosts: Vec<String>,
+    /// ingress.extraTls entries (hosts, secret name).
+    pub extra_tls: Vec<(Vec<String>, String)>,
 }
 
 /// Egress to addresses outside the cluster.
@@ -60,6 +68,10 @@ pub struct ExternalEgress {
 #[derive(Debug, Clone)]
 pub struct NetworkPolicyExpectation {
     pub ingress_controller: bool,
+    /// gateway.enabled: the Gateway's pods (networkPolicy.gateway) reach the services.
+    pub gateway: bool,
+    /// networkPolicy.dns.nodeLocalAddresses: node-local DNS caches the pods may query.
+    pub node_local_dns: Vec<String>,
     pub postgres_port: Option<u16>,
     pub external_database: Option<ExternalEgress>,
     pub llm: Option<ExternalEgress>,
@@ -76,6 +88,8 @@ pub struct Expectations {
     pub network_policy: Option<NetworkPolicyExpectation>,
     pub migrations: bool,
     pub llm_key: bool,
+    /// gateway.enabled: an HTTPRoute is rendered.
+    pub gateway: bool,
 }
 
 fn at<'a>(values: &'a Value, path: &str) -> anyhow::Result<&'a Value> {
@@ -178,6 +192,8 @@ impl Expectations {
                         int(values, &format!("{name}.service.port"))?,
                         "service.port",
                     )?,
+                    service_type: text(values, &format!("{name}.service.type"))?,
+                    pull_policy: text(values, &format!("{name}.image.pullPolicy"))?,
                 },
             );
         }
@@ -225,6 +241,16 @@ impl Expectations {
             Some(IngressExpectation {
                 class: text(values, "ingress.className")?,
                 host: text(values, "ingress.host")?,
+                extra_hosts: strings(values, "ingress.extraHosts")?,
+                extra_tls: at(values, "ingress.extraTls")?
+                    .as_array()
+                    .context("ingress.extraTls is not a list")?
+                    .iter()
+                    .map(|entry| {
+                        let hosts = strings(entry, "hosts")?;
+                        Ok((hosts, text(entry, "secretName")?))
+                    })
+                    .collect::<anyhow::Result<Vec<_>>>()?,
                 tls_secret: if flag(values, "ingress.tls.enabled")? {
                     Some(text(values, "ingress.tls.secretName")?)
                 } else {
@@ -250,6 +276,12 @@ impl Expectations {
         let network_policy = if flag(values, "networkPolicy.enabled")? {
             Some(NetworkPolicyExpectation {
                 ingress_controller: ingress_enabled,
+                gateway: flag(values, "gateway.enabled")?,
+                // null (removed by Helm) means none.
+                node_local_dns: match at(values, "networkPolicy.dns.nodeLocalAddresses") {
+                    Ok(_) => strings(values, "networkPolicy.dns.nodeLocalAddresses")?,
+                    Err(_) => Vec::new(),
+                },
                 postgres_port: match &postgresql {
                     Some(pg) => Some(u16::try_from(pg.port).context("postgresql.service.port")?),
                     None => None,
@@ -288,6 +320,7 @@ impl Expectations {
             network_policy,
             migrations: flag(values, "migrations.enabled")?,
             llm_key,
+            gateway: flag(values, "gateway.enabled")?,
         })
     }
 }

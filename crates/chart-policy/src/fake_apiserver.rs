@@ -12,12 +12,14 @@ use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
 use anyhow::Context;
 use serde_json::{Value, json};
+
+use crate::tools::{Helm, RenderRequest};
 
 /// Resources served per group/version: (plural, kind).
 const RESOURCES: &[(&str, &[(&str, &str)])] = &[
@@ -38,6 +40,11 @@ const RESOURCES: &[(&str, &[(&str, &str)])] = &[
             ("deployments", "Deployment"),
             ("statefulsets", "StatefulSet"),
         ],
+    ),
+    ("batch/v1", &[("cronjobs", "CronJob")]),
+    (
+        "gateway.networking.k8s.io/v1",
+        &[("httproutes", "HTTPRoute")],
     ),
     (
         "autoscaling/v2",
@@ -125,6 +132,33 @@ impl FakeApiServer {
         );
         std::fs::write(&path, config).with_context(|| format!("writing {}", path.display()))?;
         Ok(path)
+    }
+
+    /// Renders `request` as `helm install`/`upgrade` would against this cluster:
+    /// `helm template --dry-run=server`, so `lookup` queries this server.
+    pub fn render(&self, helm: &Helm, request: &RenderRequest) -> anyhow::Result<String> {
+        static COUNTER: AtomicUsize = AtomicUsize::new(0);
+        let dir = std::env::temp_dir().join(format!(
+            "chart-policy-kubeconfig-{}-{}",
+            std::process::id(),
+            COUNTER.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+        let kubeconfig = self.write_kubeconfig(&dir, &request.namespace);
+        let result = kubeconfig.and_then(|kubeconfig| {
+            let mut request = request.clone();
+            request.extra_args.extend([
+                "--dry-run=server".to_string(),
+                "--disable-openapi-validation".to_string(),
+            ]);
+            request
+                .env
+                .push(("KUBECONFIG".into(), kubeconfig.display().to_string()));
+            helm.template(&request)
+        });
+        // Best effort: a leftover kubeconfig in the temp dir holds nothing secret.
+        let _ = std::fs::remove_dir_all(&dir);
+        result
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, State> {

@@ -10,14 +10,20 @@
 //!   images, secrets, selectors, ports, ingress backends, scaling), as violations.
 //! - [`netpol`]: evaluates the NetworkPolicies between the components and outside peers and
 //!   compares every open path with the documented ones.
+//! - [`httproute`]: the Gateway API HTTPRoute typed from its documented v1 fields, and its
+//!   shape rules (kubernetes-validate has no Gateway API schemas).
+//! - [`checkov`]: checkov over renders and `k8s/`, with the reviewed skips of
+//!   `checkov-skips.txt`.
 //! - [`bad_values`]: values the schema or the templates must reject, with their messages.
 //! - [`manifests`]: the split of a render into the plain manifests under `k8s/`.
 //! - [`fake_apiserver`]: a minimal read-only Kubernetes API for `helm template
 //!   --dry-run=server`, so that the chart's `lookup` of existing Secrets runs for real.
 
 pub mod bad_values;
+pub mod checkov;
 pub mod expectations;
 pub mod fake_apiserver;
+pub mod httproute;
 pub mod manifests;
 pub mod netpol;
 pub mod objects;

@@ -106,7 +106,7 @@ pub fn split(rendered: &str) -> anyhow::Result<ManifestSet> {
         documents
             .entry(file)
             .or_default()
-            .push(text.trim_matches('\n').to_string());
+            .push(without_helm_ownership(text.trim_matches('\n')));
     }
 
     for (file, docs) in &documents {
@@ -130,6 +130,28 @@ pub fn split(rendered: &str) -> anyhow::Result<ManifestSet> {
         ),
     );
     Ok(set)
+}
+
+/// Label keys (and the one value) that mark an object as owned by a Helm release. Plain
+/// manifests must not carry them: a later `helm install` over objects labelled
+/// `app.kubernetes.io/managed-by: Helm` without Helm's release annotations fails its
+/// ownership check, and `helm.sh/chart` would claim a chart that did not apply them.
+pub const HELM_OWNERSHIP_LABELS: [&str; 2] =
+    ["helm.sh/chart:", "app.kubernetes.io/managed-by: Helm"];
+
+/// A rendered document without the lines of [`HELM_OWNERSHIP_LABELS`] (the chart renders
+/// each label on a line of its own).
+pub fn without_helm_ownership(document: &str) -> String {
+    document
+        .lines()
+        .filter(|line| {
+            let trimmed = line.trim_start();
+            !HELM_OWNERSHIP_LABELS
+                .iter()
+                .any(|label| trimmed.starts_with(label))
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The YAML documents of a multi-document stream as text (split at `---` lines).

@@ -27,7 +27,13 @@ pub enum Role {
     /// A pod of the release, by component (api, mcp, web, postgresql, test).
     Release(String),
     IngressController,
+    /// A Gateway API data-plane pod (networkPolicy.gateway).
+    Gateway,
     Dns,
+    /// A node-local DNS cache on a link-local address (hostNetwork).
+    NodeLocalDns,
+    /// The Kubernetes API server: no release pod may reach it.
+    ApiServer,
     /// Any other address or pod.
     Other,
 }
@@ -81,7 +87,13 @@ impl Cluster {
     /// The release's pods and policies in `namespace`, plus the outside peers.
     pub fn new(rendered: &Rendered, namespace: &str) -> Cluster {
         let mut namespaces = BTreeMap::new();
-        for name in [namespace, "ingress-nginx", "kube-system", "elsewhere"] {
+        for name in [
+            namespace,
+            "ingress-nginx",
+            "kube-system",
+            "elsewhere",
+            "gateway-system",
+        ] {
             namespaces.insert(
                 name.to_string(),
                 labels(&[("kubernetes.io/metadata.name", name)]),
@@ -152,6 +164,38 @@ impl Cluster {
                     tcp(53),
                 ],
                 role: Role::Dns,
+            },
+            Peer {
+                name: "Gateway proxy".into(),
+                namespace: Some("gateway-system".into()),
+                labels: labels(&[("app.kubernetes.io/name", "envoy")]),
+                ip: IpAddr::V4(Ipv4Addr::new(10, 244, 4, 5)),
+                listens: vec![tcp(80), tcp(443)],
+                role: Role::Gateway,
+            },
+            Peer {
+                name: "NodeLocal DNSCache".into(),
+                namespace: None,
+                labels: BTreeMap::new(),
+                ip: IpAddr::V4(Ipv4Addr::new(169, 254, 20, 10)),
+                listens: vec![
+                    Listen {
+                        port: 53,
+                        protocol: "UDP".into(),
+                        name: None,
+                    },
+                    tcp(53),
+                ],
+                role: Role::NodeLocalDns,
+            },
+            Peer {
+                name: "Kubernetes API server".into(),
+                namespace: None,
+                labels: BTreeMap::new(),
+                // minikube's API server address; 443, 6443 and 8443 are the usual ports.
+                ip: IpAddr::V4(Ipv4Addr::new(192, 168, 49, 2)),
+                listens: vec![tcp(443), tcp(6443), tcp(8443)],
+                role: Role::ApiServer,
             },
             Peer {
                 name: "stranger pod in the release namespace".into(),
@@ -406,7 +450,9 @@ fn egress_covers(egress: &Option<ExternalEgress>, destination: &Peer, port: &Lis
 ///   ingress controller -> web, api, mcp (http)   web -> api   api -> mcp
 ///   api, mcp -> PostgreSQL (in-cluster) or the external database CIDRs
 ///   api -> LLM CIDRs (when an LLM key is set)    test pods -> web, api, mcp
-///   web, api, mcp, test pods -> DNS (53 UDP and TCP)
+///   web, api, mcp, test pods -> DNS (53 UDP and TCP), also node-local DNS caches
+///   Gateway proxies -> web, api, mcp (when gateway.enabled)
+///   backup job -> PostgreSQL, DNS          nothing -> the Kubernetes API server
 pub fn documented(
     expect: &NetworkPolicyExpectation,
     source: &Peer,
@@ -417,7 +463,24 @@ pub fn documented(
     let from = |c: &str| source.role == Role::Release(c.to_string());
     let to = |c: &str| destination.role == Role::Release(c.to_string());
     let to_service = to("web") || to("api") || to("mcp");
+    if destination.role == Role::ApiServer || source.role == Role::ApiServer {
+        return false;
+    }
+    let node_local = destination.role == Role::NodeLocalDns
+        && expect
+            .node_local_dns
+            .iter()
+            .any(|address| cidr_contains(&with_prefix(address), destination.ip));
     (source.role == Role::IngressController && expect.ingress_controller && to_service && http)
+        || (source.role == Role::Gateway && expect.gateway && to_service && http)
+        || (from("backup")
+            && to("postgresql")
+            && port.protocol == "TCP"
+            && Some(port.port) == expect.postgres_port)
+        || ((from("web") || from("api") || from("mcp") || from("test") || from("backup"))
+            && node_local
+            && port.port == 53)
+        || (from("backup") && destination.role == Role::Dns && port.port == 53)
         || (from("web") && to("api") && http)
         || (from("api") && to("mcp") && http)
         || (from("test") && to_service && http)
@@ -431,6 +494,17 @@ pub fn documented(
         || ((from("api") || from("mcp"))
             && egress_covers(&expect.external_database, destination, port))
         || (from("api") && egress_covers(&expect.llm, destination, port))
+}
+
+/// An address as a CIDR (a bare address is a /32 or /128).
+fn with_prefix(address: &str) -> String {
+    if address.contains('/') {
+        address.to_string()
+    } else if address.contains(':') {
+        format!("{address}/128")
+    } else {
+        format!("{address}/32")
+    }
 }
 
 /// A connection whose state differs from the documented one.

@@ -8,13 +8,16 @@ use std::collections::BTreeMap;
 use anyhow::{Context, bail};
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::autoscaling::v2::HorizontalPodAutoscaler;
+use k8s_openapi::api::batch::v1::CronJob;
 use k8s_openapi::api::core::v1::{
-    ConfigMap, Container, Pod, PodSpec, Secret, Service, ServiceAccount,
+    ConfigMap, Container, PersistentVolumeClaim, Pod, PodSpec, Secret, Service, ServiceAccount,
 };
 use k8s_openapi::api::networking::v1::{Ingress, NetworkPolicy};
 use k8s_openapi::api::policy::v1::PodDisruptionBudget;
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, ObjectMeta};
 use serde::Deserialize;
+
+use crate::httproute::HttpRoute;
 
 /// The label naming a component (api, mcp, web, postgresql, test).
 pub const COMPONENT_LABEL: &str = "app.kubernetes.io/component";
@@ -33,6 +36,10 @@ pub enum Object {
     PodDisruptionBudget(PodDisruptionBudget),
     NetworkPolicy(NetworkPolicy),
     Ingress(Ingress),
+    CronJob(Box<CronJob>),
+    PersistentVolumeClaim(PersistentVolumeClaim),
+    /// Gateway API, typed by crate::httproute (no k8s-openapi type exists).
+    HttpRoute(Box<HttpRoute>),
 }
 
 impl Object {
@@ -49,6 +56,9 @@ impl Object {
             Object::PodDisruptionBudget(_) => "PodDisruptionBudget",
             Object::NetworkPolicy(_) => "NetworkPolicy",
             Object::Ingress(_) => "Ingress",
+            Object::CronJob(_) => "CronJob",
+            Object::PersistentVolumeClaim(_) => "PersistentVolumeClaim",
+            Object::HttpRoute(_) => "HTTPRoute",
         }
     }
 
@@ -65,6 +75,9 @@ impl Object {
             Object::PodDisruptionBudget(o) => &o.metadata,
             Object::NetworkPolicy(o) => &o.metadata,
             Object::Ingress(o) => &o.metadata,
+            Object::CronJob(o) => &o.metadata,
+            Object::PersistentVolumeClaim(o) => &o.metadata,
+            Object::HttpRoute(o) => &o.metadata,
         }
     }
 
@@ -229,8 +242,15 @@ impl Rendered {
         })
     }
 
-    /// Every pod the render can create: Deployment and StatefulSet templates, bare pods
-    /// (the `helm test` pods).
+    pub fn http_routes(&self) -> impl Iterator<Item = &HttpRoute> {
+        self.objects.iter().filter_map(|o| match o {
+            Object::HttpRoute(r) => Some(r.as_ref()),
+            _ => None,
+        })
+    }
+
+    /// Every pod the render can create: Deployment and StatefulSet templates, the backup
+    /// CronJob's job template, bare pods (the `helm test` pods).
     pub fn workloads(&self) -> Vec<Workload<'_>> {
         let mut workloads = Vec::new();
         for object in &self.objects {
@@ -260,6 +280,24 @@ impl Rendered {
                             pod_metadata: spec.template.metadata.as_ref(),
                             spec: pod,
                             long_running: true,
+                        });
+                    }
+                }
+                Object::CronJob(c) => {
+                    if let Some(template) = c
+                        .spec
+                        .as_ref()
+                        .and_then(|s| s.job_template.spec.as_ref())
+                        .map(|j| &j.template)
+                        && let Some(spec) = &template.spec
+                    {
+                        workloads.push(Workload {
+                            kind: "CronJob",
+                            name: object.name(),
+                            selector: None,
+                            pod_metadata: template.metadata.as_ref(),
+                            spec,
+                            long_running: false,
                         });
                     }
                 }
@@ -335,6 +373,15 @@ fn parse_object(value: serde_json::Value) -> anyhow::Result<Object> {
         ("networking.k8s.io/v1", "Ingress") => {
             Object::Ingress(serde_json::from_value(value).with_context(context)?)
         }
+        ("batch/v1", "CronJob") => Object::CronJob(Box::new(
+            serde_json::from_value(value).with_context(context)?,
+        )),
+        ("v1", "PersistentVolumeClaim") => {
+            Object::PersistentVolumeClaim(serde_json::from_value(value).with_context(context)?)
+        }
+        (crate::httproute::API_VERSION, crate::httproute::KIND) => Object::HttpRoute(Box::new(
+            serde_json::from_value(value).with_context(context)?,
+        )),
         _ => bail!(
             "unexpected object {api_version:?} {kind:?}: teach crates/chart-policy (objects.rs and the policy rules) about it"
         ),

@@ -100,6 +100,10 @@ pub fn check(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
     all.extend(scaling(rendered, expect));
     all.extend(rollout(rendered, expect));
     all.extend(connection_budget(rendered));
+    all.extend(restricted(rendered));
+    all.extend(service_types(rendered, expect));
+    all.extend(stable_pod_templates(rendered));
+    all.extend(http_routes(rendered, expect));
     all
 }
 
@@ -218,11 +222,20 @@ pub fn containers(rendered: &Rendered) -> Vec<Violation> {
                     .flatten()
                     .find(|v| v.name == mount.name);
                 let claim = mount.name == "data" && workload.kind == "StatefulSet";
+                // Writable: emptyDirs, the StatefulSet's claim and claims of the pod (the
+                // backup volume); configMap, secret and projected volumes are read-only.
+                let allowed = volume.is_some_and(|v| {
+                    v.empty_dir.is_some()
+                        || v.persistent_volume_claim.is_some()
+                        || v.config_map.is_some()
+                        || v.secret.is_some()
+                        || v.projected.is_some()
+                });
                 report.check(
-                    volume.is_some_and(|v| v.empty_dir.is_some()) || claim,
+                    allowed || claim,
                     &id,
                     format!(
-                        "mount {} is neither an emptyDir nor the StatefulSet's volume claim",
+                        "mount {} is neither an emptyDir, a volume claim nor a read-only configMap/secret/projected volume",
                         mount.mount_path
                     ),
                 );
@@ -277,7 +290,8 @@ pub fn pod_security(rendered: &Rendered) -> Vec<Violation> {
                 &cid,
                 "seccomp profile is not RuntimeDefault",
             );
-            if component != "postgresql" {
+            // The PostgreSQL image's own user runs the database and its backup job.
+            if component != "postgresql" && component != "backup" {
                 report.check(
                     user == Some(SERVICE_UID) && group == Some(SERVICE_UID),
                     &cid,
@@ -465,7 +479,7 @@ pub fn split_image(reference: &str) -> (String, Option<String>, Option<String>) 
     }
 }
 
-/// Every image pinned by a tag other than "latest", pulled IfNotPresent; the services run
+/// Every image pinned by a tag other than "latest", pulled as the values say; the services run
 /// exactly the image the values name (the api image for migrations and tests too).
 pub fn images(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
     let mut report = Report::new("images");
@@ -488,12 +502,22 @@ pub fn images(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
                     format!("image {image} has a malformed digest"),
                 );
             }
+            // The values choose (IfNotPresent by default); the services' containers must
+            // carry what their values say.
+            let wanted = match component.as_str() {
+                "test" => expect.services.get("api"),
+                "api" | "mcp" | "web" => expect.services.get(&component),
+                _ => None,
+            }
+            .map(|s| s.pull_policy.as_str());
+            let policy = container.image_pull_policy.as_deref();
             report.check(
-                container.image_pull_policy.as_deref() == Some("IfNotPresent"),
+                matches!(policy, Some("IfNotPresent" | "Always" | "Never"))
+                    && wanted.is_none_or(|w| policy == Some(w)),
                 &id,
                 format!(
-                    "imagePullPolicy is {:?}, not IfNotPresent",
-                    container.image_pull_policy
+                    "imagePullPolicy is {policy:?}, not the values' {}",
+                    wanted.unwrap_or("IfNotPresent, Always or Never")
                 ),
             );
             let expected = match component.as_str() {
@@ -1158,7 +1182,27 @@ pub fn selectors(rendered: &Rendered) -> Vec<Violation> {
     report.violations
 }
 
-/// Every Service is a ClusterIP whose ports target a named container port that the
+/// Each service's Service has the type its values ask for (ClusterIP unless NodePort).
+pub fn service_types(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
+    let mut report = Report::new("service-types");
+    for (component, want) in &expect.services {
+        let Some(service) = rendered.service_of(component) else {
+            continue;
+        };
+        let got = service.spec.as_ref().and_then(|s| s.type_.clone());
+        report.check(
+            got.as_deref() == Some(want.service_type.as_str()),
+            format!(
+                "Service/{}",
+                service.metadata.name.as_deref().unwrap_or_default()
+            ),
+            format!("type {got:?}, the values say {}", want.service_type),
+        );
+    }
+    report.violations
+}
+
+/// Every Service is a ClusterIP (or a NodePort the values ask for) whose ports target a named container port that the
 /// selected pods declare; a StatefulSet's serviceName is a headless Service of its pods.
 pub fn services(rendered: &Rendered) -> Vec<Violation> {
     let mut report = Report::new("services");
@@ -1170,10 +1214,11 @@ pub fn services(rendered: &Rendered) -> Vec<Violation> {
             report.fail(&id, "no spec");
             continue;
         };
+        // NodePort only as the values ask for it (checked by service_types).
         report.check(
-            spec.type_.as_deref() == Some("ClusterIP"),
+            matches!(spec.type_.as_deref(), Some("ClusterIP" | "NodePort")),
             &id,
-            format!("type {:?}, not ClusterIP", spec.type_),
+            format!("type {:?}, not ClusterIP or NodePort", spec.type_),
         );
         let selector = spec.selector.clone().unwrap_or_default();
         let selected: Vec<&Workload<'_>> = workloads
@@ -1281,21 +1326,52 @@ pub fn ingress(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
         let tls: Vec<_> = spec.tls.iter().flatten().collect();
         match &want.tls_secret {
             Some(secret) => report.check(
-                tls.len() == 1
+                tls.len() == 1 + want.extra_tls.len()
                     && tls[0].secret_name.as_deref() == Some(secret.as_str())
                     && tls[0].hosts.as_deref() == Some(&[want.host.clone()][..]),
                 &id,
                 "TLS is not the values' secret for the host",
             ),
-            None => report.check(tls.is_empty(), &id, "TLS configured although disabled"),
+            None => report.check(
+                tls.len() == want.extra_tls.len(),
+                &id,
+                "TLS configured although disabled",
+            ),
         }
+        let extra_tls: Vec<(Vec<String>, String)> = tls
+            .iter()
+            .skip(usize::from(want.tls_secret.is_some()))
+            .map(|t| {
+                (
+                    t.hosts.clone().unwrap_or_default(),
+                    t.secret_name.clone().unwrap_or_default(),
+                )
+            })
+            .collect();
+        report.check(
+            extra_tls == want.extra_tls,
+            &id,
+            format!(
+                "extra TLS entries {extra_tls:?}, the values say {:?}",
+                want.extra_tls
+            ),
+        );
+        let hosts: Vec<String> = spec
+            .rules
+            .iter()
+            .flatten()
+            .filter_map(|r| r.host.clone())
+            .collect();
+        let mut want_hosts = vec![want.host.clone()];
+        want_hosts.extend(want.extra_hosts.iter().cloned());
+        report.check(
+            hosts == want_hosts,
+            &id,
+            format!("rule hosts {hosts:?}, the values say {want_hosts:?}"),
+        );
         let mut routes = BTreeMap::new();
         for rule in spec.rules.iter().flatten() {
-            report.check(
-                rule.host.as_deref() == Some(want.host.as_str()),
-                &id,
-                format!("rule host {:?}", rule.host),
-            );
+            report.check(rule.host.is_some(), &id, "a rule without a host");
             for path in rule.http.iter().flat_map(|h| h.paths.iter()) {
                 let backend = path.backend.service.as_ref();
                 let service_name = backend.map(|b| b.name.clone()).unwrap_or_default();
@@ -1638,5 +1714,230 @@ pub fn connection_budget(rendered: &Rendered) -> Vec<Violation> {
             parts.join(", ")
         ),
     );
+    report.violations
+}
+
+/// Volume types the Pod Security "restricted" profile allows.
+const RESTRICTED_VOLUME_TYPES: [&str; 8] = [
+    "configMap",
+    "csi",
+    "downwardAPI",
+    "emptyDir",
+    "ephemeral",
+    "persistentVolumeClaim",
+    "projected",
+    "secret",
+];
+
+/// Sysctls the baseline (and so restricted) profile allows.
+const SAFE_SYSCTLS: [&str; 9] = [
+    "kernel.shm_rmid_forced",
+    "net.ipv4.ip_local_port_range",
+    "net.ipv4.ip_unprivileged_port_start",
+    "net.ipv4.tcp_syncookies",
+    "net.ipv4.ping_group_range",
+    "net.ipv4.ip_local_reserved_ports",
+    "net.ipv4.tcp_keepalive_time",
+    "net.ipv4.tcp_fin_timeout",
+    "net.ipv4.tcp_keepalive_intvl",
+];
+
+/// Pod Security Standards "restricted" (latest, which includes "baseline"), on every pod the
+/// render can create (Deployments, the StatefulSet, the backup CronJob, the test pods): what
+/// the admission controller of a namespace labelled `pod-security.kubernetes.io/enforce:
+/// restricted` would check.
+pub fn restricted(rendered: &Rendered) -> Vec<Violation> {
+    let mut report = Report::new("pod-security-restricted");
+    for workload in rendered.workloads() {
+        let id = workload.id();
+        let spec = workload.spec;
+        let pod = spec.security_context.as_ref();
+        for (flag, name) in [
+            (spec.host_network, "hostNetwork"),
+            (spec.host_pid, "hostPID"),
+            (spec.host_ipc, "hostIPC"),
+        ] {
+            report.check(flag != Some(true), &id, format!("{name} is true"));
+        }
+        for volume in spec.volumes.iter().flatten() {
+            let value = serde_json::to_value(volume).unwrap_or_default();
+            let types: Vec<&String> = value
+                .as_object()
+                .map(|o| o.keys().filter(|k| *k != "name").collect())
+                .unwrap_or_default();
+            for kind in types {
+                report.check(
+                    RESTRICTED_VOLUME_TYPES.contains(&kind.as_str()),
+                    &id,
+                    format!(
+                        "volume {} is of type {kind}, not allowed by restricted",
+                        volume.name
+                    ),
+                );
+            }
+        }
+        if let Some(pod) = pod {
+            for sysctl in pod.sysctls.iter().flatten() {
+                report.check(
+                    SAFE_SYSCTLS.contains(&sysctl.name.as_str()),
+                    &id,
+                    format!("sysctl {} is not in the safe set", sysctl.name),
+                );
+            }
+            report.check(pod.run_as_user != Some(0), &id, "pod runAsUser is 0");
+            if let Some(profile) = &pod.seccomp_profile {
+                report.check(
+                    matches!(profile.type_.as_str(), "RuntimeDefault" | "Localhost"),
+                    &id,
+                    format!("pod seccompProfile {}", profile.type_),
+                );
+            }
+        }
+        for container in all_containers(spec) {
+            let cid = format!("{id} container {}", container.name);
+            let own = container.security_context.as_ref();
+            report.check(
+                own.and_then(|s| s.privileged) != Some(true),
+                &cid,
+                "privileged",
+            );
+            report.check(
+                own.and_then(|s| s.allow_privilege_escalation) == Some(false),
+                &cid,
+                "allowPrivilegeEscalation is not false",
+            );
+            let capabilities = own.and_then(|s| s.capabilities.as_ref());
+            report.check(
+                capabilities
+                    .and_then(|c| c.drop.as_ref())
+                    .is_some_and(|d| d.iter().any(|c| c == "ALL")),
+                &cid,
+                "capabilities.drop does not contain ALL",
+            );
+            for added in capabilities
+                .and_then(|c| c.add.as_ref())
+                .into_iter()
+                .flatten()
+            {
+                report.check(
+                    added == "NET_BIND_SERVICE",
+                    &cid,
+                    format!("adds capability {added}"),
+                );
+            }
+            report.check(
+                own.and_then(|s| s.run_as_non_root)
+                    .or(pod.and_then(|s| s.run_as_non_root))
+                    == Some(true),
+                &cid,
+                "runAsNonRoot is not true",
+            );
+            report.check(
+                own.and_then(|s| s.run_as_user) != Some(0),
+                &cid,
+                "runAsUser is 0",
+            );
+            let seccomp = own
+                .and_then(|s| s.seccomp_profile.as_ref())
+                .or(pod.and_then(|s| s.seccomp_profile.as_ref()))
+                .map(|p| p.type_.as_str());
+            report.check(
+                matches!(seccomp, Some("RuntimeDefault" | "Localhost")),
+                &cid,
+                "seccompProfile is neither RuntimeDefault nor Localhost",
+            );
+            report.check(
+                own.and_then(|s| s.proc_mount.as_deref())
+                    .is_none_or(|m| m == "Default"),
+                &cid,
+                "procMount is not Default",
+            );
+            for port in container.ports.iter().flatten() {
+                report.check(
+                    port.host_port.is_none_or(|p| p == 0),
+                    &cid,
+                    format!("hostPort {:?}", port.host_port),
+                );
+            }
+        }
+    }
+    report.violations
+}
+
+/// Labels that change with every chart or app version.
+pub const VERSION_LABELS: [&str; 2] = ["helm.sh/chart", "app.kubernetes.io/version"];
+
+/// The StatefulSet's pod template (the single database) carries no version labels: a
+/// template change restarts the pod, and a chart bump alone must not restart the database.
+pub fn stable_pod_templates(rendered: &Rendered) -> Vec<Violation> {
+    let mut report = Report::new("stable-pod-template");
+    for workload in rendered.workloads() {
+        if workload.kind != "StatefulSet" && workload.kind != "CronJob" {
+            continue;
+        }
+        let labels = workload.pod_labels();
+        for label in VERSION_LABELS {
+            report.check(
+                !labels.contains_key(label),
+                workload.id(),
+                format!("the pod template carries {label}: every chart bump would restart it"),
+            );
+        }
+    }
+    report.violations
+}
+
+/// The HTTPRoute: rendered exactly when gateway.enabled, valid for the documented
+/// gateway.networking.k8s.io/v1 schema, and routing like the Ingress (same path prefixes to
+/// the same Services, on the Services' ports).
+pub fn http_routes(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
+    let mut report = Report::new("httproute");
+    let routes: Vec<_> = rendered.http_routes().collect();
+    report.check(
+        routes.len() == usize::from(expect.gateway),
+        "HTTPRoute",
+        format!(
+            "{} rendered, want {}",
+            routes.len(),
+            usize::from(expect.gateway)
+        ),
+    );
+    let want: BTreeSet<(String, String)> = [("/api", "api"), ("/mcp", "mcp"), ("/", "web")]
+        .into_iter()
+        .filter_map(|(prefix, component)| {
+            let service = rendered.service_of(component)?;
+            Some((prefix.to_string(), service.metadata.name.clone()?))
+        })
+        .collect();
+    for route in routes {
+        let id = format!(
+            "HTTPRoute/{}",
+            route.metadata.name.as_deref().unwrap_or_default()
+        );
+        for error in crate::httproute::shape_errors(route) {
+            report.fail(&id, error);
+        }
+        let got = crate::httproute::prefix_routes(route);
+        let pairs: BTreeSet<(String, String)> =
+            got.iter().map(|(p, s, _)| (p.clone(), s.clone())).collect();
+        report.check(
+            pairs == want,
+            &id,
+            format!("routes {pairs:?}, want the Ingress's {want:?}"),
+        );
+        for (prefix, service, port) in &got {
+            let service_port = rendered
+                .services()
+                .find(|s| s.metadata.name.as_deref() == Some(service.as_str()))
+                .and_then(|s| s.spec.as_ref()?.ports.as_ref()?.first().map(|p| p.port));
+            report.check(
+                service_port.map(i64::from) == Some(*port),
+                &id,
+                format!(
+                    "{prefix} -> {service}:{port}, but that Service's port is {service_port:?}"
+                ),
+            );
+        }
+    }
     report.violations
 }

@@ -9,6 +9,7 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
+use crate::fake_apiserver::FakeApiServer;
 use crate::objects::Rendered;
 use crate::policy::Expectations;
 use crate::tools::{Helm, RenderRequest, chart_dir};
@@ -87,11 +88,49 @@ pub fn all() -> Vec<Scenario> {
             ..base
         },
         Scenario {
+            name: "Gateway API, backups, NodePort, extension points, GitOps secrets",
+            values_files: &["values-dev.yaml"],
+            set: &[
+                "gateway.enabled=true",
+                "gateway.parentRefs[0].name=shared-gateway",
+                "gateway.parentRefs[0].namespace=gateway-system",
+                "gateway.parentRefs[0].sectionName=https",
+                "ingress.extraHosts[0]=todo.example.org",
+                "ingress.extraTls[0].hosts[0]=todo.example.org",
+                "ingress.extraTls[0].secretName=org-tls",
+                "networkPolicy.gateway.podSelector.matchLabels.app\\.kubernetes\\.io/name=envoy",
+                "networkPolicy.extraIngressPeers[0].ipBlock.cidr=198.51.100.0/24",
+                "networkPolicy.dns.nodeLocalAddresses=null",
+                "postgresql.backup.enabled=true",
+                "postgresql.backup.keep=3",
+                "web.service.type=NodePort",
+                "web.service.nodePort=30080",
+                "api.extraEnv[0].name=HTTP_MAX_CONNECTIONS",
+                "api.envFrom[0].configMapRef.name=todo-extra",
+                "api.extraVolumes[0].name=extra",
+                "api.extraVolumes[0].configMap.name=todo-extra",
+                "api.extraVolumeMounts[0].name=extra",
+                "api.extraVolumeMounts[0].mountPath=/etc/todo-extra",
+                "api.priorityClassName=todo-high",
+                "api.podLabels.team=platform",
+                "postgresql.podSecurityContext.fsGroupChangePolicy=Always",
+                "mcp.replicaCount=3",
+                "mcp.pdb.minAvailable=2",
+                "secrets.generate=false",
+                "jwt.existingSecret=todo-jwt",
+                "postgresql.auth.existingSecret=todo-postgres-auth",
+                "chat.turnTimeoutSeconds=90",
+                "web.image.pullPolicy=Always",
+            ],
+            set_string: &["api.extraEnv[0].value=1024"],
+            ..base
+        },
+        Scenario {
             name: "registry, digests, other service ports, another release name",
             release: "staging",
             values_files: &["values-prod.yaml"],
             set: &[
-                "image.registry=registry.example.com/team",
+                "image.registry=registry.example.com:5000/team",
                 "web.service.port=80",
                 "api.service.port=8081",
                 "mcp.preStopSleepSeconds=0",
@@ -124,8 +163,18 @@ impl Scenario {
         request
     }
 
-    /// Renders the scenario with `helm` and parses the objects.
+    /// Renders the scenario with `helm` as `helm install` would (against an empty fake API
+    /// server, so the chart's `lookup`s run and generated secrets are rendered) and parses
+    /// the objects. [`Scenario::render_offline`] is the `helm template`/GitOps render.
     pub fn render(&self, helm: &Helm) -> anyhow::Result<Rendered> {
+        let server = FakeApiServer::start()?;
+        let text = server.render(helm, &self.request())?;
+        Rendered::parse(&text)
+            .with_context(|| format!("parsing the render of scenario \"{}\"", self.name))
+    }
+
+    /// Renders the scenario with plain `helm template` (no cluster: `lookup` finds nothing).
+    pub fn render_offline(&self, helm: &Helm) -> anyhow::Result<Rendered> {
         let text = helm.template(&self.request())?;
         Rendered::parse(&text)
             .with_context(|| format!("parsing the render of scenario \"{}\"", self.name))
@@ -210,24 +259,112 @@ fn typed_value(raw: &str) -> Value {
     }
 }
 
-fn set_path(values: &mut Value, path: &str, value: Value) {
-    let mut current = values;
-    let keys: Vec<&str> = path.split('.').collect();
-    for (index, key) in keys.iter().enumerate() {
-        if !current.is_object() {
-            *current = Value::Object(serde_json::Map::new());
+/// One step of a `--set` path: a map key, or a list index (`hosts[0]`).
+#[derive(Debug, Clone, PartialEq)]
+enum Step {
+    Key(String),
+    Index(usize),
+}
+
+/// Splits a `--set` path like Helm does: `.` separates keys (`\.` is a literal dot) and
+/// `[N]` indexes a list.
+fn path_steps(path: &str) -> Vec<Step> {
+    let mut steps = Vec::new();
+    let mut key = String::new();
+    let mut chars = path.chars().peekable();
+    let flush = |key: &mut String, steps: &mut Vec<Step>| {
+        if !key.is_empty() {
+            steps.push(Step::Key(std::mem::take(key)));
         }
-        let Value::Object(map) = current else { return };
-        if index + 1 == keys.len() {
-            if value.is_null() {
-                map.remove(*key);
-            } else {
-                map.insert((*key).to_string(), value);
+    };
+    while let Some(c) = chars.next() {
+        match c {
+            '\\' if chars.peek() == Some(&'.') => {
+                key.push('.');
+                chars.next();
             }
-            return;
+            '.' => flush(&mut key, &mut steps),
+            '[' => {
+                flush(&mut key, &mut steps);
+                let digits: String = chars.by_ref().take_while(|c| *c != ']').collect();
+                steps.push(Step::Index(digits.parse().unwrap_or(0)));
+            }
+            _ => key.push(c),
         }
-        current = map
-            .entry((*key).to_string())
-            .or_insert_with(|| Value::Object(serde_json::Map::new()));
+    }
+    flush(&mut key, &mut steps);
+    steps
+}
+
+fn set_path(values: &mut Value, path: &str, value: Value) {
+    let steps = path_steps(path);
+    let mut current = values;
+    for (position, step) in steps.iter().enumerate() {
+        let last = position + 1 == steps.len();
+        match step {
+            Step::Key(key) => {
+                if !current.is_object() {
+                    *current = Value::Object(serde_json::Map::new());
+                }
+                let Value::Object(map) = current else { return };
+                if last {
+                    if value.is_null() {
+                        map.remove(key);
+                    } else {
+                        map.insert(key.clone(), value);
+                    }
+                    return;
+                }
+                current = map.entry(key.clone()).or_insert(Value::Null);
+            }
+            Step::Index(index) => {
+                if !current.is_array() {
+                    *current = Value::Array(Vec::new());
+                }
+                let Value::Array(items) = current else { return };
+                while items.len() <= *index {
+                    items.push(Value::Null);
+                }
+                if last {
+                    items[*index] = value;
+                    return;
+                }
+                current = &mut items[*index];
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn set_paths_with_indexes_and_escaped_dots() {
+        let mut values = serde_json::json!({"ingress": {"extraHosts": []}});
+        set_path(
+            &mut values,
+            "ingress.extraHosts[0]",
+            Value::from("a.example"),
+        );
+        set_path(
+            &mut values,
+            "ingress.extraTls[0].hosts[1]",
+            Value::from("b"),
+        );
+        set_path(
+            &mut values,
+            "api.podLabels.app\\.kubernetes\\.io/name",
+            Value::from("x"),
+        );
+        assert_eq!(
+            values["ingress"]["extraHosts"],
+            serde_json::json!(["a.example"])
+        );
+        assert_eq!(
+            values["ingress"]["extraTls"][0]["hosts"],
+            serde_json::json!([null, "b"])
+        );
+        assert_eq!(values["api"]["podLabels"]["app.kubernetes.io/name"], "x");
     }
 }

@@ -280,6 +280,11 @@ pub struct DeployFacts {
     pub node_architectures: BTreeSet<String>,
     /// This machine's CPU as an image platform (`amd64`, `arm64`): what a new minikube runs.
     pub host_architecture: String,
+    /// This machine's OS (`std::env::consts::OS`: linux, macos, windows).
+    pub host_os: String,
+    /// The minikube profile's driver: the existing profile's (`minikube profile list`), else
+    /// the one preflight picked for a new profile; `None` when unknown.
+    pub minikube_driver: Option<String>,
 }
 
 /// `linux/arm64`, `arm64`, `aarch64` -> `arm64` (likewise amd64); anything else is refused.
@@ -802,6 +807,8 @@ pub fn deploy_plan(options: &DeployOptions, facts: &DeployFacts) -> Plan {
             web_service: format!("{fullname}-web"),
             web_port: 8080,
             minikube_ip_capture,
+            tunnel: options.cluster == ClusterTarget::Minikube
+                && crate::facts::needs_tunnel(&facts.host_os, facts.minikube_driver.as_deref()),
         }),
         "",
     ));
@@ -935,6 +942,14 @@ pub fn gather_deploy_facts(
         _ => PresentImages::Unknown,
     };
     let node_architectures = node_architectures(options, &preflight, profile, path);
+    let minikube_driver = match (&preflight.driver, profile) {
+        (crate::preflight::DriverCheck::Found { driver, .. }, _) => Some(driver.name().to_owned()),
+        (_, ProfileState::Running | ProfileState::Stopped) => {
+            probe_output("minikube", &["profile", "list", "-o", "json"], path)
+                .and_then(|(_, out)| crate::facts::parse_profile_driver(&out, &options.profile))
+        }
+        _ => None,
+    };
     Ok(DeployFacts {
         preflight,
         profile,
@@ -947,6 +962,8 @@ pub fn gather_deploy_facts(
         host_architecture: crate::facts::host_architecture(std::env::consts::ARCH)
             .unwrap_or("amd64")
             .to_owned(),
+        host_os: std::env::consts::OS.to_owned(),
+        minikube_driver,
     })
 }
 

@@ -212,6 +212,26 @@ pub fn probe_output(program: &str, args: &[&str], path: &OsStr) -> Option<(Optio
 }
 
 /// Which preflight found tools can be asked about the cluster.
+/// The driver of `profile` from `minikube profile list -o json`
+/// (`{"valid":[{"Name":..,"Config":{"Driver":"docker",..}}],"invalid":[..]}`).
+pub fn parse_profile_driver(json: &str, profile: &str) -> Option<String> {
+    let value: serde_json::Value = serde_json::from_str(json).ok()?;
+    ["valid", "invalid"]
+        .iter()
+        .filter_map(|key| value.get(key)?.as_array())
+        .flatten()
+        .find(|p| p.get("Name").and_then(|n| n.as_str()) == Some(profile))
+        .and_then(|p| p.pointer("/Config/Driver")?.as_str())
+        .map(str::to_owned)
+}
+
+/// Whether the minikube IP is out of reach from this machine, so the ingress needs
+/// `minikube tunnel` and 127.0.0.1: the docker (or podman) driver on macOS or Windows runs the
+/// node inside a VM whose network the host cannot route to (minikube's docs on ingress).
+pub fn needs_tunnel(host_os: &str, driver: Option<&str>) -> bool {
+    matches!(host_os, "macos" | "windows") && matches!(driver, Some("docker" | "podman"))
+}
+
 pub fn profile_state(profile: &str, preflight: &Preflight, path: &OsStr) -> ProfileState {
     if !preflight.has(crate::preflight::Tool::Minikube) {
         return ProfileState::Unknown;
@@ -236,6 +256,29 @@ mod tests {
     }
 
     use super::*;
+
+    #[test]
+    fn profile_driver_and_tunnel() {
+        let list = r#"{"invalid":[],"valid":[{"Name":"other","Config":{"Driver":"kvm2"}},{"Name":"todo-chatbot","Status":"OK","Config":{"Name":"todo-chatbot","Driver":"docker","Memory":4096}}]}"#;
+        assert_eq!(
+            parse_profile_driver(list, "todo-chatbot").as_deref(),
+            Some("docker")
+        );
+        assert_eq!(parse_profile_driver(list, "other").as_deref(), Some("kvm2"));
+        assert_eq!(parse_profile_driver(list, "nope"), None);
+        assert_eq!(parse_profile_driver("not json", "todo-chatbot"), None);
+        assert!(needs_tunnel("macos", Some("docker")));
+        assert!(needs_tunnel("windows", Some("docker")));
+        assert!(
+            !needs_tunnel("linux", Some("docker")),
+            "Linux routes to the docker network"
+        );
+        assert!(
+            !needs_tunnel("macos", Some("vfkit")),
+            "a VM driver has a reachable IP"
+        );
+        assert!(!needs_tunnel("macos", None));
+    }
 
     #[test]
     fn minikube_status_outputs() {

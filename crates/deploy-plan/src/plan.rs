@@ -186,6 +186,9 @@ pub struct AccessSpec {
     pub web_port: u16,
     /// Name of the captured `minikube ip` output, on minikube.
     pub minikube_ip_capture: Option<&'static str>,
+    /// The minikube IP is not reachable from this machine (docker driver on macOS/Windows):
+    /// print `minikube tunnel` and 127.0.0.1 instead of the IP.
+    pub tunnel: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -310,6 +313,10 @@ impl Step {
             }
             Action::PrintAccess(spec) => {
                 let hosts = match spec.minikube_ip_capture {
+                    Some(_) if spec.tunnel => "http://<host> for each Ingress host (todo.local with the dev values), \
+                                               `minikube tunnel` to run (the minikube IP is not reachable with the docker driver here) \
+                                               and the /etc/hosts line `127.0.0.1 <host>`"
+                        .to_string(),
                     Some(_) => "http://<host> for each Ingress host (todo.local with the dev values) and the /etc/hosts \
                                 line `<minikube ip> <host>`"
                         .to_string(),

@@ -31,6 +31,17 @@ pub struct Runner {
 /// Where the app is, as lines to print. Pure.
 pub fn access_lines(hosts: &[String], minikube_ip: Option<&str>, spec: &AccessSpec) -> Vec<String> {
     let mut lines = Vec::new();
+    // The docker driver on macOS/Windows: the node's IP is inside a VM the host cannot reach;
+    // `minikube tunnel` forwards the ingress to 127.0.0.1 (minikube's own advice).
+    let tunnel_ip = spec.tunnel.then_some("127.0.0.1");
+    if spec.tunnel && minikube_ip.is_some() {
+        let profile = spec.context.as_deref().unwrap_or("todo-chatbot");
+        lines.push(format!(
+            "The minikube IP ({}) is not reachable from this machine with the docker driver: run `minikube -p {profile} tunnel` in another terminal (keep it open; it may ask for your password to bind ports 80 and 443), then use 127.0.0.1.",
+            minikube_ip.unwrap_or_default()
+        ));
+    }
+    let minikube_ip = tunnel_ip.or(minikube_ip);
     let named: Vec<&String> = hosts
         .iter()
         .filter(|h| !h.is_empty() && *h != "*")

@@ -1,7 +1,19 @@
-//! `cargo xtask teardown [--purge]`: uninstall the release and remove its namespace; with
-//! `--purge` also its data (PVCs) and the minikube profile.
+//! `cargo xtask teardown [--purge]`: uninstall the release and keep its data; with `--purge`
+//! also delete the data (the database's PVC and Secret), the namespace and the minikube
+//! profile.
+//!
+//! Plain teardown is `helm uninstall` and nothing else. That leaves exactly what a later
+//! `cargo xtask deploy` needs to find the same data: the StatefulSet's PVC (helm never owns
+//! volumeClaimTemplates' claims) and the chart's Secret (annotated
+//! `helm.sh/resource-policy: keep`, so the database password still matches the volume). The
+//! namespace is kept too, because deleting it would delete both. `--purge` is the only path
+//! that deletes them.
+//!
+//! Like deploy, teardown targets the minikube profile's kube context (`todo-chatbot`) unless
+//! told `--cluster current`, so a context switched for other work is never torn down by
+//! accident.
 
-use crate::deploy::Environment;
+use crate::deploy::{ClusterTarget, Environment};
 use crate::facts::{ProfileState, probe_output, profile_state};
 use crate::plan::{Action, Command, Phase, Plan, Step};
 use crate::preflight::{Preflight, Tool};
@@ -9,10 +21,10 @@ use crate::preflight::{Preflight, Tool};
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct TeardownOptions {
     pub purge: bool,
+    /// Minikube: the profile's kube context (deploy's default). Current: whatever the current
+    /// kubeconfig context is; `--purge` then deletes no minikube profile.
+    pub cluster: ClusterTarget,
     pub profile: String,
-    /// `--profile` was given: target that profile's kube context explicitly instead of the
-    /// current one.
-    pub profile_explicit: bool,
     pub release: String,
     pub namespace: String,
 }
@@ -21,8 +33,8 @@ impl Default for TeardownOptions {
     fn default() -> Self {
         TeardownOptions {
             purge: false,
+            cluster: ClusterTarget::Minikube,
             profile: "todo-chatbot".to_string(),
-            profile_explicit: false,
             release: "todo".to_string(),
             namespace: "todo".to_string(),
         }
@@ -40,23 +52,17 @@ pub struct TeardownFacts {
 pub fn teardown_plan(options: &TeardownOptions, facts: &TeardownFacts) -> Plan {
     let profile = options.profile.as_str();
     let namespace = options.namespace.as_str();
-    let context = if options.profile_explicit {
-        Some(profile)
-    } else {
-        None
-    };
+    let minikube = options.cluster == ClusterTarget::Minikube;
+    // With minikube every kube call names the profile's context; with --cluster current none
+    // does, so the tools use the current one.
+    let context = minikube.then_some(profile);
     let target_context = context
         .map(str::to_string)
         .or_else(|| facts.current_context.clone());
-    let targets_profile = target_context.as_deref() == Some(profile);
-    // A stopped or missing profile has no API server to talk to; with --purge its data goes
-    // with `minikube delete`.
-    let cluster_down =
-        targets_profile && matches!(facts.profile, ProfileState::Stopped | ProfileState::Absent);
     let mut problems = facts.preflight.problems();
-    if !cluster_down && target_context.is_none() && facts.preflight.has(Tool::Kubectl) {
+    if !minikube && target_context.is_none() && facts.preflight.has(Tool::Kubectl) {
         problems.push(
-            "the kubeconfig has no current context: pass --profile NAME or pick one with `kubectl config use-context NAME`"
+            "--cluster current: the kubeconfig has no current context; pick one with `kubectl config use-context NAME` (or tear down the minikube profile: drop --cluster current)"
                 .to_string(),
         );
     }
@@ -81,11 +87,38 @@ pub fn teardown_plan(options: &TeardownOptions, facts: &TeardownFacts) -> Plan {
                 .unwrap_or("(none: `kubectl config current-context` gave no answer)")
         ),
     ));
-    if cluster_down {
-        steps.push(Step::note(
-            Phase::Teardown,
-            format!("minikube profile {profile} is not running: nothing to uninstall from it"),
-        ));
+    // Why the profile's cluster cannot be talked to, if it cannot.
+    let unreachable = if !minikube {
+        None
+    } else {
+        match facts.profile {
+            ProfileState::Running => None,
+            ProfileState::Stopped if options.purge => Some(format!(
+                "minikube profile {profile} is not running: nothing to uninstall from it (`minikube delete` removes its data)"
+            )),
+            ProfileState::Stopped => Some(format!(
+                "minikube profile {profile} is not running: nothing is changed; `minikube start -p {profile}` and re-run to uninstall, or `--purge` to delete the profile and its data"
+            )),
+            ProfileState::Absent => Some(format!(
+                "minikube profile {profile} does not exist: nothing to uninstall (for another cluster: --cluster current)"
+            )),
+            ProfileState::Unknown if !facts.preflight.has(Tool::Minikube) => Some(format!(
+                "minikube not found: there is no profile {profile} to tear down here (for another cluster: --cluster current)"
+            )),
+            // minikube is there but its status said nothing clear: try the context anyway.
+            ProfileState::Unknown => None,
+        }
+    };
+    let kubectl = |args: &[&str]| {
+        let mut command = Command::new("kubectl", Vec::<String>::new());
+        if let Some(context) = context {
+            command = command.args(["--context", context]);
+        }
+        command.args(args.iter().copied())
+    };
+    let selector = format!("app.kubernetes.io/instance={}", options.release);
+    if let Some(why) = unreachable {
+        steps.push(Step::note(Phase::Teardown, why));
     } else {
         let mut uninstall = Command::new("helm", Vec::<String>::new());
         if let Some(context) = context {
@@ -96,42 +129,55 @@ pub fn teardown_plan(options: &TeardownOptions, facts: &TeardownFacts) -> Plan {
             Action::Run(uninstall.args(["uninstall", &options.release, "--namespace", namespace, "--ignore-not-found", "--wait"])),
             format!("`helm list -n {namespace}` shows the release; `cargo xtask doctor --namespace {namespace}`"),
         ));
-        let kubectl = |args: &[&str]| {
-            let mut command = Command::new("kubectl", Vec::<String>::new());
-            if let Some(context) = context {
-                command = command.args(["--context", context]);
-            }
-            command.args(args.iter().copied())
-        };
         if options.purge {
-            let selector = format!("app.kubernetes.io/instance={}", options.release);
             steps.push(Step::new(
                 Phase::Teardown,
                 Action::Run(kubectl(&[
                     "delete",
-                    "pvc",
+                    "pvc,secret",
                     "--namespace",
                     namespace,
                     "-l",
                     &selector,
                     "--ignore-not-found",
+                    "--wait",
                 ])),
-                format!("`kubectl get pvc -n {namespace}` shows what is left"),
+                format!("`kubectl get pvc,secret -n {namespace}` shows what is left"),
+            ));
+            steps.push(Step::new(
+                Phase::Teardown,
+                Action::Run(kubectl(&[
+                    "delete",
+                    "namespace",
+                    namespace,
+                    "--ignore-not-found",
+                    "--wait",
+                ])),
+                format!("a finalizer may hold it: `kubectl get namespace {namespace} -o yaml`"),
+            ));
+        } else {
+            steps.push(Step::note(
+                Phase::Teardown,
+                format!(
+                    "keeps namespace {namespace} with the database's PVC and Secret (the next deploy finds the same data and password); `cargo xtask teardown --purge` deletes them"
+                ),
+            ));
+            // Read-only: shows the user exactly what was kept.
+            steps.push(Step::new(
+                Phase::Teardown,
+                Action::Run(kubectl(&[
+                    "get",
+                    "pvc,secret",
+                    "--namespace",
+                    namespace,
+                    "-l",
+                    &selector,
+                ])),
+                format!("`kubectl get pvc,secret -n {namespace}`"),
             ));
         }
-        steps.push(Step::new(
-            Phase::Teardown,
-            Action::Run(kubectl(&[
-                "delete",
-                "namespace",
-                namespace,
-                "--ignore-not-found",
-                "--wait",
-            ])),
-            format!("a finalizer may hold it: `kubectl get namespace {namespace} -o yaml`"),
-        ));
     }
-    if options.purge {
+    if options.purge && minikube {
         match facts.profile {
             ProfileState::Absent => {
                 steps.push(Step::note(Phase::Teardown, format!("minikube profile {profile} does not exist: nothing to delete")))
@@ -152,27 +198,30 @@ pub fn teardown_plan(options: &TeardownOptions, facts: &TeardownFacts) -> Plan {
         "kubeconfig current context: {}",
         facts.current_context.as_deref().unwrap_or("unknown")
     ));
-    facts_lines.push(format!(
-        "minikube profile {profile}: {}",
-        match facts.profile {
-            ProfileState::Running => "running",
-            ProfileState::Stopped => "stopped",
-            ProfileState::Absent => "does not exist",
-            ProfileState::Unknown => "unknown (minikube not usable)",
-        }
-    ));
+    if minikube {
+        facts_lines.push(format!(
+            "minikube profile {profile}: {}",
+            match facts.profile {
+                ProfileState::Running => "running",
+                ProfileState::Stopped => "stopped",
+                ProfileState::Absent => "does not exist",
+                ProfileState::Unknown => "unknown (minikube not usable)",
+            }
+        ));
+    }
     Plan {
         title: format!(
-            "cargo xtask teardown{}",
-            if options.purge { " --purge" } else { "" }
+            "cargo xtask teardown{}{}",
+            if options.purge { " --purge" } else { "" },
+            if minikube { "" } else { " --cluster current" }
         ),
         facts: facts_lines,
         steps,
     }
 }
 
-/// Required tools. minikube is only needed to delete the profile, and its absence is not an
-/// error then: without minikube there is no profile.
+/// Required tools. minikube is only asked about its profile, and its absence is not an error:
+/// without minikube there is no profile to tear down.
 fn tools() -> Vec<Tool> {
     vec![Tool::Helm, Tool::Kubectl]
 }
@@ -180,13 +229,14 @@ fn tools() -> Vec<Tool> {
 /// Runs the read-only probes for the teardown plan.
 pub fn gather_teardown_facts(options: &TeardownOptions, env: &Environment) -> TeardownFacts {
     let path = env.path.as_os_str();
-    let optional = if options.purge || options.profile_explicit {
+    let minikube = options.cluster == ClusterTarget::Minikube;
+    let optional = if minikube {
         vec![Tool::Minikube]
     } else {
         Vec::new()
     };
     let preflight = Preflight::run(&tools(), &optional, false, path);
-    let profile = if options.purge || options.profile_explicit {
+    let profile = if minikube {
         profile_state(&options.profile, &preflight, path)
     } else {
         ProfileState::Unknown

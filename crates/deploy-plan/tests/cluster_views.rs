@@ -143,6 +143,7 @@ fn access_lines_on_minikube_and_elsewhere() {
         web_service: "todo-web".into(),
         web_port: 8080,
         minikube_ip_capture: Some("minikube ip"),
+        tunnel: false,
     };
     assert_eq!(
         access_lines(&["todo.local".into()], Some("192.168.49.2"), &minikube),
@@ -152,6 +153,23 @@ fn access_lines_on_minikube_and_elsewhere() {
             "which needs this line in /etc/hosts:",
             "  192.168.49.2 todo.local",
             "  (for example: echo '192.168.49.2 todo.local' | sudo tee -a /etc/hosts)",
+            "Without ingress: kubectl --context todo-chatbot port-forward -n todo svc/todo-web 8080:8080, then open http://localhost:8080/",
+        ]
+    );
+    // macOS with the docker driver: the tunnel and 127.0.0.1 instead of the unreachable IP.
+    let tunnel = AccessSpec {
+        tunnel: true,
+        ..minikube.clone()
+    };
+    assert_eq!(
+        access_lines(&["todo.local".into()], Some("192.168.49.2"), &tunnel),
+        [
+            "The minikube IP (192.168.49.2) is not reachable from this machine with the docker driver: run `minikube -p todo-chatbot tunnel` in another terminal (keep it open; it may ask for your password to bind ports 80 and 443), then use 127.0.0.1.",
+            "The app is at:",
+            "  http://todo.local/",
+            "which needs this line in /etc/hosts:",
+            "  127.0.0.1 todo.local",
+            "  (for example: echo '127.0.0.1 todo.local' | sudo tee -a /etc/hosts)",
             "Without ingress: kubectl --context todo-chatbot port-forward -n todo svc/todo-web 8080:8080, then open http://localhost:8080/",
         ]
     );

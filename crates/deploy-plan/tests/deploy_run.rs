@@ -33,6 +33,7 @@ case "$*" in
   "-p todo-chatbot image load target/images/todo-mcp.oci.tar") {log}; echo docker.io/library/todo-mcp:8d41be07aa19 >> "$state";;
   "-p todo-chatbot image load target/images/todo-web.oci.tar") {log}; echo docker.io/library/todo-web:c02e6f5a9d13 >> "$state";;
   "-p todo-chatbot ip") {log}; echo 192.168.49.2;;
+  "profile list -o json") echo '{{"invalid":[],"valid":[{{"Name":"todo-chatbot","Config":{{"Name":"todo-chatbot","Driver":"docker"}}}}]}}';;
   *) {log};;
 esac"#,
             state = bin.join("loaded").display(),
@@ -203,10 +204,37 @@ async fn teardown_purge_runs_in_order() {
     assert_eq!(
         calls(&calls_file),
         [
-            "helm uninstall todo --namespace todo --ignore-not-found --wait",
-            "kubectl delete pvc --namespace todo -l app.kubernetes.io/instance=todo --ignore-not-found",
-            "kubectl delete namespace todo --ignore-not-found --wait",
+            "helm --kube-context todo-chatbot uninstall todo --namespace todo --ignore-not-found --wait",
+            "kubectl --context todo-chatbot delete pvc,secret --namespace todo -l app.kubernetes.io/instance=todo --ignore-not-found --wait",
+            "kubectl --context todo-chatbot delete namespace todo --ignore-not-found --wait",
             "minikube delete -p todo-chatbot",
+        ]
+    );
+}
+
+/// Plain teardown, run: the release goes, and the only other call lists what was kept.
+#[tokio::test]
+async fn plain_teardown_runs_helm_uninstall_only() {
+    let _lock = exec_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls_file = dir.path().join("calls");
+    install_fakes(&bin, &calls_file, 0);
+    let env = Environment {
+        root: dir.path().to_path_buf(),
+        path: path_of(&bin),
+        llm_api_key_set: false,
+        kubeconfig: Some(kubeconfig(dir.path(), "http://127.0.0.1:9", "todo-chatbot")),
+    };
+    commands::teardown(&TeardownOptions::default(), &env, false)
+        .await
+        .unwrap();
+    assert_eq!(
+        calls(&calls_file),
+        [
+            "helm --kube-context todo-chatbot uninstall todo --namespace todo --ignore-not-found --wait",
+            "kubectl --context todo-chatbot get pvc,secret --namespace todo -l app.kubernetes.io/instance=todo",
         ]
     );
 }

@@ -90,6 +90,8 @@ fn minikube_first_deploy() {
         llm_api_key_set: false,
         node_architectures: BTreeSet::new(),
         host_architecture: "amd64".into(),
+        host_os: "linux".into(),
+        minikube_driver: None,
     };
     let plan = deploy_plan(&options, &facts);
     assert_eq!(
@@ -126,6 +128,20 @@ fn minikube_first_deploy() {
             && text.contains("(runs alongside the previous step)")
     );
     assert!(text.contains("Preflight passed: this plan can run."));
+
+    // The same first deploy from macOS with the docker driver: tunnel and 127.0.0.1.
+    let mac = DeployFacts {
+        host_os: "macos".into(),
+        minikube_driver: Some("docker".into()),
+        ..facts
+    };
+    let plan = deploy_plan(&options, &mac);
+    assert_eq!(
+        plan.descriptions()[15],
+        "kube-rs: list Ingresses in todo; print http://<host> for each Ingress host (todo.local with the dev values), \
+         `minikube tunnel` to run (the minikube IP is not reachable with the docker driver here) and the /etc/hosts \
+         line `127.0.0.1 <host>`, or `kubectl port-forward -n todo svc/todo-web 8080:8080`"
+    );
 }
 
 #[test]
@@ -156,6 +172,8 @@ fn minikube_redeploy_reuses_everything_it_can_and_keeps_the_key_secret() {
         // An Apple-silicon laptop: minikube's node is arm64, whatever this machine is.
         node_architectures: BTreeSet::from(["arm64".to_string()]),
         host_architecture: "amd64".into(),
+        host_os: "linux".into(),
+        minikube_driver: None,
     };
     let plan = deploy_plan(&options, &facts);
     assert_eq!(
@@ -205,6 +223,8 @@ fn stopped_profile_is_started_without_new_sizing() {
         llm_api_key_set: false,
         node_architectures: BTreeSet::new(),
         host_architecture: "amd64".into(),
+        host_os: "linux".into(),
+        minikube_driver: None,
     };
     let plan = deploy_plan(&DeployOptions::default(), &facts);
     assert_eq!(
@@ -243,6 +263,8 @@ fn current_cluster_pushes_to_the_registry() {
         llm_api_key_set: false,
         node_architectures: BTreeSet::new(),
         host_architecture: "amd64".into(),
+        host_os: "linux".into(),
+        minikube_driver: None,
     };
     let plan = deploy_plan(&options, &facts);
     assert_eq!(
@@ -295,6 +317,8 @@ fn remote_registry_uses_tls_and_native_build() {
         llm_api_key_set: false,
         node_architectures: BTreeSet::new(),
         host_architecture: "amd64".into(),
+        host_os: "linux".into(),
+        minikube_driver: None,
     };
     let steps = deploy_plan(&options, &facts).descriptions();
     assert_eq!(steps[2], "$ cargo xtask images");
@@ -339,6 +363,8 @@ fn dry_run_on_a_bare_machine_still_prints_the_plan() {
         llm_api_key_set: false,
         node_architectures: BTreeSet::new(),
         host_architecture: "amd64".into(),
+        host_os: "linux".into(),
+        minikube_driver: None,
     };
     let plan = deploy_plan(&DeployOptions::default(), &facts);
     let steps = plan.descriptions();
@@ -421,25 +447,39 @@ fn teardown_facts(profile: ProfileState, context: &str, minikube: bool) -> Teard
     }
 }
 
+const KEPT: &str = "skip: keeps namespace todo with the database's PVC and Secret (the next deploy finds the same data and password); `cargo xtask teardown --purge` deletes them";
+
+/// Plain teardown: `helm uninstall` only (the chart's Secret is `resource-policy: keep`, the
+/// StatefulSet's PVC is never helm's), nothing deleted by kubectl, the kept objects listed;
+/// on the deploy profile's context although another one is current.
 #[test]
-fn teardown_keeps_data_and_cluster() {
+fn teardown_keeps_data_and_targets_the_deploy_profile() {
     let plan = teardown_plan(
         &TeardownOptions::default(),
-        &teardown_facts(ProfileState::Unknown, "todo-chatbot", false),
+        &teardown_facts(ProfileState::Running, "kind-other", true),
     );
     assert_eq!(
         plan.descriptions(),
         [
             "check helm >= 3.16.0, kubectl >= 1.28.0: ok",
             "skip: targets kubeconfig context todo-chatbot",
-            "$ helm uninstall todo --namespace todo --ignore-not-found --wait",
-            "$ kubectl delete namespace todo --ignore-not-found --wait",
+            "$ helm --kube-context todo-chatbot uninstall todo --namespace todo --ignore-not-found --wait",
+            KEPT,
+            "$ kubectl --context todo-chatbot get pvc,secret --namespace todo -l app.kubernetes.io/instance=todo",
         ]
     );
+    assert_eq!(plan.title, "cargo xtask teardown");
+    // Nothing in a plain teardown deletes anything but the release.
+    for step in plan.descriptions() {
+        assert!(
+            !step.contains(" delete ") && !step.contains("minikube"),
+            "{step}"
+        );
+    }
 }
 
 #[test]
-fn teardown_purge_deletes_pvcs_and_the_profile() {
+fn teardown_purge_deletes_pvc_secret_namespace_and_the_profile() {
     let options = TeardownOptions {
         purge: true,
         ..TeardownOptions::default()
@@ -453,9 +493,9 @@ fn teardown_purge_deletes_pvcs_and_the_profile() {
         [
             "check helm >= 3.16.0, kubectl >= 1.28.0: ok",
             "skip: targets kubeconfig context todo-chatbot",
-            "$ helm uninstall todo --namespace todo --ignore-not-found --wait",
-            "$ kubectl delete pvc --namespace todo -l app.kubernetes.io/instance=todo --ignore-not-found",
-            "$ kubectl delete namespace todo --ignore-not-found --wait",
+            "$ helm --kube-context todo-chatbot uninstall todo --namespace todo --ignore-not-found --wait",
+            "$ kubectl --context todo-chatbot delete pvc,secret --namespace todo -l app.kubernetes.io/instance=todo --ignore-not-found --wait",
+            "$ kubectl --context todo-chatbot delete namespace todo --ignore-not-found --wait",
             "$ minikube delete -p todo-chatbot",
         ]
     );
@@ -463,62 +503,83 @@ fn teardown_purge_deletes_pvcs_and_the_profile() {
 }
 
 #[test]
-fn teardown_purge_with_explicit_profile_that_is_stopped() {
+fn teardown_of_a_stopped_or_missing_profile() {
+    let stopped = teardown_facts(ProfileState::Stopped, "kind-other", true);
     let options = TeardownOptions {
         purge: true,
         profile: "demo".into(),
-        profile_explicit: true,
         ..TeardownOptions::default()
     };
-    let plan = teardown_plan(
-        &options,
-        &teardown_facts(ProfileState::Stopped, "kind-other", true),
-    );
     assert_eq!(
-        plan.descriptions(),
+        teardown_plan(&options, &stopped).descriptions(),
         [
             "check helm >= 3.16.0, kubectl >= 1.28.0: ok",
             "skip: targets kubeconfig context demo",
-            "skip: minikube profile demo is not running: nothing to uninstall from it",
+            "skip: minikube profile demo is not running: nothing to uninstall from it (`minikube delete` removes its data)",
             "$ minikube delete -p demo",
         ]
     );
-    // Running, explicit profile: every kube call names its context.
-    let plan = teardown_plan(
-        &TeardownOptions {
-            purge: false,
-            ..options
-        },
-        &teardown_facts(ProfileState::Running, "kind-other", true),
-    );
+    // Without --purge a stopped profile is left alone, and the user is told both ways on.
+    let keep = TeardownOptions {
+        purge: false,
+        ..options.clone()
+    };
     assert_eq!(
-        plan.descriptions()[2..],
+        teardown_plan(&keep, &stopped).descriptions()[2..],
         [
-            "$ helm --kube-context demo uninstall todo --namespace todo --ignore-not-found --wait",
-            "$ kubectl --context demo delete namespace todo --ignore-not-found --wait",
+            "skip: minikube profile demo is not running: nothing is changed; `minikube start -p demo` and re-run to uninstall, or `--purge` to delete the profile and its data"
+        ]
+    );
+    // No profile at all: nothing to do, and never a fall-back to the current context.
+    let absent = teardown_facts(ProfileState::Absent, "kind-other", true);
+    assert_eq!(
+        teardown_plan(&options, &absent).descriptions()[2..],
+        [
+            "skip: minikube profile demo does not exist: nothing to uninstall (for another cluster: --cluster current)",
+            "skip: minikube profile demo does not exist: nothing to delete",
+        ]
+    );
+    let no_minikube = teardown_facts(ProfileState::Unknown, "kind-other", false);
+    assert_eq!(
+        teardown_plan(&keep, &no_minikube).descriptions()[2..],
+        [
+            "skip: minikube not found: there is no profile demo to tear down here (for another cluster: --cluster current)"
         ]
     );
 }
 
+/// `--cluster current`: the current context, no `--context` flags, and --purge deletes no
+/// minikube profile.
 #[test]
-fn teardown_purge_without_minikube() {
+fn teardown_of_the_current_cluster() {
     let options = TeardownOptions {
-        purge: true,
+        cluster: ClusterTarget::Current,
         ..TeardownOptions::default()
     };
-    let plan = teardown_plan(
-        &options,
-        &teardown_facts(ProfileState::Unknown, "kind-dev", false),
-    );
-    let steps = plan.descriptions();
-    assert_eq!(steps.len(), 6);
+    let facts = teardown_facts(ProfileState::Unknown, "kind-dev", false);
     assert_eq!(
-        steps[3],
-        "$ kubectl delete pvc --namespace todo -l app.kubernetes.io/instance=todo --ignore-not-found"
+        teardown_plan(&options, &facts).descriptions(),
+        [
+            "check helm >= 3.16.0, kubectl >= 1.28.0: ok",
+            "skip: targets kubeconfig context kind-dev",
+            "$ helm uninstall todo --namespace todo --ignore-not-found --wait",
+            KEPT,
+            "$ kubectl get pvc,secret --namespace todo -l app.kubernetes.io/instance=todo",
+        ]
     );
+    let purge = TeardownOptions {
+        purge: true,
+        ..options
+    };
+    let plan = teardown_plan(&purge, &facts);
+    assert_eq!(plan.title, "cargo xtask teardown --purge --cluster current");
     assert_eq!(
-        steps[5],
-        "skip: minikube not found: cannot delete profile todo-chatbot (none to delete if minikube was never installed)"
+        plan.descriptions()[2..],
+        [
+            "$ helm uninstall todo --namespace todo --ignore-not-found --wait",
+            "$ kubectl delete pvc,secret --namespace todo -l app.kubernetes.io/instance=todo --ignore-not-found --wait",
+            "$ kubectl delete namespace todo --ignore-not-found --wait",
+        ]
     );
 }
 
@@ -546,6 +607,8 @@ fn a_missing_current_context_stops_current_cluster_plans() {
         llm_api_key_set: false,
         node_architectures: BTreeSet::new(),
         host_architecture: "amd64".into(),
+        host_os: "linux".into(),
+        minikube_driver: None,
     };
     assert_eq!(
         deploy_plan(&options, &facts).problems(),
@@ -555,18 +618,22 @@ fn a_missing_current_context_stops_current_cluster_plans() {
     );
     let mut teardown = teardown_facts(ProfileState::Unknown, "x", false);
     teardown.current_context = None;
-    assert_eq!(
-        teardown_plan(&TeardownOptions::default(), &teardown).problems(),
-        [
-            "the kubeconfig has no current context: pass --profile NAME or pick one with `kubectl config use-context NAME`"
-        ]
-    );
-    // With --profile the profile's context is used, whatever the current one is.
-    let explicit = TeardownOptions {
-        profile_explicit: true,
+    let current = TeardownOptions {
+        cluster: ClusterTarget::Current,
         ..TeardownOptions::default()
     };
-    assert!(teardown_plan(&explicit, &teardown).problems().is_empty());
+    assert_eq!(
+        teardown_plan(&current, &teardown).problems(),
+        [
+            "--cluster current: the kubeconfig has no current context; pick one with `kubectl config use-context NAME` (or tear down the minikube profile: drop --cluster current)"
+        ]
+    );
+    // The default targets the profile's context, whatever the current one is (or none).
+    assert!(
+        teardown_plan(&TeardownOptions::default(), &teardown)
+            .problems()
+            .is_empty()
+    );
 }
 
 /// `--images auto` builds with Nix only where the flake can build images, and says why.
@@ -638,6 +705,8 @@ fn the_nodes_architecture_picks_the_archive_to_load() {
         llm_api_key_set: false,
         node_architectures: nodes.iter().map(|n| n.to_string()).collect(),
         host_architecture: host.into(),
+        host_os: "linux".into(),
+        minikube_driver: None,
     };
     let loads = |options: &DeployOptions, facts: &DeployFacts| -> Vec<String> {
         deploy_plan(options, facts)

@@ -7,7 +7,7 @@ pub mod process;
 pub mod router;
 pub mod stack;
 
-pub use process::{LogMode, ServiceProcess};
+pub use process::{LogMode, ServiceProcess, colour_enabled, stderr_colour, stdout_colour};
 pub use router::{Backend, RouterHandle, Upstreams};
 pub use stack::{Stack, StackConfig};
 

@@ -10,10 +10,36 @@ use tokio::process::{Child, Command};
 /// Where a service's output goes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogMode {
-    /// Each line to stderr, prefixed with the service name in its colour.
-    Prefixed { colour: u8 },
+    /// Each line to stderr, prefixed with the service name, in this ANSI colour when given
+    /// (see [`colour_enabled`]).
+    Prefixed { colour: Option<u8> },
     /// Discarded (benchmarks: logging must not cost the load generator CPU).
     Quiet,
+}
+
+/// Whether output gets ANSI colours: only on a terminal, and never when `NO_COLOR` is set to
+/// anything but the empty string (<https://no-color.org>). A log written to a file or read by
+/// CI must stay plain text.
+pub fn colour_enabled(is_terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    is_terminal && no_color.is_none_or(|value| value.is_empty())
+}
+
+/// [`colour_enabled`] for this process's stderr (where the service logs go).
+pub fn stderr_colour() -> bool {
+    use std::io::IsTerminal as _;
+    colour_enabled(
+        std::io::stderr().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
+}
+
+/// [`colour_enabled`] for this process's stdout.
+pub fn stdout_colour() -> bool {
+    use std::io::IsTerminal as _;
+    colour_enabled(
+        std::io::stdout().is_terminal(),
+        std::env::var_os("NO_COLOR").as_deref(),
+    )
 }
 
 /// Variables a service may take from the shell that starts the stack: where things are, the
@@ -97,7 +123,10 @@ impl ServiceProcess {
             .spawn()
             .with_context(|| format!("starting {}", binary.display()))?;
         if let LogMode::Prefixed { colour } = log {
-            let prefix = format!("\x1b[{colour}m{name:>8} |\x1b[0m ");
+            let prefix = match colour {
+                Some(colour) => format!("\x1b[{colour}m{name:>8} |\x1b[0m "),
+                None => format!("{name:>8} | "),
+            };
             if let Some(out) = child.stdout.take() {
                 tokio::spawn(forward(BufReader::new(out), prefix.clone()));
             }
@@ -227,5 +256,18 @@ mod tests {
             &[("LLM_MODEL", "gpt-4o-mini")],
         );
         assert_eq!(env, vars(&[("LLM_MODEL", "gpt-4o-mini")]));
+    }
+
+    /// The colour decision from a fake TTY flag and `NO_COLOR` values.
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        use std::ffi::OsStr;
+        assert!(colour_enabled(true, None));
+        assert!(!colour_enabled(false, None), "a file or a CI log");
+        assert!(!colour_enabled(true, Some(OsStr::new("1"))));
+        assert!(!colour_enabled(true, Some(OsStr::new("yes"))));
+        // no-color.org: an empty NO_COLOR does not count.
+        assert!(colour_enabled(true, Some(OsStr::new(""))));
+        assert!(!colour_enabled(false, Some(OsStr::new(""))));
     }
 }

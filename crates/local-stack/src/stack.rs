@@ -199,16 +199,20 @@ fn spawn_service(
     name: &str,
     port: u16,
 ) -> Result<ServiceProcess> {
-    let colour = match name {
+    let colour = crate::process::stderr_colour().then_some(match name {
         "todo-api" => 36,
         "todo-mcp" => 35,
         _ => 33,
-    };
+    });
     let log = if logs {
         LogMode::Prefixed { colour }
     } else {
         LogMode::Quiet
     };
-    let env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    let mut env: Vec<(&str, String)> = env.iter().map(|(k, v)| (k.as_str(), v.clone())).collect();
+    if colour.is_none() {
+        // The services' own log lines (tracing) are coloured unless told not to.
+        env.push(("NO_COLOR", "1".to_owned()));
+    }
     ServiceProcess::spawn(name, &bin_dir.join(name), port, &env, log)
 }

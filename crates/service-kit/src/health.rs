@@ -3,11 +3,17 @@
 //! - `/livez`: the process is up and serving. Touches nothing else, so a slow database never
 //!   gets a healthy pod restarted by its liveness probe.
 //! - `/readyz`: ready for traffic: every dependency check passes and shutdown has not begun.
-//!   It turns 503 the moment shutdown starts, so the load balancer drains the pod.
+//!   It turns 503 the moment shutdown starts, so the load balancer drains the pod. A check
+//!   that has passed once and then fails keeps the pod ready for a grace period
+//!   ([`ReadinessSettings`], `READINESS_DB_GRACE_SECONDS`, 30 s in the binaries): a short
+//!   database blip must not pull every replica out of the load balancer at once, which would
+//!   turn a few failed requests into a site-wide 503. Requests during the blip still fail fast
+//!   with their own 503. The body lists such checks under `degraded`.
 //! - `/health`: the detailed report the spec asks for, `{"status","service","version",
 //!   "timestamp","checks":{name: "ok"|"failed"}}`, 200 or 503. Every check is bounded by a
 //!   timeout, so the answer comes in time even when a dependency hangs.
 
+use crate::config::{ConfigError, Env};
 use axum::Json;
 use axum::Router;
 use axum::extract::State;
@@ -16,12 +22,67 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::time::Duration;
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
 
 /// A named dependency check: `Ok` when the dependency answers and is usable.
 pub type HealthCheck = Arc<dyn Fn() -> BoxFuture<'static, Result<(), String>> + Send + Sync>;
+
+/// How long a dependency may fail before `/readyz` turns 503, for every [`Health`] this
+/// process creates afterwards. Each binary installs it at start-up; a `Health` built without
+/// it (tests, embedders) has no grace and reports the dependency as it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ReadinessSettings {
+    pub dependency_grace: Duration,
+}
+
+static PROCESS_GRACE: OnceLock<Duration> = OnceLock::new();
+
+impl ReadinessSettings {
+    /// `READINESS_DB_GRACE_SECONDS`, default 30.
+    pub fn from_env(env: &Env) -> Result<ReadinessSettings, ConfigError> {
+        let seconds: u64 = env.parse_or(
+            "READINESS_DB_GRACE_SECONDS",
+            30,
+            "a whole number of seconds, e.g. 30 (0: not ready at the first failed check)",
+        )?;
+        Ok(ReadinessSettings {
+            dependency_grace: Duration::from_secs(seconds),
+        })
+    }
+
+    /// Makes this the grace of every `Health` created from now on (first call wins).
+    pub fn install(self) {
+        let _ = PROCESS_GRACE.set(self.dependency_grace);
+    }
+}
+
+/// Where a check counts.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    /// `/health` and `/readyz`.
+    Both,
+    /// `/readyz` only (e.g. "migrations applied").
+    ReadyOnly,
+    /// `/health` only: reported, but the pod can serve without it.
+    HealthOnly,
+}
+
+/// Readiness memory of one check: whether it ever passed, and since when it has failed.
+#[derive(Default)]
+struct CheckState {
+    passed_once: bool,
+    failing_since: Option<Instant>,
+}
+
+#[derive(Clone)]
+struct Check {
+    name: &'static str,
+    run: HealthCheck,
+    scope: Scope,
+    state: Arc<Mutex<CheckState>>,
+}
 
 /// The health state shared by a service's routes and its shutdown logic.
 #[derive(Clone)]
@@ -32,11 +93,11 @@ pub struct Health {
 struct Inner {
     service: &'static str,
     version: &'static str,
-    /// (name, check, readiness only): readiness-only checks are left out of `/health`.
-    checks: Vec<(&'static str, HealthCheck, bool)>,
+    checks: Vec<Check>,
     shutting_down: AtomicBool,
     health_timeout: Duration,
     ready_timeout: Duration,
+    grace: Duration,
 }
 
 impl Health {
@@ -51,8 +112,14 @@ impl Health {
                 health_timeout: Duration::from_millis(80),
                 // Readiness may wait a little longer: a false "not ready" drains a busy pod.
                 ready_timeout: Duration::from_millis(800),
+                grace: PROCESS_GRACE.get().copied().unwrap_or(Duration::ZERO),
             }),
         }
+    }
+
+    /// Sets the readiness grace of this `Health` (see [`ReadinessSettings`]).
+    pub fn with_readiness_grace(self, grace: Duration) -> Health {
+        self.rebuild(|inner| inner.grace = grace)
     }
 
     /// Adds a dependency check, reported by `/health` and required by `/readyz`.
@@ -62,7 +129,18 @@ impl Health {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.add(name, Arc::new(move || Box::pin(check())), false)
+        self.add(name, Arc::new(move || Box::pin(check())), Scope::Both)
+    }
+
+    /// Adds a check reported by `/health` only: the service serves without it (todo-web
+    /// renders an "unavailable" page when todo-api is down), so it must not make the pod
+    /// unready.
+    pub fn with_report_check<F, Fut>(self, name: &'static str, check: F) -> Health
+    where
+        F: Fn() -> Fut + Send + Sync + 'static,
+        Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+    {
+        self.add(name, Arc::new(move || Box::pin(check())), Scope::HealthOnly)
     }
 
     /// Adds a check required by `/readyz` only (e.g. "migrations applied").
@@ -71,24 +149,36 @@ impl Health {
         F: Fn() -> Fut + Send + Sync + 'static,
         Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
     {
-        self.add(name, Arc::new(move || Box::pin(check())), true)
+        self.add(name, Arc::new(move || Box::pin(check())), Scope::ReadyOnly)
     }
 
-    fn add(mut self, name: &'static str, check: HealthCheck, ready_only: bool) -> Health {
+    fn add(self, name: &'static str, run: HealthCheck, scope: Scope) -> Health {
+        self.rebuild(|inner| {
+            inner.checks.push(Check {
+                name,
+                run,
+                scope,
+                state: Arc::default(),
+            })
+        })
+    }
+
+    fn rebuild(mut self, change: impl FnOnce(&mut Inner)) -> Health {
         match Arc::get_mut(&mut self.inner) {
-            Some(inner) => inner.checks.push((name, check, ready_only)),
+            Some(inner) => change(inner),
             None => {
                 // Already shared: rebuild (only happens if a caller cloned before configuring).
-                let mut checks = self.inner.checks.clone();
-                checks.push((name, check, ready_only));
-                self.inner = Arc::new(Inner {
+                let mut inner = Inner {
                     service: self.inner.service,
                     version: self.inner.version,
-                    checks,
+                    checks: self.inner.checks.clone(),
                     shutting_down: AtomicBool::new(self.inner.shutting_down.load(Ordering::SeqCst)),
                     health_timeout: self.inner.health_timeout,
                     ready_timeout: self.inner.ready_timeout,
-                });
+                    grace: self.inner.grace,
+                };
+                change(&mut inner);
+                self.inner = Arc::new(inner);
             }
         }
         self
@@ -112,20 +202,24 @@ impl Health {
         &self,
         timeout: Duration,
         readiness: bool,
-    ) -> Vec<(&'static str, Result<(), String>)> {
+    ) -> Vec<(&Check, Result<(), String>)> {
         let runs = self
             .inner
             .checks
             .iter()
-            .filter(|(_, _, ready_only)| readiness || !ready_only)
-            .map(|(name, check, _)| {
-                let fut = check();
+            .filter(|check| match check.scope {
+                Scope::Both => true,
+                Scope::ReadyOnly => readiness,
+                Scope::HealthOnly => !readiness,
+            })
+            .map(|check| {
+                let fut = (check.run)();
                 async move {
                     let result = match tokio::time::timeout(timeout, fut).await {
                         Ok(r) => r,
                         Err(_) => Err(format!("no answer within {} ms", timeout.as_millis())),
                     };
-                    (*name, result)
+                    (check, result)
                 }
             });
         futures::future::join_all(runs).await
@@ -154,12 +248,42 @@ async fn readyz(State(health): State<Health>) -> Response {
             .into_response();
     }
     let results = health.run_checks(health.inner.ready_timeout, true).await;
-    let failed: Map<String, Value> = results
-        .into_iter()
-        .filter_map(|(name, r)| r.err().map(|e| (name.to_owned(), Value::String(e))))
-        .collect();
+    let grace = health.inner.grace;
+    let now = Instant::now();
+    let mut failed = Map::new();
+    let mut degraded = Map::new();
+    for (check, result) in results {
+        let mut state = match check.state.lock() {
+            Ok(state) => state,
+            Err(poisoned) => poisoned.into_inner(),
+        };
+        let Err(reason) = result else {
+            state.passed_once = true;
+            state.failing_since = None;
+            continue;
+        };
+        let since = *state.failing_since.get_or_insert(now);
+        let failing_for = now.saturating_duration_since(since);
+        // Never passed (starting up): not ready yet. Passed before: ready within the grace.
+        if state.passed_once && failing_for < grace {
+            degraded.insert(
+                check.name.to_owned(),
+                Value::String(format!(
+                    "{reason} (failing for {} s; not ready after {} s)",
+                    failing_for.as_secs(),
+                    grace.as_secs()
+                )),
+            );
+        } else {
+            failed.insert(check.name.to_owned(), Value::String(reason));
+        }
+    }
     if failed.is_empty() {
-        Json(json!({ "status": "ready", "service": health.service() })).into_response()
+        let mut body = json!({ "status": "ready", "service": health.service() });
+        if !degraded.is_empty() {
+            body["degraded"] = Value::Object(degraded);
+        }
+        Json(body).into_response()
     } else {
         (
             StatusCode::SERVICE_UNAVAILABLE,
@@ -173,7 +297,8 @@ async fn health(State(health): State<Health>) -> Response {
     let results = health.run_checks(health.inner.health_timeout, false).await;
     let mut checks = Map::new();
     let mut healthy = true;
-    for (name, result) in results {
+    for (check, result) in results {
+        let name = check.name;
         if let Err(reason) = &result {
             healthy = false;
             tracing::warn!(check = name, %reason, "health check failed");
@@ -280,6 +405,79 @@ mod tests {
                 .status(),
             503
         );
+    }
+
+    #[tokio::test]
+    async fn readiness_outlasts_a_short_failure_but_not_a_long_one() {
+        let up = Arc::new(AtomicBool::new(false));
+        let flag = up.clone();
+        let health = Health::new("demo", "0")
+            .with_check("database", move || {
+                let up = flag.load(Ordering::SeqCst);
+                async move { if up { Ok(()) } else { Err("refused".into()) } }
+            })
+            .with_readiness_grace(Duration::from_secs(2));
+        let base = serve(health.clone()).await;
+        let client = reqwest::Client::new();
+        let ready = || async {
+            let r = client.get(format!("{base}/readyz")).send().await.unwrap();
+            (r.status().as_u16(), r.json::<Value>().await.unwrap())
+        };
+        // Never passed yet: no grace while starting up.
+        assert_eq!(ready().await.0, 503);
+        up.store(true, Ordering::SeqCst);
+        assert_eq!(ready().await.0, 200);
+        up.store(false, Ordering::SeqCst);
+        let (status, body) = ready().await;
+        assert_eq!(status, 200, "{body}");
+        assert!(
+            body["degraded"]["database"]
+                .as_str()
+                .unwrap()
+                .contains("refused"),
+            "{body}"
+        );
+        // /health reports the truth at once.
+        let r = client.get(format!("{base}/health")).send().await.unwrap();
+        assert_eq!(r.status(), 503);
+        // Past the grace: not ready.
+        tokio::time::sleep(Duration::from_millis(2100)).await;
+        let (status, body) = ready().await;
+        assert_eq!(status, 503, "{body}");
+        assert_eq!(body["failed"]["database"], "refused");
+        // Back: ready at once, and the next failure gets a fresh grace.
+        up.store(true, Ordering::SeqCst);
+        assert_eq!(ready().await.0, 200);
+        up.store(false, Ordering::SeqCst);
+        assert_eq!(ready().await.0, 200);
+    }
+
+    #[tokio::test]
+    async fn a_report_check_shows_in_health_but_never_unreadies() {
+        let health = Health::new("demo", "0")
+            .with_report_check("api", || async { Err("connection refused".into()) });
+        let base = serve(health).await;
+        let client = reqwest::Client::new();
+        let r = client.get(format!("{base}/readyz")).send().await.unwrap();
+        assert_eq!(r.status(), 200);
+        let r = client.get(format!("{base}/health")).send().await.unwrap();
+        assert_eq!(r.status(), 503);
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["checks"]["api"], "failed");
+    }
+
+    #[test]
+    fn the_grace_setting_is_read_and_checked() {
+        let default = ReadinessSettings::from_env(&Env::from_pairs([])).unwrap();
+        assert_eq!(default.dependency_grace, Duration::from_secs(30));
+        let set =
+            ReadinessSettings::from_env(&Env::from_pairs([("READINESS_DB_GRACE_SECONDS", "5")]))
+                .unwrap();
+        assert_eq!(set.dependency_grace, Duration::from_secs(5));
+        let e =
+            ReadinessSettings::from_env(&Env::from_pairs([("READINESS_DB_GRACE_SECONDS", "soon")]))
+                .unwrap_err();
+        assert_eq!(e.variable, "READINESS_DB_GRACE_SECONDS");
     }
 
     #[tokio::test]

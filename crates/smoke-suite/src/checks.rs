@@ -591,6 +591,34 @@ pub async fn isolation(http: &Http, base: &str, first: &Session) -> Checked<()> 
     ))
 }
 
+/// Deletes every task of the run's user, so a smoke run against a dev database or a cluster
+/// leaves only its `smoke-*@example.com` users behind (the API has no account deletion). The
+/// second user of the isolation check never has tasks.
+pub async fn clean_up(http: &Http, base: &str, session: &Session) -> Checked<()> {
+    let list = format!("{base}/api/tasks");
+    let mut deleted = 0;
+    // Bounded: a run makes a handful of tasks; a page that does not shrink is a failure.
+    for _ in 0..100 {
+        let page = get_page(http, &list, &session.token).await?;
+        if page.items.is_empty() {
+            return Ok(((), format!("deleted the run's {deleted} remaining task(s)")));
+        }
+        for task in &page.items {
+            http.call(
+                Method::DELETE,
+                &format!("{list}/{}", task.id),
+                Some(&session.token),
+                None,
+            )
+            .await?
+            .expect(204)
+            .with_context(|| format!("deleting smoke task {}", task.number))?;
+            deleted += 1;
+        }
+    }
+    anyhow::bail!("GET /api/tasks still lists tasks after deleting {deleted}")
+}
+
 /// Makes a task, restarts what `restart` restarts, waits for the API to answer again and
 /// checks that every task of the user and the login survived.
 pub async fn restart<F>(

@@ -68,6 +68,7 @@ pub mod names {
     pub const MCP_CALL: &str = "mcp tools/call";
     pub const ISOLATION: &str = "user isolation";
     pub const RESTART: &str = "restart keeps data";
+    pub const CLEAN_UP: &str = "clean up";
 }
 
 /// Runs every check against `config`, calling `on_result` as each one finishes. With
@@ -179,6 +180,11 @@ pub async fn run(
             }
         }
     }
+    // Last, after the restart check has read the data back.
+    r.check_with(CLEAN_UP, alice, REGISTER, |s| {
+        checks::clean_up(http, base, s)
+    })
+    .await;
     r.finish()
 }
 

@@ -9,7 +9,8 @@
 //! - A server started for a whole test binary (see [`shared`]) is never dropped, so it must not
 //!   outlive the process: `postgres` runs as a direct child with `--pdeathsig`, spawned from one
 //!   thread that lives as long as the process (the death signal follows the spawning *thread*).
-//!   Data directories left by a killed run are swept the next time a server starts.
+//!   A small watcher removes its data directory once the process and the server are gone;
+//!   anything it missed is swept the next time a server starts.
 
 use anyhow::{Context, Result, bail};
 use std::net::{Ipv4Addr, TcpListener, TcpStream};
@@ -196,6 +197,28 @@ impl PgServer {
         Ok(())
     }
 
+    /// For a server that is never dropped (the shared one): a watcher removes its data
+    /// directory once this process and then the server are gone, so every test binary does not
+    /// leave ~100 MB in the temp dir until the next sweep. A shell, because Rust has no safe
+    /// exit hook and the server must be stopped (by its death signal) before its files go.
+    fn remove_after_exit(&self) {
+        let script = r#"
+            while kill -0 "$1" 2>/dev/null; do sleep 1; done
+            n=0
+            while [ -e "$2/data/postmaster.pid" ] && [ "$n" -lt 300 ]; do sleep 0.2; n=$((n+1)); done
+            rm -rf "$2"
+        "#;
+        // Best effort: without it the next start's sweep still removes the dir later.
+        let _ = Command::new("sh")
+            .args(["-c", script, "throwaway-pg-reaper"])
+            .arg(std::process::id().to_string())
+            .arg(self.dir.path())
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn();
+    }
+
     fn wait_ready(&self, timeout: Duration) -> Result<()> {
         let started = Instant::now();
         loop {
@@ -262,6 +285,7 @@ pub fn shared() -> Result<&'static TestDatabases> {
             });
         }
         let server: &'static PgServer = Box::leak(Box::new(PgServer::start()?));
+        server.remove_after_exit();
         Ok(TestDatabases::Throwaway(server))
     };
     SHARED
@@ -369,11 +393,17 @@ pub fn bin_dir() -> Result<PathBuf> {
             }
         }
     }
-    bail!(
-        "PostgreSQL server binaries not found. Install them (`apt-get install -y postgresql`, or \
-         `nix develop`), set PG_BIN_DIR, or point DATABASE_URL at an existing server"
-    )
+    bail!("{MISSING_BINARIES}")
 }
+
+/// What to do when the server binaries (`initdb`, `postgres`) are not found: per platform the
+/// package that has them and where it puts them.
+pub const MISSING_BINARIES: &str = "PostgreSQL server binaries (initdb, postgres) not found. Install them:
+  Debian/Ubuntu:     sudo apt-get install -y postgresql   (found in /usr/lib/postgresql/<major>/bin)
+  Fedora:            sudo dnf install -y postgresql-server   (puts them on PATH)
+  macOS (Homebrew):  brew install postgresql@17   (then `export PATH=\"$(brew --prefix postgresql@17)/bin:$PATH\"`)
+  Nix:               nix develop   (the dev shell has them)
+or set PG_BIN_DIR to the directory holding them, or point DATABASE_URL at an existing server";
 
 fn is_root() -> bool {
     // std has no geteuid; the owner of /proc/self is the effective user.

@@ -4,7 +4,7 @@ use clap::{Parser, Subcommand};
 use service_kit::{Env, binary};
 use std::process::ExitCode;
 use todo_api::config::{Config, database_url};
-use todo_store::{PoolSettings, Store};
+use todo_store::{PoolSettings, Store, WaitSettings};
 
 const SERVICE: &str = "todo-api";
 
@@ -19,7 +19,9 @@ struct Cli {
 enum Cmd {
     /// Serve the API on $PORT (the default).
     Serve,
-    /// Apply database migrations and exit (for a Job or an init container).
+    /// Apply database migrations and exit (for a Job or an init container). Waits for the
+    /// database up to MIGRATE_WAIT_SECONDS (120), retrying with exponential backoff capped at
+    /// MIGRATE_RETRY_MAX_SECONDS (10).
     Migrate,
     /// Probe a health endpoint and exit 0 when it answers 2xx (the images have no curl).
     Healthcheck {
@@ -43,9 +45,20 @@ fn main() -> ExitCode {
                 Ok(url) => url,
                 Err(e) => return binary::config_error(SERVICE, e),
             };
+            let wait = match wait_settings(&env) {
+                Ok(wait) => wait,
+                Err(e) => return binary::config_error(SERVICE, e),
+            };
             binary::run_async(SERVICE, async move {
                 let store = Store::connect_lazy(&url, &PoolSettings::default())?;
-                store.migrate().await?;
+                // An init container starts with the database: wait for it here (each pause
+                // logged) rather than exiting into the kubelet's crash-loop back-off.
+                store.migrate_when_reachable(&wait).await.map_err(|e| {
+                    anyhow::anyhow!(
+                        "{e} (waited up to MIGRATE_WAIT_SECONDS={}; raise it if the database is just slow to start)",
+                        wait.budget.as_secs()
+                    )
+                })?;
                 store.close().await;
                 tracing::info!("migrations applied");
                 Ok(())
@@ -56,6 +69,11 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(e) => return binary::config_error(SERVICE, e),
             };
+            // A short database blip must not unready every replica (READINESS_DB_GRACE_SECONDS).
+            match service_kit::health::ReadinessSettings::from_env(&env) {
+                Ok(readiness) => readiness.install(),
+                Err(e) => return binary::config_error(SERVICE, e),
+            }
             service_kit::telemetry::init(config.log_format);
             binary::run_async(SERVICE, async move {
                 let listener = binary::bind(config.port).await?;
@@ -63,4 +81,31 @@ fn main() -> ExitCode {
             })
         }
     }
+}
+
+/// `MIGRATE_WAIT_SECONDS` (total wait, 0 = one attempt) and `MIGRATE_RETRY_MAX_SECONDS` (the
+/// longest pause between attempts, at least 1).
+fn wait_settings(env: &Env) -> Result<WaitSettings, service_kit::ConfigError> {
+    let defaults = WaitSettings::default();
+    let budget = env.parse_or(
+        "MIGRATE_WAIT_SECONDS",
+        defaults.budget.as_secs(),
+        "a whole number of seconds, e.g. 120",
+    )?;
+    let max_delay = env.parse_or(
+        "MIGRATE_RETRY_MAX_SECONDS",
+        defaults.max_delay.as_secs(),
+        "a whole number of seconds of at least 1, e.g. 10",
+    )?;
+    if max_delay == 0 {
+        return Err(service_kit::ConfigError {
+            variable: "MIGRATE_RETRY_MAX_SECONDS".into(),
+            message: "got 0, expected at least 1 (0 would retry without pausing)".into(),
+        });
+    }
+    Ok(WaitSettings {
+        budget: std::time::Duration::from_secs(budget),
+        max_delay: std::time::Duration::from_secs(max_delay),
+        ..defaults
+    })
 }

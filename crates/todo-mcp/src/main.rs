@@ -35,6 +35,11 @@ fn main() -> ExitCode {
                 Ok(c) => c,
                 Err(e) => return binary::config_error(SERVICE, e),
             };
+            // A short database blip must not unready every replica (READINESS_DB_GRACE_SECONDS).
+            match service_kit::health::ReadinessSettings::from_env(&Env::from_process()) {
+                Ok(readiness) => readiness.install(),
+                Err(e) => return binary::config_error(SERVICE, e),
+            }
             service_kit::telemetry::init(config.log_format);
             binary::run_async(SERVICE, async move {
                 let listener = binary::bind(config.port).await?;

@@ -2,6 +2,8 @@
 //!
 //! - [`Store`]: the PostgreSQL pool, the embedded migrations (applied under sqlx's advisory
 //!   lock, so several replicas starting at once is safe) and readiness checks.
+//!   [`Store::migrate_when_reachable`] waits for a database that is still starting (bounded
+//!   exponential backoff, [`WaitSettings`]), for `todo-api migrate` in an init container.
 //! - Repositories, always scoped to one user: a user can never reach another user's rows,
 //!   because every query filters on the caller's id ([`UserStore`], [`TaskStore`],
 //!   [`ConversationStore`]).
@@ -11,6 +13,7 @@ mod conversations;
 mod error;
 pub mod model;
 pub mod query;
+pub mod sessions;
 mod tasks;
 #[doc(hidden)]
 pub mod testing;
@@ -26,8 +29,8 @@ pub use tasks::TaskStore;
 pub use throttle::{Attempt, LoginThrottle, ThrottlePolicy};
 pub use users::UserStore;
 
-use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
-use sqlx::{PgPool, migrate::Migrator};
+use sqlx::postgres::{PgConnectOptions, PgConnection, PgPoolOptions};
+use sqlx::{Connection, PgPool, migrate::Migrator};
 use std::str::FromStr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Weak};
@@ -48,6 +51,29 @@ impl Default for PoolSettings {
         PoolSettings {
             max_connections: 10,
             acquire_timeout: Duration::from_secs(5),
+        }
+    }
+}
+
+/// How long [`Store::migrate_when_reachable`] waits for the database, and how it backs off.
+#[derive(Debug, Clone)]
+pub struct WaitSettings {
+    /// Total time to keep trying; past it the wait fails with the last error.
+    pub budget: Duration,
+    /// The first pause; each later one doubles, up to `max_delay`.
+    pub first_delay: Duration,
+    pub max_delay: Duration,
+}
+
+impl Default for WaitSettings {
+    fn default() -> Self {
+        // Long enough for a first install, where PostgreSQL's volume is provisioned and its
+        // data directory initialised while this waits; short enough that a wrong URL is
+        // reported within a couple of minutes.
+        WaitSettings {
+            budget: Duration::from_secs(120),
+            first_delay: Duration::from_millis(500),
+            max_delay: Duration::from_secs(10),
         }
     }
 }
@@ -151,6 +177,70 @@ impl Store {
             .map_err(|e| StoreError::Migration(e.to_string()))
     }
 
+    /// Waits until the database accepts a connection, then applies pending migrations.
+    ///
+    /// Only "not there yet" is retried: refused or timed-out connections, DNS that does not
+    /// resolve yet, and a server still starting up or full. A wrong password or a missing
+    /// database fails at once, since waiting cannot fix them. Each pause is logged, naming the
+    /// server (never the password) and the error; when `wait.budget` is spent the error says
+    /// how long it waited and what failed last.
+    pub async fn migrate_when_reachable(&self, wait: &WaitSettings) -> Result<(), StoreError> {
+        let options = self.pool.connect_options();
+        let target = describe(&options);
+        let started = tokio::time::Instant::now();
+        let mut delay = wait.first_delay;
+        let mut attempt = 1u32;
+        loop {
+            let left = wait.budget.saturating_sub(started.elapsed());
+            // One attempt may not outlast the budget, nor hang on a black-holed address.
+            let per_attempt = left.clamp(Duration::from_millis(100), Duration::from_secs(5));
+            let error =
+                match tokio::time::timeout(per_attempt, PgConnection::connect_with(&options)).await
+                {
+                    Ok(Ok(conn)) => {
+                        // Reachable: a failed close of the probe connection changes nothing.
+                        let _ = conn.close().await;
+                        return self.migrate().await;
+                    }
+                    Ok(Err(e)) => e,
+                    Err(_) => sqlx::Error::PoolTimedOut,
+                };
+            let reason = match &error {
+                sqlx::Error::PoolTimedOut => {
+                    format!("no answer within {} ms", per_attempt.as_millis())
+                }
+                other => other.to_string(),
+            };
+            if !worth_waiting_for(&error) {
+                return Err(StoreError::Migration(format!(
+                    "PostgreSQL at {target} refused the connection: {reason} (waiting will not help: check DATABASE_URL's user, password and database name)"
+                )));
+            }
+            let left = wait.budget.saturating_sub(started.elapsed());
+            if left.is_zero() {
+                return Err(StoreError::Migration(format!(
+                    "gave up waiting for PostgreSQL at {target} after {:.0} s and {attempt} attempts; last error: {reason}. Check that the database is running and that DATABASE_URL points at it",
+                    wait.budget.as_secs_f64()
+                )));
+            }
+            let pause = delay.min(left);
+            tracing::warn!(
+                waiting_for = %target,
+                error = %reason,
+                attempt,
+                retry_in_ms = pause.as_millis() as u64,
+                budget_left_s = left.as_secs(),
+                "waiting for PostgreSQL at {target}: {reason}; attempt {attempt} failed, next in {:.1} s ({} s of {} s left)",
+                pause.as_secs_f64(),
+                left.as_secs(),
+                wait.budget.as_secs()
+            );
+            tokio::time::sleep(pause).await;
+            delay = (delay * 2).min(wait.max_delay);
+            attempt += 1;
+        }
+    }
+
     /// Database reachable: a round trip on a pooled connection.
     pub async fn ping(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT 1").execute(self.gated()).await?;
@@ -199,6 +289,25 @@ impl Store {
     /// Failed logins per account, shared by every replica.
     pub fn login_throttle(&self) -> LoginThrottle<'_> {
         LoginThrottle::new(self.gated())
+    }
+}
+
+/// `host:port/database` (or the socket), for messages: never the password.
+fn describe(options: &PgConnectOptions) -> String {
+    let database = options.get_database().unwrap_or(options.get_username());
+    match options.get_socket() {
+        Some(socket) => format!("{}/{database}", socket.display()),
+        None => format!("{}:{}/{database}", options.get_host(), options.get_port()),
+    }
+}
+
+/// Errors that mean "the database is not there yet", as opposed to "it said no".
+fn worth_waiting_for(error: &sqlx::Error) -> bool {
+    match error {
+        sqlx::Error::Io(_) | sqlx::Error::PoolTimedOut | sqlx::Error::PoolClosed => true,
+        // 57P03: starting up, shutting down or in recovery; 53300: too many connections.
+        sqlx::Error::Database(db) => matches!(db.code().as_deref(), Some("57P03" | "53300")),
+        _ => false,
     }
 }
 

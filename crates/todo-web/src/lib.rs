@@ -92,10 +92,14 @@ pub fn app_with(state: AppState, health: &Health, settings: session::SessionSett
         .layer(middleware::from_fn(service_kit::request_log::middleware))
 }
 
-/// Ready when the API answers its `/livez`: without it no page can be served.
+/// `/health` reports whether the API answers its `/livez`; `/readyz` does not depend on it.
+/// Without the API this service still serves: the sign-in page, the assets, and for every
+/// other page a 503 "can't reach the service" page that keeps what the user typed. Following
+/// the API's readiness instead would turn an API outage into the ingress's bare 503 for
+/// every page, and a blip of the API into every web pod leaving the load balancer.
 pub fn health(api: &Api) -> Health {
     let api = api.clone();
-    Health::new(SERVICE, VERSION).with_check("api", move || {
+    Health::new(SERVICE, VERSION).with_report_check("api", move || {
         let api = api.clone();
         async move { api.livez(Duration::from_secs(1)).await }
     })

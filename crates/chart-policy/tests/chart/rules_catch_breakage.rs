@@ -118,7 +118,7 @@ fn latest_tag_and_pull_policy_are_caught() {
     c.image_pull_policy = Some("Always".into());
     let violations = policy::images(&rendered, &expect);
     assert_caught(violations.clone(), "images", "uses the latest tag");
-    assert_caught(violations, "images", "not IfNotPresent");
+    assert_caught(violations, "images", "not the values' IfNotPresent");
 }
 
 #[test]
@@ -420,7 +420,7 @@ fn database_pools_beyond_max_connections_are_caught() {
     assert_caught(
         policy::connection_budget(&rendered),
         "connections",
-        "the services may open 130 connections (api 11 pods x 10, mcp 2 pods x 10) but PostgreSQL accepts 97",
+        "the services may open 140 connections (api 11 pods x 10, mcp 3 pods x 10) but PostgreSQL accepts 97",
     );
 
     let (mut rendered, _) = dev();

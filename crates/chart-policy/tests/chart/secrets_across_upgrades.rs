@@ -175,15 +175,110 @@ fn generated_secrets_are_kept_across_upgrades() {
             "helm {version} wrote to the API: {writes:#?}"
         );
 
-        // Control: without a cluster every render generates new values.
+        // Without a cluster nothing random is rendered: the Secret is left out.
         let plain = RenderRequest::new().values_file("values-dev.yaml");
-        let a = secret_data(&Rendered::parse(&helm.template(&plain).unwrap()).unwrap());
-        let b = secret_data(&Rendered::parse(&helm.template(&plain).unwrap()).unwrap());
-        assert_ne!(
-            a["jwt-secret"], b["jwt-secret"],
-            "helm {version}: plain template should not be stable"
+        let offline = Rendered::parse(&helm.template(&plain).unwrap()).unwrap();
+        assert_eq!(
+            offline.secrets().count(),
+            0,
+            "helm {version}: a render without a cluster must not generate secrets"
         );
     }
+}
+
+/// `helm template` (ArgoCD and other GitOps renderers work the same way) twice with the same
+/// values: byte-identical output for every values file, so a sync never rotates anything.
+#[test]
+fn renders_without_a_cluster_are_byte_identical() {
+    for helm in Helm::installed().unwrap_or_else(|e| panic!("{e:#}")) {
+        for file in chart_policy::scenarios::VALUES_FILES {
+            let request = RenderRequest::new().values_file(file);
+            let first = helm.template(&request).unwrap_or_else(|e| panic!("{e:#}"));
+            let second = helm.template(&request).unwrap_or_else(|e| panic!("{e:#}"));
+            assert!(
+                first == second,
+                "helm {}: two renders of {file} differ",
+                helm.version
+            );
+            assert!(
+                first.contains("kind: Deployment"),
+                "{file}: nothing rendered"
+            );
+        }
+    }
+}
+
+/// The pods' checksum/secret follows the Secret's contents: a new database.url rolls the
+/// pods, the same values do not.
+#[test]
+fn pods_roll_when_the_secret_contents_change() {
+    let helm = Helm::primary().unwrap_or_else(|e| panic!("{e:#}"));
+    let render = |url: &str| {
+        let request = RenderRequest::new()
+            .set(format!("database.url={url}"))
+            .set("jwt.existingSecret=todo-jwt");
+        let rendered =
+            Rendered::parse(&helm.template(&request).unwrap_or_else(|e| panic!("{e:#}"))).unwrap();
+        (secret_data(&rendered), checksums(&rendered))
+    };
+    let (data_a, a) = render("postgres://todo:one@db.example.com/todo");
+    let (_, a_again) = render("postgres://todo:one@db.example.com/todo");
+    let (_, b) = render("postgres://todo:two@db.example.com/todo");
+    assert_eq!(
+        data_a["database-url"],
+        "postgres://todo:one@db.example.com/todo"
+    );
+    assert_eq!(a.len(), 3, "three deployments carry checksum/secret");
+    assert_eq!(a, a_again, "same contents, same checksum");
+    assert!(
+        a.iter().zip(&b).all(|(x, y)| x != y),
+        "a changed database.url must change every checksum/secret"
+    );
+}
+
+/// With a cluster, the chart's checksum/secret is the hash of the generated contents: a
+/// regenerated key (here: the password, after it was deleted) rolls the pods.
+#[test]
+fn regenerated_secret_rolls_the_pods() {
+    let helm = Helm::primary().unwrap_or_else(|e| panic!("{e:#}"));
+    let server = FakeApiServer::start().unwrap();
+    let request = RenderRequest::new().values_file("values-dev.yaml");
+    let first = Rendered::parse(&server.render(&helm, &request).unwrap()).unwrap();
+    let mut data = secret_data(&first);
+    server.put(live_secret(&data)).unwrap();
+    let kept = Rendered::parse(&server.render(&helm, &request).unwrap()).unwrap();
+    assert_eq!(checksums(&kept), checksums(&first));
+    data.remove("jwt-secret");
+    server.put(live_secret(&data)).unwrap();
+    let rotated = Rendered::parse(&server.render(&helm, &request).unwrap()).unwrap();
+    assert_ne!(
+        secret_data(&rotated)["jwt-secret"],
+        secret_data(&first)["jwt-secret"]
+    );
+    assert!(
+        checksums(&rotated)
+            .iter()
+            .zip(checksums(&first))
+            .all(|(a, b)| *a != b),
+        "a regenerated JWT secret must roll the pods"
+    );
+}
+
+/// GitOps mode: secrets.generate=false with operator Secrets renders no chart Secret and
+/// is stable; the refusal without them is in bad_values.
+#[test]
+fn gitops_mode_with_operator_secrets_renders_no_secret() {
+    let helm = Helm::primary().unwrap_or_else(|e| panic!("{e:#}"));
+    let request = RenderRequest::new()
+        .values_file("values-dev.yaml")
+        .set("secrets.generate=false")
+        .set("jwt.existingSecret=todo-jwt")
+        .set("postgresql.auth.existingSecret=todo-postgres-auth");
+    let server = FakeApiServer::start().unwrap();
+    let online = Rendered::parse(&server.render(&helm, &request).unwrap()).unwrap();
+    assert_eq!(online.secrets().count(), 0);
+    let a = helm.template(&request).unwrap();
+    assert_eq!(a, helm.template(&request).unwrap());
 }
 
 #[test]

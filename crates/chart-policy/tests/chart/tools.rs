@@ -1,8 +1,8 @@
 //! A missing tool is an error that says what to run, never a skip.
 
 use chart_policy::tools::{
-    HELM_INSTALLER, Helm, find_tool, helm_major_minor, helm_supported, required_helm_majors,
-    select_helms,
+    HELM_INSTALLER, Helm, RenderRequest, find_tool, helm_major_minor, helm_supported,
+    required_helm_majors, select_helms,
 };
 use std::path::PathBuf;
 
@@ -85,4 +85,29 @@ fn old_and_unknown_helms_are_refused_by_name() {
     assert!(!helm_supported("v5.0.0"));
     assert!(helm_supported("v3.16.0"));
     assert_eq!(helm_major_minor("v4.1.4+g05fa379"), Some((4, 1)));
+}
+
+/// checkov (the real one) finds nothing unexcused in the default render, and every
+/// finding it makes is one the reviewed skip list names.
+#[test]
+fn checkov_passes_the_default_render_with_the_reviewed_skips() {
+    let helm = Helm::primary().unwrap_or_else(|e| panic!("{e:#}"));
+    // Not a hidden directory: checkov skips those.
+    let dir = tempfile::Builder::new()
+        .prefix("chart-policy-checkov-")
+        .tempdir()
+        .unwrap();
+    let text = helm
+        .template(&RenderRequest::new())
+        .unwrap_or_else(|e| panic!("{e:#}"));
+    std::fs::write(dir.path().join("values.yaml.rendered.yaml"), text).unwrap();
+    let report = chart_policy::checkov::run(dir.path()).unwrap_or_else(|e| panic!("{e:#}"));
+    let outcome =
+        chart_policy::checkov::evaluate(&report, &chart_policy::checkov::skips().unwrap()).unwrap();
+    assert!(
+        outcome.passed > 100,
+        "checkov checked almost nothing: {outcome:?}"
+    );
+    assert!(outcome.failures.is_empty(), "{:#?}", outcome.failures);
+    assert_eq!(outcome.parsing_errors, 0);
 }

@@ -8,8 +8,8 @@
 //   names the problem, never a JSON-RPC error the client throws;
 // - each user sees only their own tasks, and task numbers are per user.
 //
-// Environment: MCP_URL (the todo-mcp endpoint, e.g. http://127.0.0.1:8080/mcp) and API_URL
-// (todo-api's base URL, e.g. http://127.0.0.1:8080): each suite registers fresh users there, so
+// Environment: MCP_URL (the todo-mcp endpoint, e.g. http://127.0.0.1:7420/mcp) and API_URL
+// (todo-api's base URL, e.g. http://127.0.0.1:7420): each suite registers fresh users there, so
 // it runs against any stack, e.g. `cargo xtask dev --no-web`.
 
 import { after, before, describe, test } from 'node:test';
@@ -26,8 +26,8 @@ function required(name, example) {
   return value;
 }
 
-export const MCP_URL = required('MCP_URL', 'http://127.0.0.1:8080/mcp');
-export const API_URL = required('API_URL', 'http://127.0.0.1:8080').replace(/\/+$/, '');
+export const MCP_URL = required('MCP_URL', 'http://127.0.0.1:7420/mcp');
+export const API_URL = required('API_URL', 'http://127.0.0.1:7420').replace(/\/+$/, '');
 
 /** Registers a new user with todo-api and returns its bearer token. */
 export async function registerUser(label) {

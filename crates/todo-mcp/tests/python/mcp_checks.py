@@ -4,7 +4,7 @@ Environment (set by `cargo xtask ci`, step interop): MCP_URL, the todo-mcp endpo
 todo-api's base URL, where each test module registers fresh users. Any running stack works,
 e.g. `cargo xtask dev --no-web`:
 
-    MCP_URL=http://127.0.0.1:8080/mcp API_URL=http://127.0.0.1:8080 \\
+    MCP_URL=http://127.0.0.1:7420/mcp API_URL=http://127.0.0.1:7420 \\
         .tools/py/bin/python -m pytest -q crates/todo-mcp/tests/python
 """
 

@@ -9,7 +9,7 @@ use crate::api::{
 use crate::pages::html;
 use crate::session::{self, Flash, Session, see_other};
 use crate::views::{
-    ChatPanel, FieldErrors, Layout, Link, MessageView, TaskDeletePage, TaskEditPage, TaskForm,
+    API_DOWN, ChatPanel, FieldErrors, Layout, Link, MessageView, TaskDeletePage, TaskEditPage, TaskForm,
     TaskView, TasksPage, ToolView,
 };
 use axum::Extension;
@@ -619,6 +619,24 @@ pub async fn update(
                     layout: Layout::new(format!("Edit task #{number}"), &session),
                     id: id.clone(),
                     number,
+                    back: state.query(),
+                    cancel_url: state.url(),
+                    form: values,
+                },
+            )
+        }
+        Err(ApiFailure::Unavailable(why)) => {
+            tracing::warn!(error = %why, "updating a task: todo-api unavailable");
+            // Keep what the user typed: the edit page again, with the outage said plainly.
+            values.errors = FieldErrors::general(
+                "The task service is unavailable right now, so your changes were not saved. They are still here: try again in a moment.",
+            );
+            html(
+                StatusCode::SERVICE_UNAVAILABLE,
+                &TaskEditPage {
+                    layout: Layout::new("Edit task", &session).with_banner(API_DOWN),
+                    id: id.clone(),
+                    number: id.parse().unwrap_or(0),
                     back: state.query(),
                     cancel_url: state.url(),
                     form: values,
