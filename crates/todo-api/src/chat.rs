@@ -47,8 +47,18 @@ pub async fn chat(
                     conversation,
                     message: &message,
                     client_message_id,
+                    // Users have no stored zone yet: dates are read in UTC until they do.
+                    zone: "UTC",
                 })
                 .await;
+            service_kit::metrics::chat_turn(
+                chat.engine_name(),
+                match &result {
+                    Ok(t) if t.error.is_none() => "ok",
+                    Ok(_) => "error",
+                    Err(_) => "rejected",
+                },
+            );
             if let Ok(turn) = &result
                 && let Some(error) = &turn.error
             {

@@ -221,6 +221,50 @@ async fn ambiguous_references_get_a_question_not_a_guess() {
     );
 }
 
+/// A question the engine asked is answered on the next turn even when that turn reaches a
+/// restarted API (the open question is stored with the conversation, not in memory).
+#[tokio::test]
+async fn confirmations_survive_a_restart_and_statements_are_confirmed_first() {
+    let db = throwaway_postgres::fresh_database().unwrap();
+    let mcp = format!("http://{}/mcp", start_mcp(&db).await);
+    let mut api = TestApi::start_with(chat_config(&db, &mcp)).await;
+    let (t, _) = api.register("confirm@x.io").await;
+    let first = say(&api, &t, None, "add buy the groceries").await;
+    let c = first["conversation_id"].as_str().unwrap().to_owned();
+    for m in ["add call mom", "add pay rent", "done with 2", "done with 3"] {
+        say(&api, &t, Some(&c), m).await;
+    }
+    let asked = say(&api, &t, Some(&c), "I bought the groceries").await;
+    assert_eq!(
+        asked["response"],
+        "Do you want me to mark #1 “buy the groceries” as done? (yes/no)"
+    );
+    let (_, page) = api.get("/api/tasks?status=completed", &t).await;
+    assert_eq!(page["total"], 2, "nothing completed before the yes");
+
+    api.shutdown().await.unwrap();
+    let mut api = TestApi::start_with(chat_config(&db, &mcp)).await;
+    let done = say(&api, &t, Some(&c), "yes").await;
+    assert_eq!(done["response"], "Marked #1 “buy the groceries” as done. ✓");
+
+    let asked = say(&api, &t, Some(&c), "remove all completed tasks").await;
+    assert!(
+        asked["response"]
+            .as_str()
+            .unwrap()
+            .starts_with("Delete 3 completed tasks?"),
+        "{asked}"
+    );
+    api.shutdown().await.unwrap();
+    let api = TestApi::start_with(chat_config(&db, &mcp)).await;
+    let done = say(&api, &t, Some(&c), "y").await;
+    assert_eq!(done["response"], "Deleted 3 tasks: #1, #2, #3.");
+    let (_, page) = api.get("/api/tasks?status=all", &t).await;
+    assert_eq!(page["total"], 0);
+    let none = say(&api, &t, Some(&c), "yes").await;
+    assert!(none["tool_calls"].as_array().unwrap().is_empty(), "{none}");
+}
+
 #[tokio::test]
 async fn when_mcp_is_down_the_user_is_told_and_nothing_is_lost() {
     let db = throwaway_postgres::fresh_database().unwrap();

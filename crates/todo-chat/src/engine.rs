@@ -1,11 +1,11 @@
 //! What every chat engine gets and gives: the conversation so far, the new message, and a
 //! tool runner that calls todo-mcp as the user (and records each call for the reply).
 
+use crate::clock::UserClock;
 use crate::mcp_client::{McpClient, McpError, ToolOutcome};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
 use std::sync::Mutex;
-use time::Date;
 use todo_wire::Role;
 
 pub use todo_wire::{ChatError, Engine, ToolCall};
@@ -106,8 +106,35 @@ pub struct Turn<'a> {
     pub history: &'a [HistoryMessage],
     pub message: &'a str,
     pub tools: &'a ToolRunner<'a>,
-    /// "Today" for relative dates (UTC).
-    pub today: Date,
+    /// The user's zone and now: "today", "tomorrow at 5pm" are read on this clock.
+    pub clock: &'a UserClock,
+    /// What the conversation carries between turns (the engine's open question); stored with
+    /// the conversation after the turn.
+    pub state: &'a ConversationState,
+}
+
+/// A conversation's engine state for one turn: loaded before, saved after if changed.
+#[derive(Debug, Default)]
+pub struct ConversationState {
+    value: Mutex<Option<Value>>,
+}
+
+impl ConversationState {
+    pub fn new(value: Option<Value>) -> ConversationState {
+        ConversationState {
+            value: Mutex::new(value),
+        }
+    }
+
+    pub fn get(&self) -> Option<Value> {
+        self.value.lock().map(|v| v.clone()).unwrap_or_default()
+    }
+
+    pub fn set(&self, value: Option<Value>) {
+        if let Ok(mut v) = self.value.lock() {
+            *v = value;
+        }
+    }
 }
 
 /// A chat engine: answers one turn, calling tools through `turn.tools`.

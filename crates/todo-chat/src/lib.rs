@@ -7,13 +7,16 @@
 //!   user's message, run the engine, store the reply with its tool calls.
 
 pub mod builtin;
+pub mod clock;
 pub mod engine;
 pub mod llm;
 pub mod mcp_client;
 pub mod service;
 
+pub use clock::{UnknownZone, UserClock};
 pub use engine::{
-    ChatEngine, ChatError, Engine, HistoryMessage, ToolCall, ToolCallRecord, ToolRunner, Turn,
+    ChatEngine, ChatError, ConversationState, Engine, HistoryMessage, ToolCall, ToolCallRecord,
+    ToolRunner, Turn,
 };
 pub use mcp_client::{McpClient, McpError};
 pub use service::{

@@ -41,17 +41,30 @@ impl LlmEngine {
     }
 }
 
-pub fn system_prompt(today: time::Date) -> String {
+/// The system prompt: the user's zone and local date-time, and the rules (the same ones the
+/// built-in engine follows: never report what was not done, ask when unsure).
+pub fn system_prompt(clock: &crate::clock::UserClock) -> String {
+    let now = clock.local_now();
+    let zone = clock.zone();
+    let weekday = now.weekday();
+    let offset = clock.rfc3339(clock.now());
+    let offset = offset.get(19..).unwrap_or("Z");
     format!(
         "You are the assistant of a todo app. You manage the user's tasks only through the tools.\n\
-         Today is {today} (UTC). Tasks have numbers (1, 2, 3...) shown by list_tasks: use them as task_id.\n\
+         The user's time zone is {zone}. Their local date and time now is {weekday} {date} {hh:02}:{mm:02} (UTC offset {offset}).\n\
+         Tasks have numbers (1, 2, 3...) shown by list_tasks: use them as task_id.\n\
          Rules:\n\
          - After changing anything, confirm exactly what you did, with the task number and title.\n\
          - When the user names a task by words instead of a number, call list_tasks first to find it.\n\
          - If several tasks match, do not guess: list the matches and ask which one.\n\
-         - Due dates are ISO 8601 (YYYY-MM-DD); resolve words like \"tomorrow\" or \"friday\" from today's date.\n\
+         - Resolve words like \"tomorrow\", \"friday\" or \"at 5pm\" on the user's local calendar. Send due dates as RFC 3339 with the user's offset: a time as that local time (e.g. {date}T17:00:00{offset}), a date alone as the start of that local day ({date}T00:00:00{offset}).\n\
+         - Never say you did something unless a tool call did it and succeeded. When unsure what the user means, ask, offering the candidates. Confirm before completing a task the user only mentioned having done (\"I bought the milk\") and before changing several tasks at once; say how many.\n\
+         - If nothing matches, say so briefly.\n\
          - If a tool returns an error, explain it briefly and say what the user can do.\n\
-         - Be brief."
+         - Be brief.",
+        date = now.date(),
+        hh = now.hour(),
+        mm = now.minute(),
     )
 }
 
@@ -73,7 +86,7 @@ impl ChatEngine for LlmEngine {
                 })
                 .collect();
             let mut messages =
-                vec![json!({"role": "system", "content": system_prompt(turn.today)})];
+                vec![json!({"role": "system", "content": system_prompt(turn.clock)})];
             for m in turn.history {
                 let role = match m.role {
                     Role::User => "user",
@@ -111,7 +124,7 @@ impl ChatEngine for LlmEngine {
                 )
                 .await;
                 for (call, result) in calls.iter().zip(results) {
-                    let content = result?;
+                    let content = compact_result(&result?);
                     messages.push(json!({"role": "tool", "tool_call_id": call["id"].clone(), "content": content.to_string()}));
                 }
             }
@@ -124,6 +137,39 @@ impl ChatEngine for LlmEngine {
             ))
         })
     }
+}
+
+/// A tool result as the model needs it: tasks cut to their number, title, state, due date,
+/// priority and tags (no ids, timestamps or long descriptions), so each round of a turn costs
+/// little and long lists do not crowd out the conversation.
+pub fn compact_result(value: &Value) -> Value {
+    fn task(t: &Value) -> Value {
+        let mut out = serde_json::Map::new();
+        for key in ["number", "title", "completed", "due_at", "priority", "tags"] {
+            match t.get(key) {
+                None | Some(Value::Null) => {}
+                Some(Value::Array(a)) if a.is_empty() => {}
+                Some(v) => {
+                    out.insert(key.to_owned(), v.clone());
+                }
+            }
+        }
+        if let Some(d) = t["description"].as_str().filter(|d| !d.is_empty()) {
+            let short: String = d.chars().take(80).collect();
+            out.insert("description".to_owned(), Value::String(short));
+        }
+        Value::Object(out)
+    }
+    let mut out = value.clone();
+    if let Some(obj) = out.as_object_mut() {
+        if let Some(Value::Array(tasks)) = obj.get_mut("tasks") {
+            *tasks = tasks.iter().map(task).collect();
+        }
+        if let Some(t) = obj.get_mut("task").filter(|t| t.is_object()) {
+            *t = task(t);
+        }
+    }
+    out
 }
 
 impl LlmEngine {
@@ -203,4 +249,51 @@ async fn run_call(
         }
     };
     Ok(tools.call(name, arguments).await?.value)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::clock::UserClock;
+    use time::macros::datetime;
+
+    #[test]
+    fn the_prompt_names_the_zone_the_local_time_and_the_rules() {
+        let clock =
+            UserClock::new("Asia/Kolkata", datetime!(2026-11-24 18:45 UTC)).expect("a zone");
+        let prompt = system_prompt(&clock);
+        assert!(prompt.contains("time zone is Asia/Kolkata"), "{prompt}");
+        assert!(
+            prompt.contains("Wednesday 2026-11-25 00:15 (UTC offset +05:30)"),
+            "{prompt}"
+        );
+        assert!(prompt.contains("2026-11-25T17:00:00+05:30"), "{prompt}");
+        assert!(prompt.contains("Never say you did something unless a tool call did it"));
+        assert!(prompt.contains("Confirm before completing a task the user only mentioned"));
+    }
+
+    #[test]
+    fn tool_results_are_compact() {
+        let full = json!({"tasks": [{"id": "0b5d", "number": 3, "title": "buy milk", "completed": false,
+            "description": "x".repeat(500), "created_at": "2026-11-24T10:00:00Z", "updated_at": "2026-11-24T10:00:00Z",
+            "due_at": null, "priority": "medium", "tags": []}], "total": 1, "next_cursor": null});
+        let small = compact_result(&full);
+        assert_eq!(small["tasks"][0]["number"], 3);
+        assert_eq!(small["tasks"][0]["title"], "buy milk");
+        assert!(
+            small["tasks"][0].get("id").is_none() && small["tasks"][0].get("created_at").is_none()
+        );
+        assert_eq!(
+            small["tasks"][0]["description"].as_str().map(str::len),
+            Some(80)
+        );
+        assert_eq!(small["total"], 1);
+        assert!(small.to_string().len() < full.to_string().len() / 3);
+        let one =
+            compact_result(&json!({"task": {"id": "x", "number": 1, "title": "t", "tags": ["a"]}}));
+        assert_eq!(
+            one,
+            json!({"task": {"number": 1, "title": "t", "tags": ["a"]}})
+        );
+    }
 }

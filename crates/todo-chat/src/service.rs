@@ -1,7 +1,10 @@
 //! One chat turn, stateless: everything comes from and goes to the database, so a conversation
 //! resumes after a restart or on another replica.
 
-use crate::engine::{ChatEngine, ChatError, Engine, HistoryMessage, ToolRunner, Turn};
+use crate::clock::UserClock;
+use crate::engine::{
+    ChatEngine, ChatError, ConversationState, Engine, HistoryMessage, ToolRunner, Turn,
+};
 use crate::mcp_client::McpClient;
 use serde_json::Value;
 use std::sync::Arc;
@@ -68,6 +71,9 @@ pub struct TurnRequest<'a> {
     pub message: &'a str,
     /// The client's id for this message: a repeat returns the stored answer.
     pub client_message_id: Option<Uuid>,
+    /// The user's IANA time zone ("UTC" until users have one): dates in the message are
+    /// read on that calendar.
+    pub zone: &'a str,
 }
 
 pub struct ChatService {
@@ -76,6 +82,7 @@ pub struct ChatService {
     engine: Arc<dyn ChatEngine>,
     limits: HistoryLimits,
     budget: Duration,
+    now: fn() -> time::OffsetDateTime,
 }
 
 impl ChatService {
@@ -91,7 +98,15 @@ impl ChatService {
             engine,
             limits,
             budget: DEFAULT_TURN_BUDGET,
+            now: time::OffsetDateTime::now_utc,
         }
+    }
+
+    /// Where "now" comes from (the system clock unless set): tests pin it so "tomorrow" and
+    /// "friday" are the same days on every run.
+    pub fn with_clock_source(mut self, now: fn() -> time::OffsetDateTime) -> ChatService {
+        self.now = now;
+        self
     }
 
     /// Bounds the engine's whole part of a turn (every LLM and MCP call of it): past this, the
@@ -122,6 +137,7 @@ impl ChatService {
             conversation,
             message,
             client_message_id: None,
+            zone: "UTC",
         })
         .await
     }
@@ -137,7 +153,12 @@ impl ChatService {
             conversation,
             message,
             client_message_id,
+            zone,
         } = req;
+        let clock = UserClock::new(zone, (self.now)()).map_err(|e| TurnError::Invalid {
+            field: "zone",
+            message: e.to_string(),
+        })?;
         // The store's rule for messages (no control characters but tab and line breaks, at
         // most MESSAGE_MAX characters), plus something visible to title the conversation with.
         let message = message_rule("message", message)
@@ -168,6 +189,11 @@ impl ChatService {
             ),
         };
         let history = self.history(user, conversation_id).await?;
+        let stored_state = if created {
+            None
+        } else {
+            conversations.state(user, conversation_id).await?
+        };
         // The user's words are saved before anything can fail.
         let asked = NewMessage {
             role: Role::User,
@@ -194,14 +220,15 @@ impl ChatService {
         }
 
         let tools = ToolRunner::new(&self.mcp, token);
-        let today = time::OffsetDateTime::now_utc().date();
+        let state = ConversationState::new(stored_state.clone());
         let outcome = tokio::time::timeout(
             self.budget,
             self.engine.respond(Turn {
                 history: &history,
                 message,
                 tools: &tools,
-                today,
+                clock: &clock,
+                state: &state,
             }),
         )
         .await
@@ -239,6 +266,18 @@ impl ChatService {
             error_code: error.as_ref().map(|e| e.code.as_str()),
         };
         conversations.add(user, conversation_id, &reply).await?;
+        // A turn that failed leaves no open question: a later "yes" must not confirm
+        // something the user never saw asked.
+        let next_state = if error.is_some() { None } else { state.get() };
+        if next_state != stored_state {
+            let mut next_state = next_state;
+            if let Some(v) = next_state.as_mut() {
+                strip_nul(v);
+            }
+            conversations
+                .set_state(user, conversation_id, next_state.as_ref())
+                .await?;
+        }
         Ok(ChatTurn {
             conversation_id,
             response,

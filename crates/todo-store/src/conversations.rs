@@ -94,6 +94,50 @@ impl<'a> ConversationStore<'a> {
         Ok(done.rows_affected() > 0)
     }
 
+    /// The chat engine's state kept with a conversation (its open question, the tasks it is
+    /// about): `None` when there is none or the conversation is not this user's.
+    pub async fn state(
+        &self,
+        user: Uuid,
+        id: Uuid,
+    ) -> Result<Option<serde_json::Value>, StoreError> {
+        Ok(sqlx::query_scalar::<_, Option<serde_json::Value>>(
+            "SELECT engine_state FROM conversations WHERE user_id = $1 AND id = $2",
+        )
+        .bind(user)
+        .bind(id)
+        .fetch_optional(self.pool)
+        .await?
+        .flatten())
+    }
+
+    /// Replaces the engine's state of a conversation (`None` clears it). Stored with the
+    /// conversation, so a "yes" on another replica or after a restart answers the question.
+    /// Returns false when the conversation is not this user's.
+    pub async fn set_state(
+        &self,
+        user: Uuid,
+        id: Uuid,
+        state: Option<&serde_json::Value>,
+    ) -> Result<bool, StoreError> {
+        if state.is_some_and(json_has_nul) {
+            return Err(ValidationError::new(
+                "engine_state",
+                "must not contain NUL characters (U+0000)",
+            )
+            .into());
+        }
+        let done = sqlx::query(
+            "UPDATE conversations SET engine_state = $3 WHERE user_id = $1 AND id = $2",
+        )
+        .bind(user)
+        .bind(id)
+        .bind(state)
+        .execute(self.pool)
+        .await?;
+        Ok(done.rows_affected() > 0)
+    }
+
     /// Most recently active first.
     pub async fn list(&self, user: Uuid, limit: i64) -> Result<Vec<Conversation>, StoreError> {
         Ok(sqlx::query_as::<_, Conversation>(
