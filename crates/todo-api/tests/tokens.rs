@@ -116,7 +116,13 @@ impl Rig {
             assert!(message.contains(why), "{method} {path}: {message}");
         }
         let (status, challenge, body) = self.mcp(token).await;
-        assert_eq!((status, challenge.as_str()), (401, "Bearer"), "{body}");
+        assert_eq!(status, 401, "{body}");
+        // RFC 6750 plus the MCP authorization spec: the challenge names the metadata.
+        assert!(
+            challenge.starts_with("Bearer resource_metadata=")
+                && challenge.contains("error=\"invalid_token\""),
+            "{challenge}"
+        );
         assert_eq!(body["error"]["code"], "UNAUTHORIZED", "{body}");
         assert!(
             body["error"]["message"].as_str().unwrap().contains(why),

@@ -121,7 +121,9 @@ def test_rejects_a_bad_token():
 
     response = run_async(raw_initialize)
     assert response.status_code == 401
-    assert response.headers["www-authenticate"] == "Bearer"
+    challenge = response.headers["www-authenticate"]
+    assert challenge.startswith("Bearer resource_metadata="), challenge
+    assert 'error="invalid_token"' in challenge, challenge
     assert response.json()["error"]["code"] == "UNAUTHORIZED"
 
     async def body(session):
