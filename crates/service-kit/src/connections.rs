@@ -65,6 +65,9 @@ pub struct ServeSettings {
     /// `HTTP_MAX_CONNECTIONS`: open connections at most. At the cap a new connection closes
     /// the longest-idle one; when none is idle, the new one is closed at once.
     pub max_connections: usize,
+    /// `METRICS_ENABLED`: serve `/metrics` and count requests ([`crate::metrics`]); `false`
+    /// leaves both out (e.g. to measure their cost).
+    pub metrics: bool,
 }
 
 impl ServeSettings {
@@ -83,6 +86,7 @@ impl ServeSettings {
             idle_timeout: Self::DEFAULT_IDLE_TIMEOUT,
             body_read_timeout: Self::DEFAULT_BODY_READ_TIMEOUT,
             max_connections: Self::DEFAULT_MAX_CONNECTIONS,
+            metrics: true,
         }
     }
 
@@ -125,6 +129,7 @@ impl ServeSettings {
                 Self::DEFAULT_BODY_READ_TIMEOUT,
             )?,
             max_connections,
+            metrics: env.parse_or("METRICS_ENABLED", true, "true or false")?,
         })
     }
 }

@@ -197,6 +197,10 @@ impl Health {
         self.inner.service
     }
 
+    pub fn version(&self) -> &'static str {
+        self.inner.version
+    }
+
     /// Runs the checks concurrently, each bounded by `timeout`.
     async fn run_checks(
         &self,

@@ -1,7 +1,7 @@
 //! What every todo-chatbot service shares, so the three behave the same way in a cluster:
 //! configuration from the environment, structured logs with request ids, `/health`, `/livez`
-//! and `/readyz`, graceful shutdown on SIGTERM/SIGINT, and the `healthcheck` probe the images
-//! use instead of curl.
+//! and `/readyz`, Prometheus metrics on `/metrics`, graceful shutdown on SIGTERM/SIGINT, and
+//! the `healthcheck` probe the images use instead of curl.
 
 pub mod api_error;
 pub mod binary;
@@ -9,6 +9,7 @@ pub mod client_addr;
 pub mod config;
 pub mod connections;
 pub mod health;
+pub mod metrics;
 pub mod probe;
 pub mod request_log;
 pub mod server;

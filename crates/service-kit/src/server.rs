@@ -57,6 +57,9 @@ pub async fn shutdown_signal() {
 /// Slow and idle clients are closed after the timeouts in `settings` (see
 /// [`crate::connections`]); at most `settings.max_connections` are open at once.
 ///
+/// `GET /metrics` and the HTTP request metrics are added to `app` ([`crate::metrics`]) unless
+/// `settings.metrics` is off (`METRICS_ENABLED=false`).
+///
 /// On shutdown: readiness turns 503, the listener closes, connections with no request in
 /// flight close within a moment (idle keep-alive: 100 ms, in case a request is on its way;
 /// half-sent headers: 500 ms to finish them), and the others finish their requests, for at
@@ -69,6 +72,12 @@ pub async fn serve(
     settings: impl Into<ServeSettings>,
 ) -> std::io::Result<()> {
     let settings = settings.into();
+    // Every service gets /metrics and the HTTP metrics here, once (see `crate::metrics`).
+    let app = if settings.metrics {
+        crate::metrics::instrument(app, health.service(), health.version())
+    } else {
+        app
+    };
     // HTTP/1.1 only, as axum::serve (without its http2 feature) served before. Header and idle
     // timeouts are our connection deadlines, not hyper's (see `crate::connections`).
     let mut builder = http1::Builder::new();

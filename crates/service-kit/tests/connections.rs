@@ -32,6 +32,7 @@ fn short_settings() -> ServeSettings {
         idle_timeout: SHORT,
         body_read_timeout: SHORT,
         max_connections: 64,
+        metrics: true,
     }
 }
 
@@ -303,6 +304,7 @@ async fn shutdown_closes_idle_and_half_open_at_once_and_waits_for_in_flight() {
         body_read_timeout: Duration::from_secs(30),
         shutdown_grace: Duration::from_secs(30),
         max_connections: 64,
+        metrics: true,
     })
     .await;
     let mut idle = TcpStream::connect(server.addr).await.unwrap();

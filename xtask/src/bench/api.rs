@@ -1,6 +1,7 @@
 //! `cargo xtask bench api`: the API on a throwaway database, 1,000 tasks for one user, then
 //! load at 64 connections on `/livez`, the task list and task creation. Also idle and loaded
 //! RSS and the time from process start to `/readyz` 200 (fresh database, and a restart).
+//! `--no-metrics` runs it with `METRICS_ENABLED=false`, to compare the metrics' cost.
 
 use super::{at_fixed_rates, load_generator, ms, register, release_binaries};
 use anyhow::{Context, Result};
@@ -22,6 +23,10 @@ pub struct Args {
     /// The API's database pool size (DATABASE_MAX_CONNECTIONS; the service's default is 10).
     #[arg(long)]
     db_connections: Option<u32>,
+    /// Run the API with METRICS_ENABLED=false (no /metrics, no request counting), to measure
+    /// what the metrics cost against a run without this flag.
+    #[arg(long)]
+    no_metrics: bool,
 }
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret";
@@ -42,6 +47,9 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         ];
         if let Some(n) = args.db_connections {
             env.push(("DATABASE_MAX_CONNECTIONS", n.to_string()));
+        }
+        if args.no_metrics {
+            env.push(("METRICS_ENABLED", "false".to_owned()));
         }
         let mut api = ServiceProcess::spawn("todo-api", &bin, port, &env, LogMode::Quiet)?;
         let cold_ready = api.wait_ready(Duration::from_secs(30)).await?;
@@ -122,7 +130,7 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
         let hung_statuses: Vec<u16> = hung.iter().map(|(_, s)| *s).collect();
         api.terminate(Duration::from_secs(10)).await?;
 
-        println!("\nbench api: {} connections, {} s each, release build, this machine ({} cores)", args.connections, args.seconds, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0));
+        println!("\nbench api: {} connections, {} s each, release build, this machine ({} cores), metrics {}", args.connections, args.seconds, std::thread::available_parallelism().map(|n| n.get()).unwrap_or(0), if args.no_metrics { "off" } else { "on" });
         for (name, report) in &rows {
             println!("  {name:<26} {report}");
             if *name == "GET /api/tasks?limit=50" {

@@ -72,6 +72,7 @@ pub async fn register(client: &reqwest::Client, api: &str, email: &str) -> Resul
         email: email.to_owned(),
         password: "bench-password".to_owned(),
         name: "Bench".to_owned(),
+        time_zone: None,
     };
     let session: wire::Session = client
         .post(format!("{api}/api/auth/register"))
