@@ -1,4 +1,5 @@
-//! `/api/auth`: register, login, refresh, logout, me.
+//! `/api/auth`: register, login, refresh, logout, me (read, and `PATCH` for the name and the
+//! time zone).
 //!
 //! Tokens: login and register start a server-side session (a row in `sessions`) and answer
 //! a short-lived access token (a JWT naming the session in `sid`, `TOKEN_TTL_SECONDS`) plus
@@ -35,11 +36,11 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 use todo_auth::{AuthUser, Subject};
 use todo_store::sessions::Rotation;
-use todo_store::validate::{name_rule, text_rule};
+use todo_store::validate::{name_rule, text_rule, zone_rule};
 use todo_store::{Attempt, LoginThrottle, User};
 use todo_wire::user::RefreshRequest;
 use todo_wire::user::{EMAIL_MAX, NAME_MAX, PASSWORD_MAX, PASSWORD_MIN};
-use todo_wire::{LoginRequest, Me, RegisterRequest, Session};
+use todo_wire::{LoginRequest, Me, RegisterRequest, Session, UpdateMe, UserZone};
 
 pub async fn register(
     State(state): State<AppState>,
@@ -59,6 +60,13 @@ pub async fn register(
     let email = valid_email(&req.email)?;
     let name = name_rule("name", &req.name, NAME_MAX)
         .map_err(|e| ApiError::validation(e.field, e.message))?;
+    // Checked before the (expensive) password hash, like every other field.
+    let zone = match req.time_zone.as_deref() {
+        Some(raw) => {
+            zone_rule("time_zone", raw).map_err(|e| ApiError::validation(e.field, e.message))?
+        }
+        None => UserZone::utc(),
+    };
     let len = req.password.chars().count();
     if len < PASSWORD_MIN {
         return Err(ApiError::validation(
@@ -77,7 +85,7 @@ pub async fn register(
     let user = state
         .store
         .users()
-        .create(&email, &name, &hash)
+        .create_in(&email, &name, &hash, &zone)
         .await
         .map_err(from_store)?;
     let body = session(&state, &user).await?;
@@ -138,6 +146,7 @@ pub async fn login(
             Ok(Json(session(&state, &user).await?))
         }
         _ => {
+            service_kit::metrics::login_failure("bad_credentials");
             // Keep the shared table small when many different emails are tried.
             if rand::random::<u8>() == 0
                 && let Err(e) = throttle.prune(limits.account.window).await
@@ -185,6 +194,34 @@ fn strong_enough(password: &str, email: &str, name: &str, min_score: u8) -> Resu
 
 pub async fn me(State(state): State<AppState>, auth: AuthUser) -> Result<Json<Me>, ApiError> {
     let user = state.store.users().get(auth.id).await.map_err(from_store)?;
+    let user = user.ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
+    Ok(Json(Me { user }))
+}
+
+/// `PATCH /api/auth/me`: the account's name and time zone. Answers the updated account.
+pub async fn update_me(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    JsonBody(req): JsonBody<UpdateMe>,
+) -> Result<Json<Me>, ApiError> {
+    if req == UpdateMe::default() {
+        return Err(ApiError::validation(
+            "body",
+            "give at least one of name or time_zone",
+        ));
+    }
+    let zone = req
+        .time_zone
+        .as_deref()
+        .map(|raw| zone_rule("time_zone", raw))
+        .transpose()
+        .map_err(|e| ApiError::validation(e.field, e.message))?;
+    let user = state
+        .store
+        .users()
+        .update_settings(auth.id, req.name.as_deref(), zone.as_ref())
+        .await
+        .map_err(from_store)?;
     let user = user.ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
     Ok(Json(Me { user }))
 }

@@ -35,6 +35,13 @@ pub async fn chat(
         ));
     };
     let user = auth.id;
+    // The user's calendar: "tomorrow" and "friday" are days in their zone.
+    let zone = state
+        .store
+        .users()
+        .zone_of(user)
+        .await
+        .map_err(from_store)?;
     let token = auth.token;
     let conversation = req.conversation_id;
     let client_message_id = req.client_message_id;
@@ -47,8 +54,7 @@ pub async fn chat(
                     conversation,
                     message: &message,
                     client_message_id,
-                    // Users have no stored zone yet: dates are read in UTC until they do.
-                    zone: "UTC",
+                    zone: zone.name(),
                 })
                 .await;
             service_kit::metrics::chat_turn(

@@ -1,6 +1,9 @@
 //! `/api/tasks`: list (filters, sort, paging), create, read, partial update, delete,
 //! complete and reopen. Every handler works on the caller's tasks only; another user's task
 //! is a 404, indistinguishable from a task that does not exist.
+//!
+//! Dates are the caller's: a due date without an offset and the `due=` day filters are read
+//! in the user's time zone (`todo_wire::zone` has the rules); `due_at` answers are UTC.
 
 use crate::errors::{from_store, task_not_found};
 use crate::json::JsonBody;
@@ -12,16 +15,22 @@ use axum::http::request::Parts;
 use service_kit::ApiError;
 use todo_auth::AuthUser;
 use todo_store::query::LIMIT_DEFAULT;
-use todo_store::validate::{NewTask, TaskPatch, normalise_tag, parse_due, search_rule};
+use todo_store::validate::{NewTask, TaskPatch, normalise_tag, parse_due_in, search_rule};
 use todo_store::{Cursor, Paging, TaskQuery, TaskRef};
-use todo_wire::{CreateTask, ListQuery, Patch, Task, TaskPage, UpdateTask};
+use todo_wire::{CreateTask, ListQuery, Patch, Task, TaskPage, UpdateTask, UserZone};
 
 pub async fn list(
     State(state): State<AppState>,
     auth: AuthUser,
     RawQuery(raw): RawQuery,
 ) -> Result<Json<TaskPage>, ApiError> {
-    let query = parse_list_query(raw.as_deref().unwrap_or(""))?;
+    let query = read_list_query(raw.as_deref().unwrap_or(""))?;
+    let zone = if query.due.is_some() || query.due_before.is_some() || query.due_after.is_some() {
+        zone_of(&state, &auth).await?
+    } else {
+        UserZone::utc()
+    };
+    let query = task_query(query, &zone)?;
     let page = state
         .store
         .tasks()
@@ -36,12 +45,12 @@ pub async fn create(
     auth: AuthUser,
     JsonBody(req): JsonBody<CreateTask>,
 ) -> Result<(StatusCode, Json<Task>), ApiError> {
-    let due_at = req
-        .due_at
-        .as_deref()
-        .map(|d| parse_due("due_at", d))
-        .transpose()
-        .map_err(validation)?;
+    let due_at = match req.due_at.as_deref() {
+        Some(raw) => {
+            Some(parse_due_in("due_at", raw, &zone_of(&state, &auth).await?).map_err(validation)?)
+        }
+        None => None,
+    };
     let task = NewTask::new(
         &req.title,
         req.description.as_deref(),
@@ -94,7 +103,12 @@ pub async fn update(
         due_at: match req.due_at {
             Patch::Keep => None,
             Patch::Clear => Some(None),
-            Patch::Set(raw) => Some(Some(parse_due("due_at", &raw).map_err(validation)?)),
+            Patch::Set(raw) => {
+                let zone = zone_of(&state, &auth).await?;
+                Some(Some(
+                    parse_due_in("due_at", &raw, &zone).map_err(validation)?,
+                ))
+            }
         },
         tags: req.tags.into_option().map(Option::unwrap_or_default),
         completed: match req.completed {
@@ -198,15 +212,31 @@ fn task_ref(raw: &str) -> Result<TaskRef, ApiError> {
         .ok_or_else(|| ApiError::validation("id", format!("must be {}", TaskRef::HELP)))
 }
 
+/// The caller's time zone, which dates without an offset and the day filters are read in.
+/// Loaded only by requests that carry such a date.
+async fn zone_of(state: &AppState, auth: &AuthUser) -> Result<UserZone, ApiError> {
+    state
+        .store
+        .users()
+        .zone_of(auth.id)
+        .await
+        .map_err(from_store)
+}
+
 fn validation(e: todo_store::ValidationError) -> ApiError {
     ApiError::validation(e.field, e.message)
 }
 
 /// Parses the list query string into [`ListQuery`] (the wire type the document describes),
-/// then into a validated store query. Unknown parameters are a 400 (a typo like `stauts=`
-/// would otherwise silently return everything); a repeated or invalid one is a 422. Either way
-/// `field` names the parameter.
-pub fn parse_list_query(raw: &str) -> Result<TaskQuery, ApiError> {
+/// then into a validated store query for a user in `zone`. Unknown parameters are a 400 (a
+/// typo like `stauts=` would otherwise silently return everything); a repeated or invalid one
+/// is a 422. Either way `field` names the parameter.
+pub fn parse_list_query(raw: &str, zone: &UserZone) -> Result<TaskQuery, ApiError> {
+    task_query(read_list_query(raw)?, zone)
+}
+
+/// The query string as the wire type, checked for shape only.
+fn read_list_query(raw: &str) -> Result<ListQuery, ApiError> {
     utf8_query(raw)?;
     let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(raw.as_bytes()));
     let query: ListQuery = serde_path_to_error::deserialize(de).map_err(|err| {
@@ -220,7 +250,7 @@ pub fn parse_list_query(raw: &str) -> Result<TaskQuery, ApiError> {
             return ApiError::bad_request(
                 "UNKNOWN_PARAMETER",
                 format!(
-                    "unknown query parameter {name:?}; known: status, priority, tag, q, due_before, due_after, sort, order, limit, offset, cursor"
+                    "unknown query parameter {name:?}; known: status, priority, tag, q, due, due_before, due_after, sort, order, limit, offset, cursor"
                 ),
             )
             .with_field(name);
@@ -231,7 +261,7 @@ pub fn parse_list_query(raw: &str) -> Result<TaskQuery, ApiError> {
         let field = if path == "." { "query".to_owned() } else { path };
         ApiError::validation(field, message)
     })?;
-    task_query(query)
+    Ok(query)
 }
 
 /// `form_urlencoded` decodes bytes that are not UTF-8 (`tag=%ff`) to U+FFFD, silently
@@ -283,9 +313,9 @@ fn utf8_query(raw: &str) -> Result<(), ApiError> {
     Ok(())
 }
 
-fn task_query(q: ListQuery) -> Result<TaskQuery, ApiError> {
+fn task_query(q: ListQuery, zone: &UserZone) -> Result<TaskQuery, ApiError> {
     let due = |field: &str, raw: Option<String>| {
-        raw.map(|raw| parse_due(field, &raw))
+        raw.map(|raw| parse_due_in(field, &raw, zone))
             .transpose()
             .map_err(validation)
     };
@@ -314,6 +344,9 @@ fn task_query(q: ListQuery) -> Result<TaskQuery, ApiError> {
         search: text("q", q.q)?,
         due_before: due("due_before", q.due_before)?,
         due_after: due("due_after", q.due_after)?,
+        due: q.due,
+        zone: zone.clone(),
+        now: None,
         sort: q.sort.unwrap_or_default(),
         order: q.order.unwrap_or_default(),
         limit: q.limit.unwrap_or(LIMIT_DEFAULT),
@@ -329,12 +362,14 @@ mod tests {
     use todo_store::{Order, SortKey, StatusFilter};
 
     fn field(raw: &str) -> Option<String> {
-        parse_list_query(raw).err().and_then(|e| e.field)
+        parse_list_query(raw, &UserZone::utc())
+            .err()
+            .and_then(|e| e.field)
     }
 
     #[test]
     fn list_query_parses_and_names_bad_parameters() {
-        let q = parse_list_query("status=pending&priority=high&tag=%23Work&q=milk&sort=due_at&order=asc&limit=10&offset=20").ok();
+        let q = parse_list_query("status=pending&priority=high&tag=%23Work&q=milk&sort=due_at&order=asc&limit=10&offset=20", &UserZone::utc()).ok();
         let q = q.as_ref();
         assert_eq!(q.map(|q| q.status), Some(StatusFilter::Pending));
         assert_eq!(q.and_then(|q| q.tag.clone()).as_deref(), Some("work"));
@@ -361,7 +396,7 @@ mod tests {
             Some("due_before")
         );
         assert_eq!(
-            parse_list_query("stauts=x")
+            parse_list_query("stauts=x", &UserZone::utc())
                 .err()
                 .map(|e| (e.status.as_u16(), e.code)),
             Some((400, "UNKNOWN_PARAMETER"))
@@ -369,10 +404,13 @@ mod tests {
         assert_eq!(field("tag=%ff").as_deref(), Some("tag"));
         assert_eq!(field("q=a%C0%80").as_deref(), Some("q"), "overlong NUL");
         assert_eq!(field("q=%ED%A0%80").as_deref(), Some("q"), "a surrogate");
-        assert!(parse_list_query("q=%E2%9C%93+100%25&tag=caf%C3%A9").is_ok());
-        assert!(parse_list_query("q=100%").is_ok(), "a bare % is text");
-        assert!(parse_list_query("").is_ok());
-        assert!(parse_list_query("q=&tag=").is_ok());
+        assert!(parse_list_query("q=%E2%9C%93+100%25&tag=caf%C3%A9", &UserZone::utc()).is_ok());
+        assert!(
+            parse_list_query("q=100%", &UserZone::utc()).is_ok(),
+            "a bare % is text"
+        );
+        assert!(parse_list_query("", &UserZone::utc()).is_ok());
+        assert!(parse_list_query("q=&tag=", &UserZone::utc()).is_ok());
     }
 
     #[test]

@@ -98,7 +98,9 @@ impl ChatEngine for LlmEngine {
             messages.push(json!({"role": "user", "content": turn.message}));
 
             for _round in 0..self.config.max_rounds {
-                let reply = self.complete(&messages, &functions).await?;
+                let reply =
+                    service_kit::metrics::llm_call("llm", self.complete(&messages, &functions))
+                        .await?;
                 let message = reply["choices"][0]["message"].clone();
                 let calls = message["tool_calls"]
                     .as_array()

@@ -10,6 +10,9 @@
 //!   errors are tool execution errors). An unknown tool is a JSON-RPC invalid-params error.
 //! - The caller is the authenticated user from the request ([`Caller`]); no tool takes a user
 //!   argument. Validation is todo-store's, shared with REST and chat.
+//! - Dates are the user's: a date or a time without an offset is read in the user's time zone
+//!   (rules in `todo_wire::zone`), `list_tasks`' `due` filter means the user's days, and every
+//!   result names the zone (`time_zone`); `due_at` is always an RFC 3339 instant in UTC.
 
 use crate::{Caller, SERVICE, VERSION};
 use rmcp::handler::server::common::FromContextPart;
@@ -29,14 +32,14 @@ use serde_json::{Map, Value};
 use std::sync::{Arc, LazyLock};
 use std::time::Instant;
 use todo_store::query::LIMIT_DEFAULT;
-use todo_store::validate::{NewTask, TaskPatch, normalise_tag, parse_due};
+use todo_store::validate::{NewTask, TaskPatch, normalise_tag, parse_due_in};
 use todo_store::{Order, SortKey, Store, StoreError, TaskQuery, TaskRef, ValidationError};
 use todo_wire::mcp::{
     AddTaskArgs, CompleteTaskArgs, ListTasksArgs, TaskIdArgs, TaskListResult, TaskResult,
     UpdateTaskArgs,
 };
 use todo_wire::schema::Portable;
-use todo_wire::{ErrorBody, ErrorDetail, Patch};
+use todo_wire::{ErrorBody, ErrorDetail, Patch, UserZone};
 
 /// A tool failure with a stable code a model (or program) can branch on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -110,6 +113,7 @@ impl From<StoreError> for ToolError {
             },
             e if e.is_unavailable() => {
                 tracing::warn!(error = %e, "database unavailable");
+                service_kit::metrics::db_query_error("unavailable");
                 ToolError {
                     code: "UNAVAILABLE",
                     message: "the task database is unavailable; try again shortly".into(),
@@ -118,6 +122,7 @@ impl From<StoreError> for ToolError {
             }
             e => {
                 tracing::error!(error = %e, "store error in a tool");
+                service_kit::metrics::db_query_error("internal");
                 ToolError {
                     code: "INTERNAL",
                     message: "internal error".into(),
@@ -285,13 +290,22 @@ pub fn output_schema<T: JsonSchema>() -> Arc<JsonObject> {
 
 type Answer<T> = Result<Json<T>, ToolError>;
 
-fn found(task: Option<todo_store::Task>, key: TaskRef) -> Answer<TaskResult> {
-    task.map(|task| Json(TaskResult { task }))
-        .ok_or_else(|| ToolError::not_found(key))
+fn found(task: Option<todo_store::Task>, key: TaskRef, zone: &UserZone) -> Answer<TaskResult> {
+    task.map(|task| {
+        Json(TaskResult {
+            task,
+            time_zone: Some(zone.name().to_owned()),
+        })
+    })
+    .ok_or_else(|| ToolError::not_found(key))
 }
 
-fn due(field: &str, raw: Option<String>) -> Result<Option<time::OffsetDateTime>, ToolError> {
-    Ok(raw.map(|d| parse_due(field, &d)).transpose()?)
+fn due(
+    field: &str,
+    raw: Option<String>,
+    zone: &UserZone,
+) -> Result<Option<time::OffsetDateTime>, ToolError> {
+    Ok(raw.map(|d| parse_due_in(field, &d, zone)).transpose()?)
 }
 
 /// The MCP server: one instance per request (stateless), sharing the pool.
@@ -303,6 +317,11 @@ pub struct TaskTools {
 impl TaskTools {
     pub fn new(store: Store) -> TaskTools {
         TaskTools { store }
+    }
+
+    /// The zone the caller's dates are read in, named in every result.
+    async fn zone(&self, user: uuid::Uuid) -> Result<UserZone, ToolError> {
+        Ok(self.store.users().zone_of(user).await?)
     }
 
     /// Every tool this server offers, as `tools/list` shows them: in [`TOOLS`] order (the
@@ -332,7 +351,7 @@ impl TaskTools {
     #[tool(
         name = "add_task",
         title = "Add a task",
-        description = "Create a task for the user. Returns the new task with its number.",
+        description = "Create a task for the user. `due` may be a date (that day in the user's time zone), a local date-time (the user's zone) or an RFC 3339 instant; the result names the zone assumed. Returns the new task with its number.",
         input_schema = input_schema::<AddTaskArgs>(),
         output_schema = output_schema::<TaskResult>(),
         annotations(
@@ -349,21 +368,25 @@ impl TaskTools {
         Args(args): Args<AddTaskArgs>,
     ) -> Answer<TaskResult> {
         let args = args?;
+        let zone = self.zone(user).await?;
         let task = NewTask::new(
             &args.title,
             args.description.as_deref(),
             args.priority,
-            due("due", args.due)?,
+            due("due", args.due, &zone)?,
             &args.tags.unwrap_or_default(),
         )?;
         let task = self.store.tasks().create(user, &task).await?;
-        Ok(Json(TaskResult { task }))
+        Ok(Json(TaskResult {
+            task,
+            time_zone: Some(zone.name().to_owned()),
+        }))
     }
 
     #[tool(
         name = "list_tasks",
         title = "List tasks",
-        description = "List the user's tasks, oldest first (so numbers read in order). Filters combine.",
+        description = "List the user's tasks, oldest first (so numbers read in order). Filters combine; `due` (today, tomorrow, overdue, this_week) means the user's days in their time zone, which the result names.",
         input_schema = input_schema::<ListTasksArgs>(),
         output_schema = output_schema::<TaskListResult>(),
         annotations(
@@ -380,6 +403,7 @@ impl TaskTools {
         Args(args): Args<ListTasksArgs>,
     ) -> Answer<TaskListResult> {
         let args = args?;
+        let zone = self.zone(user).await?;
         let query = TaskQuery {
             status: args.status.unwrap_or_default(),
             priority: args.priority,
@@ -391,7 +415,9 @@ impl TaskTools {
                 .query
                 .map(|q| q.trim().to_owned())
                 .filter(|q| !q.is_empty()),
-            due_before: due("due_before", args.due_before)?,
+            due_before: due("due_before", args.due_before, &zone)?,
+            due: args.due,
+            zone: zone.clone(),
             sort: SortKey::CreatedAt,
             order: Order::Asc,
             limit: args.limit.unwrap_or(LIMIT_DEFAULT),
@@ -402,6 +428,7 @@ impl TaskTools {
         Ok(Json(TaskListResult {
             tasks: page.items,
             total: page.total,
+            time_zone: Some(zone.name().to_owned()),
         }))
     }
 
@@ -425,7 +452,8 @@ impl TaskTools {
         Args(args): Args<TaskIdArgs>,
     ) -> Answer<TaskResult> {
         let key = args?.task_id;
-        found(self.store.tasks().get(user, key).await?, key)
+        let zone = self.zone(user).await?;
+        found(self.store.tasks().get(user, key).await?, key, &zone)
     }
 
     #[tool(
@@ -449,6 +477,7 @@ impl TaskTools {
     ) -> Answer<TaskResult> {
         let args = args?;
         let key = args.task_id;
+        let zone = self.zone(user).await?;
         let patch = TaskPatch {
             title: args.title,
             description: args.description.into_option(),
@@ -456,7 +485,7 @@ impl TaskTools {
             due_at: match args.due {
                 Patch::Keep => None,
                 Patch::Clear => Some(None),
-                Patch::Set(raw) => Some(Some(parse_due("due", &raw)?)),
+                Patch::Set(raw) => Some(Some(parse_due_in("due", &raw, &zone)?)),
             },
             // `null` clears the tags.
             tags: args.tags.into_option().map(Option::unwrap_or_default),
@@ -469,7 +498,11 @@ impl TaskTools {
             ));
         }
         let patch = patch.normalised()?;
-        found(self.store.tasks().update(user, key, &patch).await?, key)
+        found(
+            self.store.tasks().update(user, key, &patch).await?,
+            key,
+            &zone,
+        )
     }
 
     #[tool(
@@ -493,12 +526,14 @@ impl TaskTools {
     ) -> Answer<TaskResult> {
         let args = args?;
         let key = args.task_id;
+        let zone = self.zone(user).await?;
         found(
             self.store
                 .tasks()
                 .set_completed(user, key, args.completed)
                 .await?,
             key,
+            &zone,
         )
     }
 
@@ -522,7 +557,8 @@ impl TaskTools {
         Args(args): Args<TaskIdArgs>,
     ) -> Answer<TaskResult> {
         let key = args?.task_id;
-        found(self.store.tasks().delete(user, key).await?, key)
+        let zone = self.zone(user).await?;
+        found(self.store.tasks().delete(user, key).await?, key, &zone)
     }
 }
 
@@ -540,7 +576,8 @@ impl ServerHandler for TaskTools {
             .with_server_info(Implementation::new(SERVICE, VERSION))
             .with_instructions(
                 "Task tools for the signed-in user. Tasks have numbers (1, 2, 3...) shown by list_tasks; \
-                 use them as task_id. Dates are ISO 8601.",
+                 use them as task_id. Dates are ISO 8601: a date or a time without an offset is in the user's \
+                 time zone, which every result names (time_zone); due_at is an instant in UTC.",
             )
     }
 
@@ -587,6 +624,15 @@ impl ServerHandler for TaskTools {
             .call(ToolCallContext::new(self, request, context))
             .await;
         let latency_ms = started.elapsed().as_secs_f64() * 1000.0;
+        service_kit::metrics::mcp_tool_call(
+            &tool,
+            match &response {
+                Ok(CallToolResponse::Complete(r)) if r.is_error == Some(true) => "error",
+                Ok(_) => "ok",
+                Err(_) => "refused",
+            },
+            started.elapsed(),
+        );
         match &response {
             Ok(CallToolResponse::Complete(result)) if result.is_error == Some(true) => {
                 let code = error_code(result);

@@ -12,6 +12,7 @@
 mod conversations;
 mod error;
 pub mod model;
+pub mod oauth;
 pub mod query;
 pub mod sessions;
 mod tasks;

@@ -1,7 +1,7 @@
 //! The rows, as the rest of the system sees them: the wire types from todo-wire (one
 //! definition for the database, the APIs and their schemas), plus what never leaves the store.
 
-pub use todo_wire::{Conversation, Message, Priority, Role, Task, User};
+pub use todo_wire::{Conversation, DueFilter, Message, Priority, Role, Task, User, UserZone};
 
 /// A user with the password hash, for login only; never serialised.
 #[derive(Debug, Clone)]

@@ -8,7 +8,8 @@ use time::OffsetDateTime;
 use uuid::Uuid;
 
 pub use todo_wire::query::{LIMIT_DEFAULT, LIMIT_MAX};
-pub use todo_wire::{Order, SortKey, StatusFilter, TaskPage};
+pub use todo_wire::zone::DueWindow;
+pub use todo_wire::{DueFilter, Order, SortKey, StatusFilter, TaskPage, UserZone};
 
 /// The `NULLS` clause of a key's ORDER BY. Only `due_at` can be NULL (those tasks go last
 /// either way); the others say nothing, because an explicit `NULLS LAST` on a `DESC` sort
@@ -158,10 +159,25 @@ pub struct TaskQuery {
     pub search: Option<String>,
     pub due_before: Option<OffsetDateTime>,
     pub due_after: Option<OffsetDateTime>,
+    /// A day filter on the user's calendar: `zone`'s days at `now`.
+    pub due: Option<DueFilter>,
+    /// The user's zone (see [`crate::UserStore::zone_of`]); only `due` reads it, since
+    /// `due_before`/`due_after` are instants already.
+    pub zone: UserZone,
+    /// The instant "today" is taken at; `None` is the time of the call.
+    pub now: Option<OffsetDateTime>,
     pub sort: SortKey,
     pub order: Order,
     pub limit: u32,
     pub paging: Paging,
+}
+
+impl TaskQuery {
+    /// The instants `due` selects (see [`todo_wire::zone`] for the rules).
+    pub fn due_window(&self) -> Option<DueWindow> {
+        let now = self.now.unwrap_or_else(OffsetDateTime::now_utc);
+        self.due.map(|filter| self.zone.window(filter, now))
+    }
 }
 
 impl Default for TaskQuery {
@@ -173,6 +189,9 @@ impl Default for TaskQuery {
             search: None,
             due_before: None,
             due_after: None,
+            due: None,
+            zone: UserZone::utc(),
+            now: None,
             sort: SortKey::CreatedAt,
             order: Order::Desc,
             limit: LIMIT_DEFAULT,

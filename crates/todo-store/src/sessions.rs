@@ -159,7 +159,7 @@ impl SessionStore<'_> {
         let user = sqlx::query(
             "UPDATE sessions s SET refreshed_at = now() FROM users u
              WHERE s.id = $1 AND u.id = s.user_id
-             RETURNING u.id, u.email, u.name, u.created_at, u.token_version",
+             RETURNING u.id, u.email, u.name, u.time_zone, u.created_at, u.token_version",
         )
         .bind(session)
         .fetch_one(&mut *tx)
@@ -172,6 +172,7 @@ impl SessionStore<'_> {
                 id: user.try_get("id")?,
                 email: user.try_get("email")?,
                 name: user.try_get("name")?,
+                time_zone: user.try_get("time_zone")?,
                 created_at: user.try_get("created_at")?,
             },
         })

@@ -4,7 +4,7 @@
 use crate::error::StoreError;
 use crate::model::{Task, TaskRef};
 use crate::query::{
-    Cursor, CursorValue, Order, Paging, SortKey, StatusFilter, TaskPage, TaskQuery,
+    Cursor, CursorValue, DueWindow, Order, Paging, SortKey, StatusFilter, TaskPage, TaskQuery,
 };
 use crate::validate::{NewTask, TaskPatch};
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row};
@@ -152,6 +152,11 @@ impl<'a> TaskStore<'a> {
 
     pub async fn list(&self, user: Uuid, query: &TaskQuery) -> Result<TaskPage, StoreError> {
         query.check_values()?;
+        // "Now" is fixed once, so the page and its total count the same days.
+        let query = &TaskQuery {
+            now: Some(query.now.unwrap_or_else(time::OffsetDateTime::now_utc)),
+            ..query.clone()
+        };
         // The total rides along as an uncorrelated subquery (run once): one round trip, and
         // unlike `count(*) OVER ()` it does not make the page query read every matching row.
         let mut q = QueryBuilder::<Postgres>::new(format!(
@@ -274,6 +279,25 @@ fn push_filters(q: &mut QueryBuilder<Postgres>, query: &TaskQuery) {
     }
     if let Some(after) = query.due_after {
         q.push(" AND due_at >= ").push_bind(after);
+    }
+    match query.due_window() {
+        None => {}
+        Some(DueWindow::Range { from, before }) => {
+            q.push(" AND due_at IS NOT NULL");
+            if let Some(from) = from {
+                q.push(" AND due_at >= ").push_bind(from);
+            }
+            if let Some(before) = before {
+                q.push(" AND due_at < ").push_bind(before);
+            }
+        }
+        Some(DueWindow::Overdue { today_starts, now }) => {
+            // A due date at the start of today is "today, no time": due all day, not late.
+            q.push(" AND NOT completed AND (due_at < ")
+                .push_bind(today_starts);
+            q.push(" OR (due_at > ").push_bind(today_starts);
+            q.push(" AND due_at < ").push_bind(now).push("))");
+        }
     }
 }
 

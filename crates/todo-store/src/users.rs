@@ -1,11 +1,17 @@
-//! Users: sign-up, the credential lookup behind login, and deletion (which takes the user's
-//! tasks, conversations and sessions with it: every token of the user is refused after).
+//! Users: sign-up, the credential lookup behind login, settings (name, time zone), the time
+//! zone every date of the user is read in ([`UserStore::zone_of`]), and deletion (which takes
+//! the user's tasks, conversations and sessions with it: every token of the user is refused
+//! after).
 
 use crate::error::StoreError;
 use crate::model::{User, UserCredentials};
-use crate::validate::text_rule;
-use sqlx::{PgPool, Row};
+use crate::validate::{NAME_MAX, name_rule, text_rule};
+use sqlx::{PgPool, Postgres, QueryBuilder, Row};
+use todo_wire::UserZone;
 use uuid::Uuid;
+
+/// The user columns every read returns, in [`user_from_row`]'s shape.
+const USER_COLUMNS: &str = "id, email, name, time_zone, created_at";
 
 pub struct UserStore<'a> {
     pool: &'a PgPool,
@@ -16,25 +22,39 @@ impl<'a> UserStore<'a> {
         UserStore { pool }
     }
 
-    /// Creates a user. An email already taken (in any letter case) is a conflict on `email`.
+    /// Creates a user in UTC. An email already taken (in any letter case) is a conflict on
+    /// `email`.
     pub async fn create(
         &self,
         email: &str,
         name: &str,
         password_hash: &str,
     ) -> Result<User, StoreError> {
+        self.create_in(email, name, password_hash, &UserZone::utc())
+            .await
+    }
+
+    /// Creates a user whose dates are read in `zone`.
+    pub async fn create_in(
+        &self,
+        email: &str,
+        name: &str,
+        password_hash: &str,
+        zone: &UserZone,
+    ) -> Result<User, StoreError> {
         // The service checks the shape (todo-api); this keeps unstorable text out whatever
         // the caller (PostgreSQL refuses NUL outright, with a database error).
         text_rule("email", email, false)?;
         text_rule("name", name, false)?;
-        let row = sqlx::query(
-            "INSERT INTO users (id, email, name, password_hash) VALUES ($1, $2, $3, $4)
-             RETURNING id, email, name, created_at",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "INSERT INTO users (id, email, name, password_hash, time_zone) VALUES ($1, $2, $3, $4, $5)
+             RETURNING {USER_COLUMNS}"
+        )))
         .bind(Uuid::new_v4())
         .bind(email)
         .bind(name)
         .bind(password_hash)
+        .bind(zone.name())
         .fetch_one(self.pool)
         .await
         .map_err(|e| match e {
@@ -57,9 +77,9 @@ impl<'a> UserStore<'a> {
             // PostgreSQL text cannot hold NUL, so no account has such an email.
             return Ok(None);
         }
-        let row = sqlx::query(
-            "SELECT id, email, name, created_at, password_hash FROM users WHERE lower(email) = lower($1)",
-        )
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS}, password_hash FROM users WHERE lower(email) = lower($1)"
+        )))
         .bind(email)
         .fetch_optional(self.pool)
         .await?;
@@ -73,10 +93,47 @@ impl<'a> UserStore<'a> {
     }
 
     pub async fn get(&self, id: Uuid) -> Result<Option<User>, StoreError> {
-        let row = sqlx::query("SELECT id, email, name, created_at FROM users WHERE id = $1")
+        let row = sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT {USER_COLUMNS} FROM users WHERE id = $1"
+        )))
+        .bind(id)
+        .fetch_optional(self.pool)
+        .await?;
+        row.as_ref().map(user_from_row).transpose()
+    }
+
+    /// The zone the user's dates are read in (UTC for an account that no longer exists:
+    /// its requests fail on their own, with their own errors).
+    pub async fn zone_of(&self, id: Uuid) -> Result<UserZone, StoreError> {
+        let name: Option<String> = sqlx::query_scalar("SELECT time_zone FROM users WHERE id = $1")
             .bind(id)
             .fetch_optional(self.pool)
             .await?;
+        Ok(name
+            .as_deref()
+            .map(UserZone::from_stored)
+            .unwrap_or_default())
+    }
+
+    /// Changes the account's settings; absent ones are kept. `None` when the account does
+    /// not exist. The name is checked here as at sign-up; the zone is already a known one.
+    pub async fn update_settings(
+        &self,
+        id: Uuid,
+        name: Option<&str>,
+        zone: Option<&UserZone>,
+    ) -> Result<Option<User>, StoreError> {
+        let name = name.map(|n| name_rule("name", n, NAME_MAX)).transpose()?;
+        let mut q = QueryBuilder::<Postgres>::new("UPDATE users SET id = id");
+        if let Some(name) = name {
+            q.push(", name = ").push_bind(name);
+        }
+        if let Some(zone) = zone {
+            q.push(", time_zone = ").push_bind(zone.name().to_owned());
+        }
+        q.push(" WHERE id = ").push_bind(id);
+        q.push(format!(" RETURNING {USER_COLUMNS}"));
+        let row = q.build().fetch_optional(self.pool).await?;
         row.as_ref().map(user_from_row).transpose()
     }
 }
@@ -92,11 +149,12 @@ impl UserStore<'_> {
     }
 }
 
-fn user_from_row(row: &sqlx::postgres::PgRow) -> Result<User, StoreError> {
+pub(crate) fn user_from_row(row: &sqlx::postgres::PgRow) -> Result<User, StoreError> {
     Ok(User {
         id: row.try_get("id")?,
         email: row.try_get("email")?,
         name: row.try_get("name")?,
+        time_zone: row.try_get("time_zone")?,
         created_at: row.try_get("created_at")?,
     })
 }

@@ -4,12 +4,14 @@
 //! Text rules (every text field): no control characters (C0, DEL, C1; descriptions and chat
 //! messages may hold tab and line breaks). Titles, tags and names must show something: a
 //! value of only whitespace, zero-width characters, bidi controls or other format (Cf)
-//! characters is refused. Due dates must fall in year 1..=9999 (UTC).
+//! characters is refused. Due dates must fall in year 1..=9999 (UTC); dates and wall-clock
+//! times are read in the user's time zone ([`parse_due_in`], rules in [`todo_wire::zone`]).
 
 use crate::error::ValidationError;
 use crate::model::Priority;
 use time::macros::datetime;
 use time::{Date, OffsetDateTime, PrimitiveDateTime, Time};
+use todo_wire::UserZone;
 
 pub use todo_wire::chat::MESSAGE_MAX;
 pub use todo_wire::task::{DESCRIPTION_MAX, TAG_MAX, TAGS_MAX, TITLE_MAX};
@@ -215,26 +217,59 @@ pub fn lowercase_tag(tag: &str) -> String {
         .collect()
 }
 
-/// Parses a due date in exactly the forms of `todo_wire::task::DUE_PATTERN` (what the schemas
-/// publish): a plain date (`2026-11-25`, the start of that day in UTC), a date and `THH:MM` or
-/// `THH:MM:SS` (taken as UTC), or RFC 3339 (`2026-11-25T17:00:00Z`, up to 9 fraction digits,
-/// `Z` or `+HH:MM`). Nothing is trimmed, and no other form is guessed at (a space for `T`, a
-/// leap second `:60`, 10 fraction digits), so a value a schema validator refuses is refused
-/// here too. The instant must fall in year 1..=9999 (UTC); `field` names the field in every
-/// refusal.
+/// [`parse_due_in`] for a user in UTC.
 pub fn parse_due(field: &str, raw: &str) -> Result<OffsetDateTime, ValidationError> {
+    parse_due_in(field, raw, &UserZone::utc())
+}
+
+/// Parses a due date in exactly the forms of `todo_wire::task::DUE_PATTERN` (what the schemas
+/// publish), reading dates and wall-clock times in the user's `zone` (see [`todo_wire::zone`]
+/// for the rules): a plain date (`2026-11-25`: the start of that day in the zone), a date and
+/// `THH:MM` or `THH:MM:SS` (that wall-clock time in the zone), or RFC 3339
+/// (`2026-11-25T17:00:00Z`, up to 9 fraction digits, `Z` or `+HH:MM`; the zone plays no part).
+/// Nothing is trimmed, and no other form is guessed at (a space for `T`, a leap second `:60`,
+/// 10 fraction digits), so a value a schema validator refuses is refused here too. The
+/// instant must fall in year 1..=9999 (UTC); `field` names the field in every refusal.
+pub fn parse_due_in(
+    field: &str,
+    raw: &str,
+    zone: &UserZone,
+) -> Result<OffsetDateTime, ValidationError> {
     text_rule(field, raw, false)?;
     if let Some(year) = signed_year(raw).filter(|y| !(1..=9999).contains(y)) {
         return Err(out_of_range(field, year));
     }
-    due_range(field, parse_due_unchecked(raw).ok_or_else(|| {
+    let parsed = parse_due_unchecked(raw).ok_or_else(|| {
         ValidationError::new(
             field,
             format!(
-                "{raw:?} is not an ISO 8601 date or date-time (e.g. 2026-11-25 or 2026-11-25T17:00:00Z)"
+                "{raw:?} is not an ISO 8601 date or date-time (e.g. 2026-11-25, 2026-11-25T17:00 or 2026-11-25T17:00:00Z)"
             ),
         )
-    })?)
+    })?;
+    let instant = match parsed {
+        Due::Instant(t) => Some(t),
+        Due::Date(d) => zone.start_of_day(d),
+        Due::Local(t) => zone.resolve(t),
+    };
+    // Only a wall-clock time at the very ends of the calendar has no instant.
+    due_range(
+        field,
+        instant.ok_or_else(|| out_of_range(field, raw.get(..4).unwrap_or(raw)))?,
+    )
+}
+
+/// A time zone name for `field`: one of the bundled tz database's (ASCII case ignored),
+/// answered in its canonical spelling.
+pub fn zone_rule(field: &str, raw: &str) -> Result<UserZone, ValidationError> {
+    UserZone::parse(raw).map_err(|e| ValidationError::new(field, e.to_string()))
+}
+
+/// A due date as written, before a zone gives it an instant.
+enum Due {
+    Date(Date),
+    Local(PrimitiveDateTime),
+    Instant(OffsetDateTime),
 }
 
 /// The year of an ISO 8601 expanded-year date (`-0001-06-01`, `+10000-01-01`): a form the
@@ -259,7 +294,7 @@ fn out_of_range(field: &str, year: impl std::fmt::Display) -> ValidationError {
     )
 }
 
-fn parse_due_unchecked(raw: &str) -> Option<OffsetDateTime> {
+fn parse_due_unchecked(raw: &str) -> Option<Due> {
     /// `n` ASCII digits at the start of `s`, as a number, and the rest.
     fn digits(s: &[u8], n: usize) -> Option<(u32, &[u8])> {
         let (head, rest) = (s.get(..n)?, s.get(n..)?);
@@ -285,7 +320,7 @@ fn parse_due_unchecked(raw: &str) -> Option<OffsetDateTime> {
     let date =
         Date::from_calendar_date(i32::try_from(year).ok()?, month, u8::try_from(day).ok()?).ok()?;
     let Some((&sep, s)) = s.split_first() else {
-        return Some(PrimitiveDateTime::new(date, Time::MIDNIGHT).assume_utc());
+        return Some(Due::Date(date));
     };
     if sep != b'T' && sep != b't' {
         return None;
@@ -309,9 +344,13 @@ fn parse_due_unchecked(raw: &str) -> Option<OffsetDateTime> {
         }
         None => (None, s),
     };
+    let clock =
+        Time::from_hms_nano(hour, minute, second.unwrap_or(0) as u8, nanos.unwrap_or(0)).ok()?;
     let offset = match s.split_first() {
-        // `THH:MM` or `THH:MM:SS` with no fraction and no offset: UTC.
-        None if sep == b'T' && nanos.is_none() => time::UtcOffset::UTC,
+        // `THH:MM` or `THH:MM:SS` with no fraction and no offset: a wall-clock time.
+        None if sep == b'T' && nanos.is_none() => {
+            return Some(Due::Local(PrimitiveDateTime::new(date, clock)));
+        }
         None => return None,
         // RFC 3339: seconds, then the offset.
         Some(_) if second.is_none() => return None,
@@ -326,9 +365,9 @@ fn parse_due_unchecked(raw: &str) -> Option<OffsetDateTime> {
         }
         Some(_) => return None,
     };
-    let (second, nanos) = (second.unwrap_or(0), nanos.unwrap_or(0));
-    let time = Time::from_hms_nano(hour, minute, second as u8, nanos).ok()?;
-    Some(PrimitiveDateTime::new(date, time).assume_offset(offset))
+    Some(Due::Instant(
+        PrimitiveDateTime::new(date, clock).assume_offset(offset),
+    ))
 }
 
 /// A due date must fall in year 1..=9999 (in UTC, as stored): other years cannot be written

@@ -8,6 +8,7 @@
 //! - serde gives the bytes; [`schemars::JsonSchema`] gives the schemas, made portable by
 //!   [`schema::Portable`] (no `type` arrays, so strict validators such as ajv accept them).
 //! - Timestamps go through [`timestamp`], which never fails to serialise a stored value.
+//! - Users' time zones and the days the date filters mean: [`zone`].
 
 pub mod chat;
 pub mod error;
@@ -18,6 +19,7 @@ pub mod schema;
 pub mod task;
 pub mod timestamp;
 pub mod user;
+pub mod zone;
 
 pub use chat::{
     ChatError, ChatRequest, ChatTurn, Conversation, ConversationDetail, ConversationList, Engine,
@@ -25,6 +27,7 @@ pub use chat::{
 };
 pub use error::{ErrorBody, ErrorDetail};
 pub use patch::Patch;
-pub use query::{ListQuery, Order, SortKey, StatusFilter, TaskPage};
+pub use query::{DueFilter, ListQuery, Order, SortKey, StatusFilter, TaskPage};
 pub use task::{CreateTask, Priority, Task, TaskKey, UpdateTask};
-pub use user::{LoginRequest, Me, RegisterRequest, Session, User};
+pub use user::{LoginRequest, Me, RegisterRequest, Session, UpdateMe, User};
+pub use zone::{UnknownZone, UserZone};

@@ -5,7 +5,7 @@
 //! call silently doing less than asked.
 
 use crate::patch::Patch;
-use crate::query::StatusFilter;
+use crate::query::{DueFilter, StatusFilter};
 use crate::task::{Priority, Task, TaskKey};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
@@ -23,6 +23,8 @@ pub struct AddTaskArgs {
     /// Defaults to medium.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
+    /// A date (that day in the user's time zone), a local date-time (the user's zone) or an
+    /// RFC 3339 instant with `Z` or an offset. The result names the zone assumed.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::task::due_schema_option")]
     pub due: Option<String>,
@@ -47,7 +49,12 @@ pub struct ListTasksArgs {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::query::text_schema_option")]
     pub query: Option<String>,
-    /// Only tasks due strictly before this ISO 8601 date or date-time.
+    /// Due today, tomorrow, overdue (pending and past due) or this week (today to the end of
+    /// Sunday), on the user's calendar in their time zone (the result names it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<DueFilter>,
+    /// Only tasks due strictly before this ISO 8601 date or date-time (a date, or a time
+    /// without an offset, is in the user's time zone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::task::due_schema_option")]
     pub due_before: Option<String>,
@@ -108,6 +115,11 @@ fn yes() -> bool {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TaskResult {
     pub task: Task,
+    /// The user's IANA time zone, in which a date or a time without an offset was read.
+    /// (`due_at` is always an instant in UTC.) Absent from older servers.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::mcp::zone_schema")]
+    pub time_zone: Option<String>,
 }
 
 /// What `list_tasks` returns.
@@ -116,4 +128,12 @@ pub struct TaskListResult {
     pub tasks: Vec<Task>,
     /// Tasks matching the filters (may exceed `tasks` when limited).
     pub total: i64,
+    /// The user's IANA time zone, whose days `due` and dates without an offset meant.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::mcp::zone_schema")]
+    pub time_zone: Option<String>,
+}
+
+fn zone_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    crate::zone::stored_schema(g)
 }

@@ -37,6 +37,43 @@ impl StatusFilter {
     }
 }
 
+/// Due-date filters on the user's calendar (their time zone; see [`crate::zone`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DueFilter {
+    /// Due today (midnight to midnight in the user's zone).
+    Today,
+    /// Due tomorrow.
+    Tomorrow,
+    /// Pending and past due: due before today, or today at a time that has passed.
+    Overdue,
+    /// Due from today to the end of Sunday (weeks start on Monday).
+    ThisWeek,
+}
+
+impl DueFilter {
+    pub const ALL: [DueFilter; 4] = [
+        DueFilter::Today,
+        DueFilter::Tomorrow,
+        DueFilter::Overdue,
+        DueFilter::ThisWeek,
+    ];
+    pub const NAMES: &'static str = "today, tomorrow, overdue, this_week";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DueFilter::Today => "today",
+            DueFilter::Tomorrow => "tomorrow",
+            DueFilter::Overdue => "overdue",
+            DueFilter::ThisWeek => "this_week",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<DueFilter> {
+        DueFilter::ALL.into_iter().find(|f| f.as_str() == s)
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum SortKey {
@@ -116,11 +153,17 @@ pub struct ListQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::query::text_schema")]
     pub q: Option<String>,
-    /// Due strictly before this date or date-time.
+    /// Due today, tomorrow, overdue or this week, on the user's calendar (their time zone).
+    /// Combines with the other filters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub due: Option<DueFilter>,
+    /// Due strictly before this date or date-time (a date, or a time without an offset, is
+    /// in the user's time zone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::query::due_schema")]
     pub due_before: Option<String>,
-    /// Due at or after this date or date-time.
+    /// Due at or after this date or date-time (a date, or a time without an offset, is in
+    /// the user's time zone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::query::due_schema")]
     pub due_after: Option<String>,

@@ -108,7 +108,8 @@ pub struct CreateTask {
     /// Defaults to medium.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub priority: Option<Priority>,
-    /// ISO 8601 date (2026-11-25, midnight UTC) or date-time (2026-11-25T17:00:00Z).
+    /// ISO 8601 date (2026-11-25: that day in the user's time zone, stored as its local
+    /// midnight), local date-time (2026-11-25T17:00, the user's zone) or RFC 3339 instant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::task::due_schema_option")]
     pub due_at: Option<String>,
@@ -263,8 +264,8 @@ impl JsonSchema for TaskKey {
 }
 
 /// A due date as clients send it, exactly the forms the server reads: a calendar date in year
-/// 1..=9999 (leap days included), optionally with a time: `T` and `HH:MM` or `HH:MM:SS` (UTC),
-/// or RFC 3339 (`HH:MM:SS`, up to 9 fraction digits, then `Z` or `+HH:MM`). The server still
+/// 1..=9999 (leap days included), optionally with a time: `T` and `HH:MM` or `HH:MM:SS` (a
+/// wall-clock time in the user's zone), or RFC 3339 (`HH:MM:SS`, up to 9 fraction digits, then `Z` or `+HH:MM`). The server still
 /// checks that the instant, in UTC, falls in year 1..=9999, and names the field when it refuses.
 pub const DUE_PATTERN: &str = concat!(
     "^(?:",
@@ -278,8 +279,7 @@ pub const DUE_PATTERN: &str = concat!(
     "|[Tt](?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](?:[.][0-9]{1,9})?(?:[Zz]|[+-](?:[01][0-9]|2[0-3]):[0-5][0-9])",
     ")?$"
 );
-pub const DUE_HELP: &str =
-    "Due date: ISO 8601 date (2026-11-25) or date-time (2026-11-25T17:00:00Z), year 1 to 9999";
+pub const DUE_HELP: &str = "Due date: ISO 8601 date (2026-11-25: that day in the user's time zone), local date-time (2026-11-25T17:00, in the user's time zone) or RFC 3339 instant (2026-11-25T17:00:00Z, 2026-11-25T17:00:00+13:00), year 1 to 9999";
 
 pub fn due_schema(_: &mut SchemaGenerator) -> Schema {
     json_schema!({ "type": "string", "pattern": DUE_PATTERN, "description": DUE_HELP })

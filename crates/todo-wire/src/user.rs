@@ -16,6 +16,10 @@ pub struct User {
     pub id: Uuid,
     pub email: String,
     pub name: String,
+    /// IANA time zone: date-only due dates and the date filters (today, overdue, ...) are
+    /// the user's days in it. `UTC` until the user sets one.
+    #[schemars(schema_with = "crate::zone::stored_schema")]
+    pub time_zone: String,
     #[serde(with = "timestamp")]
     #[schemars(schema_with = "timestamp::schema")]
     pub created_at: OffsetDateTime,
@@ -64,6 +68,47 @@ pub struct RegisterRequest {
     pub password: String,
     #[schemars(schema_with = "crate::user::name_schema")]
     pub name: String,
+    /// IANA time zone (the browser's `Intl.DateTimeFormat().resolvedOptions().timeZone`);
+    /// defaults to UTC. An unknown name is refused (422 naming `time_zone`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "not_null"
+    )]
+    #[schemars(schema_with = "crate::zone::schema")]
+    pub time_zone: Option<String>,
+}
+
+/// An optional key whose schema has no `null`: absent is `None` (with `#[serde(default)]`),
+/// `null` is refused naming the key, as the schema says.
+fn not_null<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<T>, D::Error> {
+    T::deserialize(d).map(Some)
+}
+
+/// `PATCH /api/auth/me`: change the account's settings. Give at least one field; absent
+/// keeps it. Answers the updated [`Me`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+#[schemars(extend("minProperties" = 1))]
+pub struct UpdateMe {
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "not_null"
+    )]
+    #[schemars(schema_with = "crate::user::name_schema")]
+    pub name: Option<String>,
+    /// IANA time zone, e.g. `Pacific/Auckland`. An unknown name is refused (422 naming
+    /// `time_zone`).
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "not_null"
+    )]
+    #[schemars(schema_with = "crate::zone::schema")]
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]

@@ -250,6 +250,8 @@ fn list_args(filter: &ListFilter, clock: &UserClock) -> ListTasksArgs {
         priority: filter.priority,
         tag: filter.tag.clone(),
         query: filter.query.clone(),
+        // The engine's day filters become due_before plus a cut here (see `DueFilter`).
+        due: None,
         due_before,
         // A one-day filter is cut to that day here, so fetch enough to cut from.
         limit: matches!(filter.due, Some(DueFilter::Today | DueFilter::On(_))).then_some(200),
