@@ -27,6 +27,7 @@
   # chart rebuilds no binary.
   testData = [
     "crates/cluster-doctor/tests/fixtures"
+    "crates/chart-policy/checkov-skips.txt"
     "helm"
     "k8s"
   ];

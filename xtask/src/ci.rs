@@ -133,6 +133,15 @@ pub fn needs(step: &str) -> Vec<(Need, &'static str)> {
             (Need::Program(&["skopeo"]), OCI),
             (Need::Program(&["umoci"]), OCI),
             (Need::Program(&["runc"]), OCI),
+            // service-kit's and local-stack's metrics tests scrape with a real Prometheus.
+            (
+                Need::Program(&["prometheus"]),
+                "bash .ci/install/45-prometheus.sh",
+            ),
+            (
+                Need::Program(&["promtool"]),
+                "bash .ci/install/45-prometheus.sh",
+            ),
         ],
         "interop" => vec![
             PG,
@@ -159,6 +168,14 @@ pub fn needs(step: &str) -> Vec<(Need, &'static str)> {
                 Need::Program(&["kubernetes-validate"]),
                 "bash .ci/install/11-kubernetes-validate.sh",
             ),
+            (
+                Need::Program(&["checkov"]),
+                "bash .ci/install/12-checkov.sh",
+            ),
+            (
+                Need::Program(&["promtool"]),
+                "bash .ci/install/45-prometheus.sh",
+            ),
         ],
         "nix" => vec![(Need::Program(&["nix-instantiate"]), OCI)],
         "images" => vec![
@@ -184,6 +201,14 @@ pub fn needs(step: &str) -> Vec<(Need, &'static str)> {
             ),
             (
                 Need::Program(&["chromedriver"]),
+                "bash .ci/install/40-browser.sh",
+            ),
+            (
+                Need::File(".tools/axe/node_modules/axe-core/axe.min.js"),
+                "bash .ci/install/40-browser.sh",
+            ),
+            (
+                Need::File(".tools/lighthouse/node_modules/lighthouse/cli/index.js"),
                 "bash .ci/install/40-browser.sh",
             ),
         ],

@@ -1,13 +1,15 @@
 //! `cargo xtask dev`: the whole stack on this machine without Kubernetes (the docker-compose
 //! replacement): a throwaway PostgreSQL (or `DATABASE_URL`), todo-api, todo-mcp and todo-web
 //! as processes with prefixed, coloured logs, behind one local address routed like the chart's
-//! Ingress. Ctrl-C stops the services with SIGTERM and removes the throwaway database.
+//! Ingress. Ctrl-C stops the services with SIGTERM and removes the throwaway database. It
+//! prints each service's /metrics URL; `--observe` also starts a real Prometheus scraping them.
 //!
 //! Also the pieces `bench dev` and CI reuse: [`build_services`], [`start`], and
 //! [`smoke_against_dev`] (the smoke suite against this stack, then again with todo-mcp
 //! stopped, where it must fail).
 
 use anyhow::{Context, Result, bail};
+use local_stack::prometheus::{Prometheus, Target};
 use local_stack::router::{self, RouterHandle, Upstreams};
 use local_stack::{Stack, StackConfig};
 use smoke_suite::{Outcome, Report, Restart, SuiteConfig, names};
@@ -35,6 +37,12 @@ pub struct Cmd {
     /// Run without todo-web (`/` then answers 502 saying so).
     #[arg(long)]
     no_web: bool,
+    /// Also start a real Prometheus (Debian's `prometheus`) scraping each service's /metrics.
+    #[arg(long)]
+    observe: bool,
+    /// Port of that Prometheus on 127.0.0.1 (0: a free one).
+    #[arg(long, default_value_t = 9090, requires = "observe")]
+    observe_port: u16,
 }
 
 impl Cmd {
@@ -58,8 +66,17 @@ impl Cmd {
                 }
                 ChatEngine::Builtin { .. } => None,
             };
+            let prometheus = if self.observe {
+                Some(observe(&dev, self.observe_port).await?)
+            } else {
+                None
+            };
             print_banner(&dev, &banner_chat_line(&engine, reach.as_ref()));
+            print_metrics(&dev, prometheus.as_ref());
             wait_for_stop(&mut dev).await;
+            if let Some(prometheus) = prometheus {
+                prometheus.stop().await;
+            }
             eprintln!("stopping: SIGTERM to each service");
             let throwaway = dev.stack.has_throwaway_database();
             let clean = dev.stop().await?;
@@ -197,6 +214,16 @@ pub async fn start(binaries: &Binaries, options: &DevOptions) -> Result<DevStack
         logs: options.logs,
         extra_env: std::env::vars()
             .filter(|(k, _)| k.starts_with("LLM_"))
+            // MCP hosts reach todo-mcp and the OAuth endpoints through the router, so the
+            // token audience and the issuer are the router's URLs, not the services' ports.
+            .chain([
+                ("MCP_PUBLIC_URL".to_owned(), format!("http://{addr}/mcp")),
+                (
+                    "MCP_AUTHORIZATION_SERVERS".to_owned(),
+                    format!("http://{addr}"),
+                ),
+                ("OAUTH_ISSUER".to_owned(), format!("http://{addr}")),
+            ])
             .collect(),
     };
     let (stack, web_error) = Stack::start_with_optional_web(config).await?;
@@ -398,6 +425,55 @@ fn print_banner(dev: &DevStack, chat: &str) {
         }
     );
     println!("Ctrl-C stops everything.");
+    println!();
+}
+
+/// Each service's own address (the router, like the Ingress, does not route /metrics to
+/// api or mcp): what a Prometheus scrapes.
+fn metrics_targets(dev: &DevStack) -> Vec<Target> {
+    let mut targets = vec![
+        Target {
+            job: "todo-api".into(),
+            base_url: dev.stack.api.base_url(),
+        },
+        Target {
+            job: "todo-mcp".into(),
+            base_url: dev.stack.mcp.base_url(),
+        },
+    ];
+    if let Some(web) = &dev.stack.web {
+        targets.push(Target {
+            job: "todo-web".into(),
+            base_url: web.base_url(),
+        });
+    }
+    targets
+}
+
+/// `--observe`: a real Prometheus scraping every service each 5 s.
+async fn observe(dev: &DevStack, port: u16) -> Result<Prometheus> {
+    Prometheus::start(&metrics_targets(dev), port, Duration::from_secs(5))
+        .await
+        .with_context(|| {
+            format!(
+                "starting Prometheus for --observe (port {port}; another one with --observe-port)"
+            )
+        })
+}
+
+fn print_metrics(dev: &DevStack, prometheus: Option<&Prometheus>) {
+    println!("metrics (Prometheus text format):");
+    for target in metrics_targets(dev) {
+        println!("  {:<9} {}/metrics", target.job, target.base_url);
+    }
+    match prometheus {
+        Some(p) => println!(
+            "  Prometheus: {} (e.g. {}/graph?g0.expr=sum%20by%20(service%2Croute)%20(http_server_requests_total))",
+            p.url(),
+            p.url()
+        ),
+        None => println!("  (--observe also starts a Prometheus scraping them)"),
+    }
     println!();
 }
 

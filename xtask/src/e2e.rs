@@ -2,11 +2,17 @@
 //! processes (the debug builds) on a throwaway PostgreSQL, driven through headless Chromium
 //! by chromedriver over the WebDriver protocol. A user signs up, adds a task with a due
 //! date, filters, completes it, asks the assistant to "add call mom friday", sees the task
-//! appear, reloads and finds the conversation again. Screenshots of the tasks page and the
-//! chat panel go to `target/e2e-artifacts/`.
+//! appear, reloads and finds the conversation again, deletes a task and undoes it.
 //!
-//! Needs: `chromium` and `chromedriver` on PATH (`bash .ci/install/40-browser.sh`) and
-//! PostgreSQL server binaries (`.ci/install/00-postgres.sh`).
+//! Measured on every page (sign-in, sign-up, tasks with and without a conversation,
+//! settings, edit, delete, not found), at desktop (1280x800) and phone (390x844) widths,
+//! signed out and in: axe-core finds zero accessibility violations, and the chat input is
+//! in view without scrolling after a reload. Screenshots of each page at both widths go to
+//! `target/e2e-artifacts/<page>-<width>.png`.
+//!
+//! Needs: `chromium` and `chromedriver` on PATH and axe-core in `.tools/axe`
+//! (`bash .ci/install/40-browser.sh`), and PostgreSQL server binaries
+//! (`.ci/install/00-postgres.sh`).
 
 mod webdriver;
 
@@ -24,6 +30,7 @@ const WAIT: Duration = Duration::from_secs(15);
 pub fn browser_e2e(sh: &Shell) -> Result<()> {
     let chromium = find_tool(&["chromium", "chromium-browser"])?;
     let chromedriver = find_tool(&["chromedriver"])?;
+    let axe = axe_source()?;
     {
         let _step = Step::new("e2e: build todo-api, todo-mcp, todo-web (debug)");
         cmd!(sh, "cargo build -q -p todo-api -p todo-mcp -p todo-web").run()?;
@@ -54,7 +61,7 @@ pub fn browser_e2e(sh: &Shell) -> Result<()> {
         let driver = webdriver::Driver::start(&chromedriver).await?;
         let result = match driver.session(&chromium, profile.path(), 1280, 900).await {
             Ok(session) => {
-                let result = scenario(&session, &web, &artifacts).await;
+                let result = scenario(&session, &web, &artifacts, &axe).await;
                 if result.is_err() {
                     // What the browser showed when it failed, for the CI log's reader.
                     let _ = session
@@ -96,6 +103,179 @@ fn find_tool(names: &[&str]) -> Result<PathBuf> {
     )
 }
 
+/// axe-core's browser bundle, as `.ci/install/40-browser.sh` installs it.
+fn axe_source() -> Result<String> {
+    let path = project_root().join(".tools/axe/node_modules/axe-core/axe.min.js");
+    std::fs::read_to_string(&path).with_context(|| {
+        format!(
+            "reading axe-core from {}: install it with `bash .ci/install/40-browser.sh`",
+            path.display()
+        )
+    })
+}
+
+/// The two widths every page is checked and photographed at.
+const WIDTHS: [(&str, u32, u32); 2] = [("desktop", 1280, 800), ("phone", 390, 844)];
+
+/// Sizes the window so that the page's viewport is `width` x `height` (headless Chromium's
+/// window includes space for browser UI it does not draw).
+async fn set_viewport(s: &Session, width: u32, height: u32) -> Result<()> {
+    s.set_window(width, height).await?;
+    let inner = s
+        .js("return [window.innerWidth, window.innerHeight];", json!([]))
+        .await?;
+    let got = |i: usize| inner[i].as_u64().unwrap_or(0) as u32;
+    let (w, h) = (got(0), got(1));
+    if (w, h) != (width, height) && w > 0 && h > 0 {
+        s.set_window(
+            width + width.saturating_sub(w),
+            height + height.saturating_sub(h),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// Runs axe-core on the page as it is; fails naming every violation (rule, impact, where).
+async fn axe_clean(s: &Session, axe: &str, what: &str) -> Result<usize> {
+    let loaded = s
+        .js("return typeof window.axe === 'object';", json!([]))
+        .await?;
+    if loaded != json!(true) {
+        s.js(&format!("{axe}\n;return true;"), json!([])).await?;
+    }
+    // WebDriver waits for a returned promise.
+    let found = s
+        .js(
+            "return axe.run(document, { resultTypes: ['violations'] }).then((r) => ({ passes: r.passes.length, violations: r.violations.map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.slice(0, 5).map((n) => n.target.join(' ')) })) }));",
+            json!([]),
+        )
+        .await
+        .with_context(|| format!("running axe-core on {what}"))?;
+    let violations = found["violations"].as_array().cloned().unwrap_or_default();
+    if !violations.is_empty() {
+        let list: Vec<String> = violations
+            .iter()
+            .map(|v| {
+                format!(
+                    "{} ({}): {} at {}",
+                    v["id"], v["impact"], v["help"], v["nodes"]
+                )
+            })
+            .collect();
+        bail!(
+            "axe-core: {} violation(s) on {what}:\n  {}",
+            violations.len(),
+            list.join("\n  ")
+        );
+    }
+    Ok(found["passes"].as_u64().unwrap_or(0) as usize)
+}
+
+/// Checks `url` at both widths: axe-core clean, and a screenshot as `<name>-<width>.png`.
+/// Leaves the window at desktop size.
+async fn audit(
+    s: &Session,
+    axe: &str,
+    artifacts: &Path,
+    url: &str,
+    name: &str,
+    ready: &str,
+    tally: &mut Audit,
+) -> Result<()> {
+    for (width, w, h) in WIDTHS {
+        set_viewport(s, w, h).await?;
+        s.goto(url).await?;
+        s.wait_for(&format!("{name} loaded"), ready, WAIT).await?;
+        let what = format!("{name} at {width} width ({w}x{h})");
+        tally.rules_passed += axe_clean(s, axe, &what).await?;
+        tally.pages += 1;
+        let png = s
+            .screenshot(None, &artifacts.join(format!("{name}-{width}.png")))
+            .await?;
+        tally.screenshots.push(png);
+    }
+    set_viewport(s, WIDTHS[0].1, WIDTHS[0].2).await?;
+    Ok(())
+}
+
+#[derive(Default)]
+struct Audit {
+    pages: usize,
+    rules_passed: usize,
+    screenshots: Vec<PathBuf>,
+}
+
+/// The chat input is entirely inside the window, with the page not scrolled.
+const CHAT_INPUT_IN_VIEW: &str = "const i = document.getElementById('chat-message'); if (!i) return false; const r = i.getBoundingClientRect(); return window.scrollY === 0 && r.height > 0 && r.top >= 0 && r.left >= 0 && r.bottom <= window.innerHeight && r.right <= window.innerWidth && document.documentElement.scrollWidth <= window.innerWidth;";
+
+/// Runs Lighthouse (npm `lighthouse`, in `.tools/lighthouse`, with the same Chromium) on
+/// `url`, signed in with `cookie` when given; keeps the JSON report at `report`. Answers
+/// the performance, accessibility and best-practices scores (0-100).
+fn lighthouse(
+    url: &str,
+    cookie: Option<&str>,
+    preset: &str,
+    report: &Path,
+) -> Result<Vec<(String, u32)>> {
+    let cli = project_root().join(".tools/lighthouse/node_modules/lighthouse/cli/index.js");
+    if !cli.is_file() {
+        bail!(
+            "lighthouse is not installed at {}: run `bash .ci/install/40-browser.sh`",
+            cli.display()
+        );
+    }
+    let chromium = find_tool(&["chromium", "chromium-browser"])?;
+    let profile = tempfile::tempdir().context("creating a profile directory for lighthouse")?;
+    let mut cmd = std::process::Command::new("node");
+    cmd.arg(&cli)
+        .arg(url)
+        .arg("--quiet")
+        .arg("--output=json")
+        .arg(format!("--output-path={}", report.display()))
+        .arg("--only-categories=performance,accessibility,best-practices")
+        .arg(format!(
+            "--chrome-flags=--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --no-first-run --user-data-dir={}",
+            profile.path().display()
+        ))
+        .env("CHROME_PATH", &chromium);
+    if preset == "desktop" {
+        cmd.arg("--preset=desktop");
+    }
+    if let Some(cookie) = cookie {
+        cmd.arg(format!("--extra-headers={}", json!({ "Cookie": cookie })));
+    }
+    let out = cmd.output().context("running lighthouse (node)")?;
+    if !out.status.success() {
+        bail!(
+            "lighthouse failed on {url} ({preset}): {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    let text = std::fs::read_to_string(report)
+        .with_context(|| format!("reading the lighthouse report {}", report.display()))?;
+    let v: serde_json::Value =
+        serde_json::from_str(&text).context("parsing the lighthouse report")?;
+    if let Some(err) = v["runtimeError"]["message"].as_str() {
+        bail!("lighthouse could not load {url} ({preset}): {err}");
+    }
+    let final_url = v["finalDisplayedUrl"].as_str().unwrap_or_default();
+    if !final_url.starts_with(url) {
+        bail!(
+            "lighthouse measured {final_url}, not {url} (a redirect: was the session cookie sent?)"
+        );
+    }
+    ["performance", "accessibility", "best-practices"]
+        .into_iter()
+        .map(|cat| {
+            let score = v["categories"][cat]["score"]
+                .as_f64()
+                .with_context(|| format!("no {cat} score in the lighthouse report for {url}"))?;
+            Ok((cat.to_owned(), (score * 100.0).round() as u32))
+        })
+        .collect()
+}
+
 fn iso(d: time::Date) -> String {
     format!("{:04}-{:02}-{:02}", d.year(), u8::from(d.month()), d.day())
 }
@@ -129,13 +309,68 @@ async fn no_reload(s: &Session, what: &str) -> Result<()> {
     Ok(())
 }
 
-async fn scenario(s: &Session, web: &str, artifacts: &Path) -> Result<()> {
+async fn scenario(s: &Session, web: &str, artifacts: &Path, axe: &str) -> Result<()> {
     let today = time::OffsetDateTime::now_utc().date();
     let (yesterday, tomorrow) = (
         today - time::Duration::days(1),
         today + time::Duration::days(1),
     );
     let mut passed = 0;
+    let mut audit_tally = Audit::default();
+
+    let c = Check::start("signed out: sign-in and sign-up pages, axe-clean at both widths");
+    let form_ready = "return !!document.getElementById('auth-form');";
+    audit(
+        s,
+        axe,
+        artifacts,
+        &format!("{web}/signin"),
+        "signin",
+        form_ready,
+        &mut audit_tally,
+    )
+    .await?;
+    audit(
+        s,
+        axe,
+        artifacts,
+        &format!("{web}/signup"),
+        "signup",
+        form_ready,
+        &mut audit_tally,
+    )
+    .await?;
+    // axe-core does find problems here: a planted image without alt text is reported.
+    s.js("const i = document.createElement('img'); i.src = 'data:,'; i.id = 'planted'; document.getElementById('main').append(i); return true;", json!([]))
+        .await?;
+    match axe_clean(
+        s,
+        axe,
+        "the sign-up page with a planted image without alt text",
+    )
+    .await
+    {
+        Err(e) if e.to_string().contains("image-alt") => {}
+        Err(e) => {
+            return Err(e.context("axe-core failed in an unexpected way on the planted violation"));
+        }
+        Ok(_) => bail!("axe-core did not report an image without alt text: the check cannot fail"),
+    }
+    s.js(
+        "document.getElementById('planted').remove(); return true;",
+        json!([]),
+    )
+    .await?;
+    let detected = s
+        .js(
+            "return document.getElementById('browser-tz').value;",
+            json!([]),
+        )
+        .await?;
+    if detected.as_str().is_none_or(str::is_empty) {
+        bail!("the sign-up form should carry the browser's time zone: {detected}");
+    }
+    passed += c.done();
 
     let c = Check::start("sign up");
     s.goto(&format!("{web}/signup")).await?;
@@ -215,6 +450,7 @@ async fn scenario(s: &Session, web: &str, artifacts: &Path) -> Result<()> {
     passed += c.done();
 
     let c = Check::start("filter by priority");
+    s.click("#more-filters summary").await?;
     s.click("#f-priority option[value=high]").await?;
     s.click("#filter-form button[type=submit]").await?;
     s.wait_for(
@@ -239,16 +475,22 @@ async fn scenario(s: &Session, web: &str, artifacts: &Path) -> Result<()> {
     if !flash.contains("Task completed") {
         bail!("no confirmation after completing: {flash:?}");
     }
-    s.click("#filter-form a[data-swap]").await?; // "Clear" the filters
+    s.click(".chips a.chip").await?; // remove the priority filter
     s.wait_for(
-        "both tasks listed again",
-        "return document.querySelectorAll('#task-list > li').length === 2;",
+        "both tasks listed again, the done one under the pending one",
+        "return document.querySelectorAll('li.task').length === 2 && !!document.querySelector('#done-list #task-1') && !!document.querySelector('#task-list #task-2');",
         WAIT,
     )
     .await?;
     passed += c.done();
 
     let c = Check::start("edit in place");
+    // Row actions show on hover or focus; keyboard focus reveals them.
+    s.js(
+        "document.querySelector('#task-2 a[data-edit]').focus(); return true;",
+        json!([]),
+    )
+    .await?;
     s.click("#task-2 a[data-edit]").await?;
     s.wait_for(
         "the edit form in the task's row",
@@ -272,7 +514,7 @@ async fn scenario(s: &Session, web: &str, artifacts: &Path) -> Result<()> {
         .await?;
     s.wait_for(
         "the assistant's reply with its tool call",
-        "const log = document.getElementById('chat-log'); return !!log && log.textContent.includes('Added #3') && !!log.querySelector('.tools code');",
+        "const log = document.getElementById('chat-log'); const s = log && log.querySelector('.tools summary'); return !!log && log.textContent.includes('Added #3') && !!s && s.textContent.includes('Added #3') && !!log.querySelector('.tools details code');",
         Duration::from_secs(30),
     )
     .await?;
@@ -287,17 +529,6 @@ async fn scenario(s: &Session, web: &str, artifacts: &Path) -> Result<()> {
     if !url.contains("c=") {
         bail!("the URL should name the conversation after a chat turn: {url}");
     }
-    passed += c.done();
-
-    let c = Check::start("screenshots: tasks page and chat panel");
-    s.js("window.scrollTo(0, 0); return true;", json!([]))
-        .await?;
-    let tasks_png = s
-        .screenshot(None, &artifacts.join("tasks-page.png"))
-        .await?;
-    let chat_png = s
-        .screenshot(Some("#chat-panel"), &artifacts.join("chat-panel.png"))
-        .await?;
     passed += c.done();
 
     let c = Check::start("reload: the conversation is still there");
@@ -318,38 +549,223 @@ async fn scenario(s: &Session, web: &str, artifacts: &Path) -> Result<()> {
     .await?;
     passed += c.done();
 
-    let c = Check::start("delete with confirmation");
+    let c = Check::start("delete, then undo restores the task");
     s.js(SET_MARKER, json!([])).await?;
+    s.js(
+        "document.querySelector('#task-2 a[data-confirm]').focus(); return true;",
+        json!([]),
+    )
+    .await?;
     s.click("#task-2 .task-actions a[data-confirm]").await?;
-    let question = s.accept_alert().await?;
-    if !question.contains("Pay the rent") {
-        bail!("the confirmation should name the task: {question:?}");
-    }
     s.wait_for(
-        "task #2 gone",
-        "return !document.getElementById('task-2');",
+        "task #2 gone, with an Undo next to the notice",
+        "return !document.getElementById('task-2') && !!document.querySelector('#undo-form button') && document.getElementById('flash').textContent.includes('Task deleted');",
         WAIT,
     )
     .await?;
     no_reload(s, "deleting").await?;
-    passed += c.done();
-
-    let c = Check::start("phone width: one column, screenshot");
-    s.set_window(390, 844).await?;
+    s.click("#undo-form button").await?;
+    let restored = "return Array.from(document.querySelectorAll('li.task')).some((li) => li.textContent.includes('Pay the rent')) && document.getElementById('flash').textContent.includes('Task restored');";
+    s.wait_for("the deleted task back in the list", restored, WAIT)
+        .await?;
+    no_reload(s, "undoing").await?;
+    s.refresh().await?;
     s.wait_for(
-        "the chat panel below the tasks (one column)",
-        "const t = document.getElementById('tasks-panel').getBoundingClientRect(); const c = document.getElementById('chat-panel').getBoundingClientRect(); return c.top >= t.bottom && document.documentElement.scrollWidth <= window.innerWidth;",
+        "the restored task still there after a reload",
+        "return Array.from(document.querySelectorAll('li.task')).some((li) => li.textContent.includes('Pay the rent'));",
         WAIT,
     )
     .await?;
-    let phone_png = s
-        .screenshot(None, &artifacts.join("tasks-phone.png"))
-        .await?;
     passed += c.done();
 
-    for png in [tasks_png, chat_png, phone_png] {
+    let c = Check::start("chat input in view without scrolling after a reload, both widths");
+    for (width, w, h) in WIDTHS {
+        set_viewport(s, w, h).await?;
+        s.goto(&format!("{web}/tasks")).await?;
+        s.refresh().await?;
+        s.wait_for(
+            &format!("the chat input in view at {width} width ({w}x{h}) after a reload"),
+            CHAT_INPUT_IN_VIEW,
+            WAIT,
+        )
+        .await?;
+    }
+    set_viewport(s, WIDTHS[0].1, WIDTHS[0].2).await?;
+    passed += c.done();
+
+    let c = Check::start("signed in: every page axe-clean at both widths, screenshots");
+    let tasks_ready = "return !!document.getElementById('tasks-panel') && !!document.getElementById('chat-form');";
+    audit(s, axe, artifacts, &format!("{web}/tasks"), "tasks-conversation", "const l = document.getElementById('chat-log'); return !!l && l.textContent.includes('Added #3');", &mut audit_tally).await?;
+    audit(
+        s,
+        axe,
+        artifacts,
+        &format!("{web}/tasks?c=new"),
+        "tasks-new-chat",
+        tasks_ready,
+        &mut audit_tally,
+    )
+    .await?;
+    // The phone's bottom sheet, open (the log shows while the input has focus).
+    set_viewport(s, 390, 844).await?;
+    s.goto(&format!("{web}/tasks")).await?;
+    s.wait_for("the tasks page", tasks_ready, WAIT).await?;
+    s.js(
+        "document.getElementById('chat-message').focus(); return true;",
+        json!([]),
+    )
+    .await?;
+    s.wait_for(
+        "the chat log open on the phone",
+        "const l = document.getElementById('chat-log'); return !!l && l.getBoundingClientRect().height > 0;",
+        WAIT,
+    )
+    .await?;
+    axe_clean(s, axe, "the phone's open chat sheet").await?;
+    audit_tally.screenshots.push(
+        s.screenshot(None, &artifacts.join("tasks-chat-open-phone.png"))
+            .await?,
+    );
+    set_viewport(s, WIDTHS[0].1, WIDTHS[0].2).await?;
+    audit(
+        s,
+        axe,
+        artifacts,
+        &format!("{web}/settings"),
+        "settings",
+        "return !!document.getElementById('settings-form');",
+        &mut audit_tally,
+    )
+    .await?;
+    audit(
+        s,
+        axe,
+        artifacts,
+        &format!("{web}/tasks/1/edit"),
+        "edit",
+        "return !!document.getElementById('edit-form');",
+        &mut audit_tally,
+    )
+    .await?;
+    audit(
+        s,
+        axe,
+        artifacts,
+        &format!("{web}/tasks/1/delete"),
+        "delete",
+        "return !!document.querySelector('button.danger');",
+        &mut audit_tally,
+    )
+    .await?;
+    audit(
+        s,
+        axe,
+        artifacts,
+        &format!("{web}/nowhere"),
+        "not-found",
+        "return document.title.includes('not found');",
+        &mut audit_tally,
+    )
+    .await?;
+    passed += c.done();
+
+    let c = Check::start("dark mode (prefers-color-scheme): axe-clean, screenshots");
+    s.dark_mode(true).await?;
+    let dark = s
+        .js(
+            "return matchMedia('(prefers-color-scheme: dark)').matches;",
+            json!([]),
+        )
+        .await?;
+    if dark != json!(true) {
+        bail!("the browser did not switch to the dark colour scheme");
+    }
+    audit(
+        s,
+        axe,
+        artifacts,
+        &format!("{web}/tasks"),
+        "dark-tasks",
+        tasks_ready,
+        &mut audit_tally,
+    )
+    .await?;
+    let background = s
+        .js(
+            "return getComputedStyle(document.body).backgroundColor;",
+            json!([]),
+        )
+        .await?;
+    if background == json!("rgb(245, 246, 248)") {
+        bail!("the page kept its light background in dark mode");
+    }
+    s.dark_mode(false).await?;
+    passed += c.done();
+
+    let c = Check::start("lighthouse: sign-in and 50 tasks with a conversation, 100s");
+    // Up to 50 tasks, added through the site's own form posts.
+    s.goto(&format!("{web}/tasks")).await?;
+    s.js(
+        "const csrf = document.querySelector('meta[name=csrf-token]').content; const have = document.querySelectorAll('li.task').length; const posts = []; for (let i = have; i < 50; i++) { posts.push(fetch('/tasks', { method: 'POST', credentials: 'same-origin', redirect: 'manual', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ csrf, back: '', title: 'Errand ' + i + ': pick up the parcel and post the letters', priority: ['low', 'medium', 'high'][i % 3], tags: 'home, t' + (i % 5) }) })); } return Promise.all(posts).then(() => true);",
+        json!([]),
+    )
+    .await?;
+    s.goto(&format!("{web}/tasks")).await?;
+    s.wait_for(
+        "50 tasks and the conversation on the page",
+        "const l = document.getElementById('chat-log'); return document.querySelectorAll('li.task').length === 50 && !!l && l.textContent.includes('Added #3');",
+        WAIT,
+    )
+    .await?;
+    let cookies = s.cookie_header().await?;
+    let mut scores = Vec::new();
+    for (page, url, cookie) in [
+        ("signin", format!("{web}/signin"), None),
+        ("tasks", format!("{web}/tasks"), Some(cookies.as_str())),
+    ] {
+        for preset in ["desktop", "mobile"] {
+            let got = lighthouse(
+                &url,
+                cookie,
+                preset,
+                &artifacts.join(format!("lighthouse-{page}-{preset}.json")),
+            )?;
+            let low: Vec<String> = got
+                .iter()
+                .filter(|(_, score)| *score < 100)
+                .map(|(cat, score)| format!("{cat} {score}"))
+                .collect();
+            scores.push(format!(
+                "{page}/{preset}: {}",
+                got.iter()
+                    .map(|(cat, score)| format!("{cat} {score}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ));
+            if !low.is_empty() {
+                bail!(
+                    "lighthouse {page} ({preset}): below 100: {}; the report is {}",
+                    low.join(", "),
+                    artifacts
+                        .join(format!("lighthouse-{page}-{preset}.json"))
+                        .display()
+                );
+            }
+        }
+    }
+    passed += c.done();
+    for line in &scores {
+        println!("lighthouse {line}");
+    }
+
+    for png in &audit_tally.screenshots {
         eprintln!("  screenshot: {}", png.display());
     }
+    println!(
+        "axe-core: 0 violations on {} page views ({} rule checks passed)",
+        audit_tally.pages + 1,
+        audit_tally.rules_passed
+    );
     println!("tests: {passed} passed, 0 failed (browser end-to-end)");
     Ok(())
 }

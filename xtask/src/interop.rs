@@ -1,11 +1,14 @@
 //! `cargo xtask ci`, step `interop`: independent clients against the real local stack
 //! (todo-api and todo-mcp debug binaries on a throwaway PostgreSQL).
 //!
-//! - the official MCP TypeScript SDK v1 and the v2 client package, and the MCP Inspector CLI
+//! - the official MCP TypeScript SDK v1 (also its OAuth flow, `auth()` with an
+//!   `OAuthClientProvider`) and the v2 client package, and the MCP Inspector CLI
 //!   (node:test files in `crates/todo-mcp/tests/clients`, installed by
 //!   `.ci/install/35-node-clients.sh`);
 //! - the official MCP Python SDK, `ClientSession` (2025-11-25) and `Client(mode="auto")`
-//!   (2026-07-28), pytest files in `crates/todo-mcp/tests/python` (`.ci/install/30-python.sh`);
+//!   (2026-07-28), and its OAuth client (`OAuthClientProvider`: discovery, registration,
+//!   PKCE authorization, token exchange, tool calls, revocation), pytest files in
+//!   `crates/todo-mcp/tests/python` (`.ci/install/30-python.sh`);
 //! - schemathesis over todo-api's OpenAPI document, with and without a token, fixed seed, reports
 //!   in `target/ci-artifacts/schemathesis/`.
 //!
@@ -382,8 +385,12 @@ fn clients(
         node("ts-sdk-v1", "ts-sdk-v1.test.mjs"),
         node("ts-client-v2", "ts-client-v2.test.mjs"),
         node("inspector-cli", "inspector.test.mjs"),
+        // OAuth 2.1 end to end with the SDK's auth() and an OAuthClientProvider.
+        node("ts-oauth", "ts-sdk-oauth.test.mjs"),
         pytest("python-session", "test_mcp_sdk.py"),
         pytest("python-client-auto", "test_mcp_client_auto.py"),
+        // OAuth 2.1 end to end with the SDK's OAuthClientProvider (MCP authorization 2025-11-25).
+        pytest("python-oauth", "test_mcp_oauth.py"),
         schemathesis("schemathesis-auth", true),
         schemathesis("schemathesis-anon", false),
     ]

@@ -20,7 +20,7 @@ use anyhow::{Context, Result, bail};
 use chart_policy::manifests::{self as split, ManifestSet};
 use chart_policy::objects::Rendered;
 use chart_policy::tools::{self, Helm, RenderRequest};
-use chart_policy::{bad_values, checkov, httproute, policy, scenarios};
+use chart_policy::{bad_values, checkov, httproute, monitoring, policy, scenarios};
 use xshell::{Shell, cmd};
 
 use crate::util::{Step, project_root};
@@ -320,6 +320,37 @@ pub fn ci_checks(sh: &Shell) -> Result<()> {
                     reason.trim()
                 );
             }
+        }
+    }
+
+    {
+        let _step = Step::new(format!(
+            "chart: monitoring.* on: promtool check rules on the PrometheusRule, the dashboard parses, helm {}",
+            versions.join(" and ")
+        ));
+        let promtool = tools::find_tool("promtool", monitoring::PROMETHEUS_INSTALLER)?;
+        for helm in &helms {
+            let documents = monitoring::documents(&helm.template(&monitoring::request())?)?;
+            let rules = monitoring::rule_groups(&documents)?;
+            let checked = monitoring::promtool_check_rules(&promtool, &rules)?;
+            let dashboard = monitoring::dashboard(&documents)?;
+            let queries = monitoring::dashboard_queries(&dashboard);
+            if let Some(query) = queries
+                .iter()
+                .find(|q| monitoring::metric_names(q).is_empty())
+            {
+                bail!("the Grafana dashboard has a query that names no metric: {query}");
+            }
+            eprintln!(
+                "  ok: helm {}: promtool check rules: {}; dashboard: {} queries",
+                helm.version,
+                checked
+                    .lines()
+                    .rfind(|l| !l.trim().is_empty())
+                    .unwrap_or_default()
+                    .trim(),
+                queries.len()
+            );
         }
     }
 

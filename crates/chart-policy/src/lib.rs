@@ -15,6 +15,8 @@
 //! - [`checkov`]: checkov over renders and `k8s/`, with the reviewed skips of
 //!   `checkov-skips.txt`.
 //! - [`bad_values`]: values the schema or the templates must reject, with their messages.
+//! - [`monitoring`]: the optional ServiceMonitors, PrometheusRule (checked by `promtool`),
+//!   Grafana dashboard and Prometheus NetworkPolicy.
 //! - [`manifests`]: the split of a render into the plain manifests under `k8s/`.
 //! - [`fake_apiserver`]: a minimal read-only Kubernetes API for `helm template
 //!   --dry-run=server`, so that the chart's `lookup` of existing Secrets runs for real.
@@ -25,6 +27,7 @@ pub mod expectations;
 pub mod fake_apiserver;
 pub mod httproute;
 pub mod manifests;
+pub mod monitoring;
 pub mod netpol;
 pub mod objects;
 pub mod policy;

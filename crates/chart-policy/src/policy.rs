@@ -22,6 +22,19 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 pub const SERVICES: [&str; 3] = ["api", "mcp", "web"];
 /// The port every service listens on (container port "http").
 pub const SERVICE_PORT: i32 = 8080;
+/// The path prefixes of the Ingress and the HTTPRoute and the component each goes to. The
+/// OAuth discovery documents and endpoints (MCP Authorization 2025-11-25) go to the service
+/// that owns them: RFC 9728 Protected Resource Metadata to mcp, RFC 8414 metadata, OpenID
+/// discovery and `/oauth/...` to api; without these rules `/.well-known/*` fell to web.
+pub const ROUTES: [(&str, &str); 7] = [
+    ("/", "web"),
+    ("/api", "api"),
+    ("/mcp", "mcp"),
+    ("/.well-known/oauth-protected-resource", "mcp"),
+    ("/.well-known/oauth-authorization-server", "api"),
+    ("/.well-known/openid-configuration", "api"),
+    ("/oauth", "api"),
+];
 /// Probe periods the spec asks for.
 pub const LIVENESS_PERIOD_SECONDS: i32 = 10;
 pub const READINESS_PERIOD_SECONDS: i32 = 5;
@@ -1291,7 +1304,8 @@ pub fn services(rendered: &Rendered) -> Vec<Violation> {
     report.violations
 }
 
-/// The Ingress routes / to web, /api to api and /mcp to mcp (Prefix) on the values' host
+/// The Ingress routes / to web, /api to api and /mcp to mcp, and the OAuth paths ([`ROUTES`])
+/// (Prefix) on the values' host
 /// and class, with TLS when asked; every backend is a rendered Service and port.
 pub fn ingress(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
     let mut report = Report::new("ingress");
@@ -1415,11 +1429,10 @@ pub fn ingress(rendered: &Rendered, expect: &Expectations) -> Vec<Violation> {
                 }
             }
         }
-        let want_routes: BTreeMap<String, String> =
-            [("/", "web"), ("/api", "api"), ("/mcp", "mcp")]
-                .iter()
-                .map(|(p, c)| (p.to_string(), c.to_string()))
-                .collect();
+        let want_routes: BTreeMap<String, String> = ROUTES
+            .iter()
+            .map(|(p, c)| (p.to_string(), c.to_string()))
+            .collect();
         report.check(
             routes == want_routes,
             &id,
@@ -1902,7 +1915,7 @@ pub fn http_routes(rendered: &Rendered, expect: &Expectations) -> Vec<Violation>
             usize::from(expect.gateway)
         ),
     );
-    let want: BTreeSet<(String, String)> = [("/api", "api"), ("/mcp", "mcp"), ("/", "web")]
+    let want: BTreeSet<(String, String)> = ROUTES
         .into_iter()
         .filter_map(|(prefix, component)| {
             let service = rendered.service_of(component)?;

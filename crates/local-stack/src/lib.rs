@@ -1,9 +1,11 @@
 //! Running the services as plain processes, the way `cargo xtask dev`, the benchmarks and
 //! CI's smoke run need them: spawn a binary with its environment, prefix and colour its log
 //! lines, wait for `/readyz`, stop it with SIGTERM like Kubernetes does; and put one local
-//! address in front of them that routes like the chart's Ingress ([`router`]).
+//! address in front of them that routes like the chart's Ingress ([`router`]); and a real
+//! Prometheus scraping them ([`prometheus`], `cargo xtask dev --observe`).
 
 pub mod process;
+pub mod prometheus;
 pub mod router;
 pub mod stack;
 

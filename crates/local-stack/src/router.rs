@@ -1,5 +1,8 @@
 //! One local address routed like the chart's Ingress: `/api` and `/api/...` to todo-api,
-//! `/mcp` and `/mcp/...` to todo-mcp, everything else to todo-web.
+//! `/mcp` and `/mcp/...` to todo-mcp, everything else to todo-web. OAuth (MCP Authorization
+//! 2025-11-25): `/.well-known/oauth-protected-resource[/...]` (RFC 9728) to todo-mcp, the
+//! resource server; `/.well-known/oauth-authorization-server[/...]` (RFC 8414),
+//! `/.well-known/openid-configuration` and `/oauth/...` to todo-api, the authorization server.
 //!
 //! A small reverse proxy: bodies stream both ways (MCP may answer with an SSE stream), method,
 //! headers and status pass through, hop-by-hop headers are dropped and `X-Forwarded-For`,
@@ -51,9 +54,13 @@ pub fn route(path: &str) -> Backend {
         path.strip_prefix(prefix)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
     };
-    if under("/api") {
+    if under("/api")
+        || under("/oauth")
+        || under("/.well-known/oauth-authorization-server")
+        || under("/.well-known/openid-configuration")
+    {
         Backend::Api
-    } else if under("/mcp") {
+    } else if under("/mcp") || under("/.well-known/oauth-protected-resource") {
         Backend::Mcp
     } else {
         Backend::Web
@@ -348,6 +355,15 @@ mod tests {
             ("/login", Backend::Web),
             ("/static/app.css", Backend::Web),
             ("/x/api", Backend::Web),
+            ("/.well-known/oauth-protected-resource", Backend::Mcp),
+            ("/.well-known/oauth-protected-resource/mcp", Backend::Mcp),
+            ("/.well-known/oauth-authorization-server", Backend::Api),
+            ("/.well-known/oauth-authorization-server/mcp", Backend::Api),
+            ("/.well-known/openid-configuration", Backend::Api),
+            ("/oauth/authorize", Backend::Api),
+            ("/oauth/token", Backend::Api),
+            ("/oauthx", Backend::Web),
+            ("/.well-known/security.txt", Backend::Web),
         ] {
             assert_eq!(route(path), backend, "{path}");
         }

@@ -85,6 +85,12 @@ impl Stack {
         let mut env: Vec<(String, String)> = vec![
             ("DATABASE_URL".into(), database_url.clone()),
             ("JWT_SECRET".into(), config.jwt_secret.clone()),
+            // OAuth for MCP hosts: the resource (token audience) todo-mcp announces is the URL
+            // clients of this stack reach it by, and todo-api, on its own port here, is the
+            // authorization server; callers behind the router override these (`extra_env`).
+            ("MCP_PUBLIC_URL".into(), mcp_url.clone()),
+            ("MCP_AUTHORIZATION_SERVERS".into(), api_url.clone()),
+            ("OAUTH_ISSUER".into(), api_url.clone()),
             ("MCP_URL".into(), mcp_url),
             ("API_URL".into(), api_url),
             // The router and todo-web are proxies on loopback: their X-Forwarded-For names the

@@ -210,6 +210,7 @@ pub async fn register(http: &Http, base: &str, who: &str) -> Checked<Session> {
         email: email.clone(),
         password: password.clone(),
         name: format!("Smoke {who}"),
+        time_zone: None,
     };
     let session: todo_wire::Session = http
         .call(

@@ -58,6 +58,7 @@ fn wire_user(email: &str) -> todo_wire::User {
         id: uuid::Uuid::new_v4(),
         email: email.to_owned(),
         name: "Smoke".to_owned(),
+        time_zone: "UTC".to_owned(),
         created_at: now(),
     }
 }

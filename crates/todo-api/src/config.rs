@@ -118,6 +118,7 @@ impl ChatConfig {
 impl Config {
     pub fn from_env(env: &Env) -> Result<Config, ConfigError> {
         refresh_ttl(env)?;
+        crate::oauth::Settings::from_env(env, env.optional("MCP_URL").as_deref())?;
         Ok(Config {
             database_url: database_url(env)?,
             jwt_secret: env.jwt_secret()?,

@@ -10,10 +10,12 @@ pub fn from_store(err: StoreError) -> ApiError {
         StoreError::Conflict { field, message } => ApiError::conflict(field, message),
         ref e if e.is_unavailable() => {
             tracing::warn!(error = %e, "database unavailable");
+            service_kit::metrics::db_query_error("unavailable");
             ApiError::unavailable("the database is unavailable; try again shortly")
         }
         other => {
             tracing::error!(error = %other, "store error");
+            service_kit::metrics::db_query_error("internal");
             ApiError::internal()
         }
     }

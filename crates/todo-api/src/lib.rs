@@ -7,6 +7,7 @@ pub mod chat;
 pub mod config;
 pub mod errors;
 pub mod json;
+pub mod oauth;
 pub mod openapi;
 pub mod rate_limit;
 pub mod state;
@@ -31,7 +32,8 @@ pub const BODY_LIMIT: usize = 64 * 1024;
 /// Builds the HTTP application: the operations of [`openapi::operations`] (the one
 /// declaration of each route and of its documentation) plus service-kit's health routes.
 pub fn app(state: AppState, health: &Health) -> Router {
-    let api = openapi::router().with_state(state);
+    // OAuth for MCP hosts: RFC shapes, outside `/api` and its OpenAPI document.
+    let api = openapi::router().merge(oauth::router()).with_state(state);
     api.merge(health.routes())
         .fallback(|| async {
             ApiError::not_found("NO_ROUTE", "no such endpoint; see /api/openapi.json")
@@ -73,6 +75,16 @@ pub async fn run(
     // schema is in place, even if the database comes up after us (as it may in a cluster).
     let migrations = tokio::spawn(migrate_until_done(store.clone()));
     let health = health(&store);
+    let pool = store.clone();
+    service_kit::metrics::watch_db_pool(move || {
+        let p = pool.pool();
+        service_kit::metrics::PoolStats::new(
+            p.size(),
+            p.num_idle(),
+            p.options().get_max_connections(),
+            !pool.is_known_down(),
+        )
+    });
     // Every limit and rule of register and login as configured (TRUSTED_PROXIES, budgets,
     // account throttle, hashing queue, password strength).
     let state = AppState::new(&config, store.clone(), chat_service(&config.chat, &store)?);

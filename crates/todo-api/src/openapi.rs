@@ -545,6 +545,17 @@ pub fn operations() -> Vec<Operation> {
         .database()
         .reply::<Me>(200, "The account"),
         Operation::new(
+            M::PATCH,
+            "/api/auth/me",
+            "updateMe",
+            "Change the caller's account settings: name, time zone",
+            auth::update_me,
+        )
+        .secured()
+        .database()
+        .json_body::<todo_wire::UpdateMe>()
+        .reply::<Me>(200, "The account, changed"),
+        Operation::new(
             M::GET,
             "/api/tasks",
             "listTasks",

@@ -19,6 +19,8 @@ pub struct AppState {
     pub login_limiter: Arc<RateLimiter>,
     /// `None` when `MCP_URL` is not configured.
     pub chat: Option<Arc<todo_chat::ChatService>>,
+    /// The OAuth authorization server for todo-mcp ([`crate::oauth`]).
+    pub oauth: Arc<crate::oauth::Server>,
 }
 
 impl AppState {
@@ -41,6 +43,18 @@ impl AppState {
                 &config.auth,
             )),
             chat,
+            // Checked by Config::from_env at start-up, like refresh_ttl.
+            oauth: Arc::new(crate::oauth::Server::new(
+                crate::oauth::Settings::from_env(
+                    &service_kit::Env::from_process(),
+                    config.chat.mcp_url.as_deref(),
+                )
+                .unwrap_or_else(|_| crate::oauth::Settings {
+                    issuer: "http://localhost:8080".into(),
+                    resource: "http://localhost:8080/mcp".into(),
+                }),
+                &config.jwt_secret,
+            )),
         }
     }
 }

@@ -2,25 +2,26 @@
 //!
 //! - Stateless: every POST stands alone (no session to pin to a replica), so the service
 //!   scales horizontally behind a plain Kubernetes Service.
-//! - Authenticated: every request to `/mcp` carries `Authorization: Bearer <JWT>` from
-//!   todo-api; the middleware verifies it, and checks in PostgreSQL that its user still
-//!   exists and its session is not signed out ([`todo_auth::authenticate`], the same check
-//!   as todo-api's), and the tools read the caller from the request, never from an argument.
+//! - Authenticated: every request to `/mcp` carries `Authorization: Bearer <token>`: an
+//!   OAuth access token issued for this server's URL (audience-bound, scoped; see
+//!   [`resource`], which also serves the Protected Resource Metadata), or a todo-api sign-in
+//!   token (unless `MCP_ACCEPT_SESSION_TOKENS=false`). The middleware verifies it and checks in
+//!   PostgreSQL that its user still exists and it is not revoked (the same check as
+//!   todo-api's), and the tools read the caller from the request, never from an argument.
 //! - Browser-safe: a request to `/mcp` whose `Origin` header is present and not in
 //!   `MCP_ALLOWED_ORIGINS` is refused with 403 (MCP 2025-11-25, Streamable HTTP security);
 //!   requests without `Origin` (every non-browser client, todo-api among them) pass. With
 //!   `MCP_ALLOWED_HOSTS` set, so is a request for another Host (see [`access`]).
 
 pub mod access;
+pub mod resource;
 pub mod tools;
 
 pub use tools::{TaskTools, ToolError};
 
 use axum::Router;
-use axum::extract::{Request, State};
-use axum::http::header::AUTHORIZATION;
-use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::middleware;
+use axum::response::IntoResponse;
 use rmcp::transport::streamable_http_server::{
     StreamableHttpServerConfig, StreamableHttpService, session::local::LocalSessionManager,
 };
@@ -96,27 +97,6 @@ impl Config {
 #[derive(Debug, Clone, Copy)]
 pub struct Caller(pub Uuid);
 
-/// Refuses `/mcp` requests without a valid, live bearer token: 401 in the API's error shape
-/// with `WWW-Authenticate: Bearer` (revoked, expired, or its user deleted), 503 when the
-/// database cannot say.
-async fn require_bearer(
-    State((tokens, store)): State<(Tokens, Store)>,
-    mut req: Request,
-    next: Next,
-) -> Response {
-    let header = req
-        .headers()
-        .get(AUTHORIZATION)
-        .and_then(|v| v.to_str().ok());
-    match todo_auth::authenticate(&tokens, &store, header).await {
-        Ok(user) => {
-            req.extensions_mut().insert(Caller(user.id));
-            next.run(req).await
-        }
-        Err(e) => e.into_response(),
-    }
-}
-
 /// Who may reach `/mcp` beyond holding a token: the Host and Origin allow-lists.
 #[derive(Debug, Clone, Default)]
 pub struct Access {
@@ -126,10 +106,11 @@ pub struct Access {
     pub allowed_origins: Vec<String>,
 }
 
-/// The HTTP application: `/mcp` (authenticated) plus the health routes.
+/// The HTTP application: `/mcp` (authenticated by `resource`), the Protected Resource
+/// Metadata and the health routes.
 pub fn app(
     store: Store,
-    tokens: Tokens,
+    resource: resource::ResourceServer,
     health: &Health,
     allow: Access,
     cancel: tokio_util::sync::CancellationToken,
@@ -153,7 +134,6 @@ pub fn app(
         Some(hosts) => config.with_allowed_hosts(hosts),
         None => config.disable_allowed_hosts(),
     };
-    let auth_state = (tokens, store.clone());
     let service = StreamableHttpService::new(
         move || Ok(TaskTools::new(store.clone())),
         Arc::new(LocalSessionManager::default()),
@@ -161,12 +141,17 @@ pub fn app(
     );
     let mcp = Router::new()
         .nest_service("/mcp", service)
-        .layer(middleware::from_fn_with_state(auth_state, require_bearer))
+        .layer(middleware::from_fn_with_state(
+            resource.clone(),
+            resource::require_token,
+        ))
+        .layer(middleware::from_fn(resource::cors))
         .layer(middleware::from_fn_with_state(
             gate,
             access::require_allowed,
         ));
-    mcp.merge(health.routes())
+    mcp.merge(resource::metadata_routes(resource))
+        .merge(health.routes())
         .fallback(|| async {
             ApiError::not_found("NO_ROUTE", "no such endpoint; MCP is served at /mcp")
         })
@@ -177,9 +162,24 @@ pub fn app(
         .layer(middleware::from_fn(service_kit::request_log::middleware))
 }
 
-/// Runs the MCP server until `shutdown` resolves.
+/// Runs the MCP server until `shutdown` resolves, with the resource-server settings
+/// (`MCP_PUBLIC_URL`, ...) read from the process environment.
 pub async fn run(
     config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    // Read here rather than in `Config`, like the `HTTP_*` settings below, so the struct
+    // literals in other crates' tests need no new field; a bad value stops start-up all the
+    // same.
+    let settings = resource::ResourceSettings::from_env(&service_kit::Env::from_process())?;
+    run_with(config, settings, listener, shutdown).await
+}
+
+/// [`run`] with explicit resource-server settings (tests).
+pub async fn run_with(
+    config: Config,
+    settings: resource::ResourceSettings,
     listener: TcpListener,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
@@ -190,6 +190,16 @@ pub async fn run(
             ..PoolSettings::default()
         },
     )?;
+    let pool = store.clone();
+    service_kit::metrics::watch_db_pool(move || {
+        let p = pool.pool();
+        service_kit::metrics::PoolStats::new(
+            p.size(),
+            p.num_idle(),
+            p.options().get_max_connections(),
+            !pool.is_known_down(),
+        )
+    });
     let ping_store = store.clone();
     let schema_store = store.clone();
     // todo-api owns the schema (it migrates); todo-mcp is ready once the schema is there.
@@ -203,9 +213,19 @@ pub async fn run(
             async move { s.check_schema().await.map_err(|e| e.to_string()) }
         });
     let cancel = tokio_util::sync::CancellationToken::new();
+    let resource = resource::ResourceServer::new(
+        settings,
+        &config.jwt_secret,
+        Tokens::new(&config.jwt_secret, Duration::from_secs(3600)),
+        store.clone(),
+    );
+    tracing::info!(
+        resource = resource.metadata()["resource"].as_str().unwrap_or(""),
+        "serving MCP as an OAuth protected resource"
+    );
     let app = app(
         store.clone(),
-        Tokens::new(&config.jwt_secret, Duration::from_secs(3600)),
+        resource,
         &health,
         Access {
             allowed_hosts: config.allowed_hosts.clone(),

@@ -1,7 +1,7 @@
 //! todo-mcp refuses tokens that are signed correctly but no longer live: a signed-out
 //! session, a bumped token version, a deleted user, and `nbf`/`iat` in the future. Each
 //! refusal is the 401 shape todo-mcp uses for every bad token: JSON `UNAUTHORIZED` with
-//! `WWW-Authenticate: Bearer`. Against a real server and PostgreSQL.
+//! `WWW-Authenticate: Bearer resource_metadata="...", error="invalid_token"`. Against a real server and PostgreSQL.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -32,7 +32,14 @@ async fn tools_list(base: &str, token: &str) -> (u16, String, Value) {
 
 async fn refused(base: &str, token: &str, why: &str) {
     let (status, challenge, body) = tools_list(base, token).await;
-    assert_eq!((status, challenge.as_str()), (401, "Bearer"), "{body}");
+    assert_eq!(status, 401, "{body}");
+    // RFC 6750 §3 / RFC 9728 §5.1: the challenge names the metadata and the error.
+    assert!(
+        challenge.starts_with("Bearer resource_metadata=\"http://127.0.0.1:")
+            && challenge.contains("/.well-known/oauth-protected-resource/mcp\"")
+            && challenge.contains("error=\"invalid_token\""),
+        "{challenge}"
+    );
     assert_eq!(body["error"]["code"], "UNAUTHORIZED", "{body}");
     let message = body["error"]["message"].as_str().unwrap();
     assert!(message.contains(why), "{message}");

@@ -46,8 +46,8 @@ impl std::fmt::Display for ApiFailure {
 
 pub use todo_wire::{
     ChatRequest, ChatTurn, Conversation, ConversationDetail, ConversationList, CreateTask,
-    ErrorBody, ListQuery, LoginRequest, Message, Priority, RegisterRequest, Role, Session, Task,
-    TaskPage, ToolCall, UpdateTask, User,
+    ErrorBody, ListQuery, LoginRequest, Me, Message, Priority, RegisterRequest, Role, Session,
+    Task, TaskPage, ToolCall, UpdateMe, UpdateTask, User,
 };
 
 /// The API's routes (one place, so a moved route is one change).
@@ -57,6 +57,7 @@ pub mod routes {
     pub const LOGIN: &str = "/api/auth/login";
     pub const REFRESH: &str = "/api/auth/refresh";
     pub const LOGOUT: &str = "/api/auth/logout";
+    pub const ME: &str = "/api/auth/me";
     pub const TASKS: &str = "/api/tasks";
     pub const CHAT: &str = "/api/chat";
     pub const CONVERSATIONS: &str = "/api/conversations";
@@ -89,54 +90,8 @@ pub enum ChatFailure {
     NoAnswer(String),
 }
 
-/// What happened to a request's refresh token.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Refreshed {
-    /// Not used (the access token was good, or there is no refresh token).
-    No,
-    /// Traded for this new session: the response must carry its cookies.
-    To(Box<Session>),
-    /// The API refused it (expired, signed out, reused): the browser must sign in again.
-    Refused,
-}
-
-/// The refresh state of one browser request (see the module docs).
-#[derive(Clone)]
-pub struct RefreshScope {
-    inner: Arc<tokio::sync::Mutex<ScopeState>>,
-}
-
-struct ScopeState {
-    refresh_token: Option<String>,
-    /// The access token is known to be expired (or missing): refresh before the first call.
-    stale: bool,
-    outcome: Refreshed,
-}
-
-tokio::task_local! {
-    static SCOPE: RefreshScope;
-}
-
-impl RefreshScope {
-    pub fn new(refresh_token: Option<String>, stale: bool) -> RefreshScope {
-        RefreshScope {
-            inner: Arc::new(tokio::sync::Mutex::new(ScopeState {
-                refresh_token,
-                stale,
-                outcome: Refreshed::No,
-            })),
-        }
-    }
-
-    /// Runs `f` (a request's handler) with this scope visible to every [`Api`] call in it.
-    pub async fn run<F: std::future::Future>(self, f: F) -> F::Output {
-        SCOPE.scope(self, f).await
-    }
-
-    pub async fn outcome(&self) -> Refreshed {
-        self.inner.lock().await.outcome.clone()
-    }
-}
+pub use crate::session::refresh::{RefreshScope, Refreshed};
+use crate::session::refresh::{SCOPE, ScopeState};
 
 /// The API client. Cheap to clone (the pool is shared).
 #[derive(Clone)]
@@ -195,7 +150,7 @@ impl Api {
         digest.update(refresh_token.as_bytes());
         digest.update(b"\0");
         digest.update(access_token.as_bytes());
-        let key = crate::session::hex(&digest.finalize());
+        let key = hex::encode(digest.finalize());
         let slot = {
             let mut entries = self
                 .recent
@@ -285,6 +240,25 @@ impl Api {
             req = req.header("x-forwarded-for", ip);
         }
         self.send(req).await
+    }
+
+    /// The signed-in user (`GET /api/auth/me`): the name and time zone pages show.
+    pub async fn me(&self, token: &str) -> Result<Me, ApiFailure> {
+        self.send_authed(token, |t| {
+            self.client.get(self.url(routes::ME)).bearer_auth(t)
+        })
+        .await
+    }
+
+    /// Changes the account's settings (`PATCH /api/auth/me`); answers the updated user.
+    pub async fn update_me(&self, token: &str, body: &UpdateMe) -> Result<Me, ApiFailure> {
+        self.send_authed(token, |t| {
+            self.client
+                .patch(self.url(routes::ME))
+                .bearer_auth(t)
+                .json(body)
+        })
+        .await
     }
 
     pub async fn list_tasks(&self, token: &str, query: &ListQuery) -> Result<TaskPage, ApiFailure> {

@@ -17,7 +17,7 @@ pub struct Asset {
 impl Asset {
     fn new(stem: &str, ext: &str, body: String, content_type: &'static str) -> Asset {
         let digest = Sha256::digest(body.as_bytes());
-        let hash = crate::session::hex(&digest[..5]);
+        let hash = hex::encode(&digest[..5]);
         Asset {
             path: format!("/static/{stem}.{hash}.{ext}"),
             // Built once per process and served for its whole life.
@@ -75,7 +75,17 @@ pub fn compact(source: &str, comment: &str) -> String {
 /// stylesheet: it has no selector with a space before a pseudo-class and no string with
 /// these characters.
 pub fn tighten_css(css: &str) -> String {
-    css.replace(": ", ":")
+    // Lines end a declaration, a block or a selector list: they join without a newline
+    // (any other line break becomes a space, as CSS reads it).
+    let mut joined = String::with_capacity(css.len());
+    for line in css.lines() {
+        if !joined.is_empty() && !joined.ends_with([';', '{', '}', ',']) {
+            joined.push(' ');
+        }
+        joined.push_str(line);
+    }
+    joined
+        .replace(": ", ":")
         .replace("; ", ";")
         .replace(", ", ",")
         .replace(" {", "{")
@@ -131,8 +141,10 @@ mod tests {
         assert_eq!(css, ":root {\n--x: 1;\n}\na { b: c; }\n");
         assert_eq!(
             tighten_css("a, b { c: d; e: f }\n@media (max-width: 9px) { x { y: z } }"),
-            "a,b{c:d;e:f}\n@media (max-width:9px){x{y:z}}"
+            "a,b{c:d;e:f}@media (max-width:9px){x{y:z}}"
         );
+        // A value broken over two lines keeps its space.
+        assert_eq!(tighten_css("a {\ngrid: 1fr\n2fr;\n}"), "a{grid:1fr 2fr;}");
         assert!(CSS.body.len() < include_str!("../static/app.css").len());
         assert!(JS.body.contains("'use strict';"));
     }

@@ -9,6 +9,7 @@
 pub mod api;
 pub mod assets;
 pub mod config;
+pub mod forms;
 pub mod pages;
 pub mod routes;
 pub mod session;
@@ -19,7 +20,7 @@ use axum::http::{HeaderName, HeaderValue, StatusCode};
 use axum::routing::{get, post};
 use axum::{Router, middleware};
 use config::Config;
-use routes::{AppState, auth, chat, tasks};
+use routes::{AppState, auth, chat, settings, tasks};
 use service_kit::Health;
 use std::future::Future;
 use std::time::Duration;
@@ -52,6 +53,7 @@ pub fn app_with(state: AppState, health: &Health, settings: session::SessionSett
         .route("/signup", get(auth::signup_page).post(auth::signup))
         .route("/signout", post(auth::signout))
         .route("/tasks", get(tasks::page).post(tasks::create))
+        .route("/tasks/undo", post(tasks::undo))
         .route("/tasks/{id}", post(tasks::update))
         .route("/tasks/{id}/edit", get(tasks::edit_page))
         .route(
@@ -61,12 +63,18 @@ pub fn app_with(state: AppState, health: &Health, settings: session::SessionSett
         .route("/tasks/{id}/complete", post(tasks::complete))
         .route("/tasks/{id}/reopen", post(tasks::reopen))
         .route("/chat", post(chat::send))
+        .route("/settings", get(settings::page).post(settings::save))
+        .route(
+            todo_oauth::CONSENT_PATH,
+            get(routes::oauth::page).post(routes::oauth::decide),
+        )
         .fallback(routes::not_found)
         .method_not_allowed_fallback(routes::not_found)
         .layer(middleware::from_fn_with_state(
             settings,
             session::middleware_with,
         ))
+        .layer(middleware::map_response(pages::render_rejection))
         .with_state(state);
     let header = |name: &'static str, value: &'static str| {
         SetResponseHeaderLayer::if_not_present(

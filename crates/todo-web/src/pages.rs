@@ -1,7 +1,7 @@
 //! Turning templates into responses, and the pages for things that went wrong: the API is
 //! down (503), a form without a valid CSRF token (403), not found (404).
 
-use crate::session::Session;
+use crate::session::{Rejected, Rejection, Session};
 use crate::views::{API_DOWN, ErrorPage, Layout};
 use askama::Template;
 use axum::http::{HeaderValue, StatusCode, header};
@@ -93,4 +93,16 @@ pub fn not_found(session: &Session) -> Response {
         "There is nothing at this address.",
         None,
     )
+}
+
+/// The page for a request the session layer refused (it answers with [`Rejected`], which
+/// knows nothing of pages). Other responses pass through.
+pub async fn render_rejection(mut response: Response) -> Response {
+    let Some(rejected) = response.extensions_mut().remove::<Rejected>() else {
+        return response;
+    };
+    match rejected.rejection {
+        Rejection::TooLarge => too_large(&rejected.session),
+        Rejection::CrossOrigin | Rejection::BadToken => csrf_rejected(&rejected.session),
+    }
 }

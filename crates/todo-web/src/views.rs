@@ -6,7 +6,8 @@ use crate::assets;
 use crate::session::Session;
 use askama::Template;
 use serde_json::Value;
-use time::{Date, OffsetDateTime, Time};
+use time::{Date, OffsetDateTime};
+use todo_wire::UserZone;
 
 /// What every page's frame needs.
 pub struct Layout {
@@ -17,6 +18,8 @@ pub struct Layout {
     pub user: Option<String>,
     pub flash: Option<&'static str>,
     pub flash_warning: bool,
+    /// The notice can be undone (`POST /tasks/undo`).
+    pub undo: bool,
     /// A page-wide problem, e.g. "the API is unavailable".
     pub banner: Option<String>,
 }
@@ -31,6 +34,11 @@ impl Layout {
             user: session.claims.as_ref().map(|c| c.name.clone()),
             flash: session.flash.map(|f| f.message()),
             flash_warning: session.flash.is_some_and(|f| f.is_warning()),
+            undo: session
+                .undo
+                .as_deref()
+                .and_then(crate::routes::tasks::Undo::decode)
+                .is_some_and(|u| u.matches(session.flash)),
             banner: None,
         }
     }
@@ -55,6 +63,7 @@ pub struct FieldErrors {
     pub password: Option<String>,
     pub name: Option<String>,
     pub message: Option<String>,
+    pub time_zone: Option<String>,
     pub general: Option<String>,
 }
 
@@ -73,6 +82,7 @@ impl FieldErrors {
             Some("password") => &mut e.password,
             Some("name") => &mut e.name,
             Some("message") => &mut e.message,
+            Some("time_zone") => &mut e.time_zone,
             _ => &mut e.general,
         };
         *slot = Some(text);
@@ -97,6 +107,7 @@ impl FieldErrors {
             &self.password,
             &self.name,
             &self.message,
+            &self.time_zone,
             &self.general,
         ]
         .iter()
@@ -116,6 +127,7 @@ fn sentence(field: Option<&str>, message: &str) -> String {
         Some("password") => "Password",
         Some("name") => "Name",
         Some("message") => "Message",
+        Some("time_zone") => "Time zone",
         _ => "",
     };
     let message = message.trim().trim_end_matches('.');
@@ -162,16 +174,21 @@ impl Default for TaskForm {
 }
 
 impl TaskForm {
-    pub fn from_task(t: &Task) -> TaskForm {
+    /// The form for a stored task, its due date as the user's wall-clock date and time
+    /// (which is how the API reads a date-time without an offset).
+    pub fn from_task(t: &Task, zone: &UserZone) -> TaskForm {
         let (due_date, due_time) = match t.due_at {
-            Some(d) => (
-                iso_date(d.date()),
-                if d.time() == Time::MIDNIGHT {
-                    String::new()
-                } else {
-                    format!("{:02}:{:02}", d.hour(), d.minute())
-                },
-            ),
+            Some(d) => {
+                let local = zone.local(d);
+                (
+                    iso_date(local.date()),
+                    if zone.is_date_only(d) {
+                        String::new()
+                    } else {
+                        format!("{:02}:{:02}", local.hour(), local.minute())
+                    },
+                )
+            }
             None => (String::new(), String::new()),
         };
         TaskForm {
@@ -196,7 +213,8 @@ pub fn iso_date(d: Date) -> String {
     )
 }
 
-/// How a due date stands relative to today (UTC, the API's calendar).
+/// How a due date stands relative to today, in the user's time zone (the API's rules:
+/// `todo_wire::zone`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DueState {
     Overdue,
@@ -211,12 +229,19 @@ pub struct DueView {
 }
 
 impl DueView {
-    pub fn new(due: OffsetDateTime, now: OffsetDateTime, completed: bool) -> DueView {
-        let today = now.date();
-        let date = due.date();
-        let has_time = due.time() != Time::MIDNIGHT;
-        // A date without a time is due all that day; a time is a deadline.
-        let state = if date < today || (has_time && due < now && date == today) {
+    pub fn new(
+        due: OffsetDateTime,
+        now: OffsetDateTime,
+        completed: bool,
+        zone: &UserZone,
+    ) -> DueView {
+        let today = zone.date_of(now);
+        let local = zone.local(due);
+        let date = local.date();
+        // Local midnight reads as a date without a time, due all that day; a time is a
+        // deadline.
+        let has_time = !zone.is_date_only(due);
+        let state = if zone.is_overdue(due, now) {
             DueState::Overdue
         } else if date == today {
             DueState::Today
@@ -236,7 +261,7 @@ impl DueView {
             format!("{} {} {}", date.day(), month(date), date.year())
         };
         let time = if has_time {
-            format!(" {:02}:{:02} UTC", due.hour(), due.minute())
+            format!(" {:02}:{:02}", local.hour(), local.minute())
         } else {
             String::new()
         };
@@ -290,8 +315,8 @@ pub struct TaskView {
     pub title: String,
     pub description: Option<String>,
     pub completed: bool,
-    /// Shown for high and low only: medium is the default and would be noise on every row.
-    pub priority: Option<String>,
+    /// Every level is shown, so a row says where it stands without knowing the default.
+    pub priority: String,
     pub due: Option<DueView>,
     pub tags: Vec<Link>,
     /// `?back=...` for the edit and delete links, or nothing on the default list.
@@ -303,6 +328,7 @@ impl TaskView {
     pub fn new(
         t: Task,
         now: OffsetDateTime,
+        zone: &UserZone,
         tag_url: impl Fn(&str) -> String,
         back: &str,
     ) -> TaskView {
@@ -312,7 +338,7 @@ impl TaskView {
             } else {
                 format!("?back={}", crate::routes::encode(back))
             },
-            due: t.due_at.map(|d| DueView::new(d, now, t.completed)),
+            due: t.due_at.map(|d| DueView::new(d, now, t.completed, zone)),
             tags: t
                 .tags
                 .iter()
@@ -326,9 +352,7 @@ impl TaskView {
             title: t.title,
             description: t.description,
             completed: t.completed,
-            priority: Some(t.priority)
-                .filter(|p| *p != crate::api::Priority::Medium)
-                .map(|p| p.as_str().to_owned()),
+            priority: t.priority.as_str().to_owned(),
         }
     }
 
@@ -358,12 +382,21 @@ impl TaskView {
 }
 
 pub struct ToolView {
+    /// What happened, in plain words ("Added #9 “Buy milk”, due Fri 27 Nov").
+    pub plain: String,
+    /// The raw call, shown behind a disclosure.
     pub name: String,
     pub summary: String,
+    pub failed: bool,
 }
 
 impl ToolView {
     pub fn new(call: &ToolCall) -> ToolView {
+        ToolView::at(call, OffsetDateTime::now_utc(), &UserZone::utc())
+    }
+
+    /// The view, with due dates said in the user's zone relative to `now`.
+    pub fn at(call: &ToolCall, now: OffsetDateTime, zone: &UserZone) -> ToolView {
         let args = match &call.arguments {
             Value::Object(map) => map
                 .iter()
@@ -374,10 +407,85 @@ impl ToolView {
             Value::Null => String::new(),
             other => short(other, 60),
         };
+        let failed = call.is_error || call.result.get("error").is_some();
         ToolView {
+            plain: plain_words(call, failed, now, zone),
             name: call.tool.clone(),
             summary: format!("({args}) → {}", result_summary(&call.result)),
+            failed,
         }
+    }
+}
+
+/// One sentence for a tool call, as a person would report it.
+fn plain_words(call: &ToolCall, failed: bool, now: OffsetDateTime, zone: &UserZone) -> String {
+    let verb = match call.tool.as_str() {
+        "add_task" => "add the task",
+        "update_task" => "change the task",
+        "complete_task" => "complete the task",
+        "delete_task" => "delete the task",
+        "get_task" => "look the task up",
+        "list_tasks" => "list your tasks",
+        _ => "do that",
+    };
+    if failed {
+        let e = call.result.get("error").unwrap_or(&call.result);
+        let msg = e.get("message").unwrap_or(e);
+        return format!("Could not {verb}: {}", short(msg, 80));
+    }
+    let task = call.result.get("task").unwrap_or(&call.result);
+    let label = match (
+        task.get("number"),
+        task.get("title").and_then(Value::as_str),
+    ) {
+        (Some(n), Some(t)) => format!("#{n} “{}”", short(&Value::String(t.into()), 40)),
+        (Some(n), None) => format!("#{n}"),
+        _ => match call
+            .arguments
+            .get("id")
+            .or_else(|| call.arguments.get("number"))
+        {
+            Some(id) => format!("#{}", short(id, 12)),
+            None => "a task".to_owned(),
+        },
+    };
+    let due = task
+        .get("due_at")
+        .and_then(Value::as_str)
+        .and_then(|d| todo_wire::timestamp::parse(d).ok())
+        .map(|d| {
+            let label = DueView::new(d, now, false, zone).label;
+            let mut chars = label.chars();
+            match chars.next() {
+                Some(first) => format!(", {}{}", first.to_lowercase(), chars.as_str()),
+                None => String::new(),
+            }
+        })
+        .unwrap_or_default();
+    match call.tool.as_str() {
+        "add_task" => format!("Added {label}{due}"),
+        "update_task" => format!("Updated {label}{due}"),
+        "complete_task" => format!("Completed {label}"),
+        "delete_task" => format!("Deleted {label}"),
+        "get_task" => format!("Looked up {label}"),
+        "list_tasks" => {
+            let n = ["items", "tasks"]
+                .iter()
+                .find_map(|k| call.result.get(*k).and_then(Value::as_array))
+                .map(|items| {
+                    call.result
+                        .get("total")
+                        .and_then(Value::as_i64)
+                        .unwrap_or(items.len() as i64)
+                });
+            match n {
+                Some(0) => "Looked through your tasks: none matched".to_owned(),
+                Some(1) => "Looked through your tasks: 1 found".to_owned(),
+                Some(n) => format!("Looked through your tasks: {n} found"),
+                None => "Looked through your tasks".to_owned(),
+            }
+        }
+        other => format!("Ran {other}"),
     }
 }
 
@@ -459,6 +567,8 @@ pub struct ChatPanel {
 #[template(path = "tasks.html")]
 pub struct TasksPage {
     pub layout: Layout,
+    /// The user's IANA zone, which the dates on the page are in.
+    pub time_zone: String,
     /// The page's own query string, sent back with every form so actions return here.
     pub back: String,
     pub status: String,
@@ -470,7 +580,12 @@ pub struct TasksPage {
     pub filtered: bool,
     pub status_tabs: Vec<Link>,
     pub clear_url: String,
+    /// The pending tasks (all tasks unless the list shows "All").
     pub tasks: Vec<TaskView>,
+    /// On "All", the completed tasks of this page, collapsed under the pending ones.
+    pub done: Vec<TaskView>,
+    /// Active filters, each a link to the list without it.
+    pub chips: Vec<Link>,
     pub total: i64,
     pub range: String,
     pub prev_url: Option<String>,
@@ -511,6 +626,19 @@ pub struct AuthPage {
     pub next: String,
     pub name: String,
     pub email: String,
+    /// The zone chosen in the fallback select (scripts off), kept after a refusal.
+    pub time_zone: String,
+    /// The select's choices.
+    pub zones: &'static [String],
+    pub errors: FieldErrors,
+}
+
+#[derive(Template)]
+#[template(path = "settings.html")]
+pub struct SettingsPage {
+    pub layout: Layout,
+    pub time_zone: String,
+    pub zones: &'static [String],
     pub errors: FieldErrors,
 }
 
@@ -531,28 +659,142 @@ mod tests {
 
     #[test]
     fn due_dates_stand_out_when_overdue_or_today() {
+        let utc = UserZone::utc();
         let now = datetime!(2026-11-25 10:00 UTC);
-        let v = DueView::new(datetime!(2026-11-24 0:00 UTC), now, false);
+        let v = DueView::new(datetime!(2026-11-24 0:00 UTC), now, false, &utc);
         assert_eq!(
             (v.state, v.label.as_str()),
             (DueState::Overdue, "Overdue · yesterday")
         );
-        let v = DueView::new(datetime!(2026-11-25 0:00 UTC), now, false);
+        let v = DueView::new(datetime!(2026-11-25 0:00 UTC), now, false, &utc);
         assert_eq!((v.state, v.label.as_str()), (DueState::Today, "Due today"));
-        let v = DueView::new(datetime!(2026-11-25 9:00 UTC), now, false);
+        let v = DueView::new(datetime!(2026-11-25 9:00 UTC), now, false, &utc);
         assert_eq!(
             v.state,
             DueState::Overdue,
             "a deadline earlier today has passed"
         );
-        let v = DueView::new(datetime!(2026-11-25 17:30 UTC), now, false);
-        assert_eq!(v.label, "Due today 17:30 UTC");
-        let v = DueView::new(datetime!(2026-11-27 0:00 UTC), now, false);
+        let v = DueView::new(datetime!(2026-11-25 17:30 UTC), now, false, &utc);
+        assert_eq!(v.label, "Due today 17:30");
+        let v = DueView::new(datetime!(2026-11-27 0:00 UTC), now, false, &utc);
         assert_eq!(v.label, "Due Fri 27 Nov");
-        let v = DueView::new(datetime!(2026-11-20 0:00 UTC), now, true);
+        let v = DueView::new(datetime!(2026-11-20 0:00 UTC), now, true, &utc);
         assert_eq!(v.state, DueState::Upcoming, "done tasks are never overdue");
-        let v = DueView::new(datetime!(2027-01-02 0:00 UTC), now, false);
+        let v = DueView::new(datetime!(2027-01-02 0:00 UTC), now, false, &utc);
         assert_eq!(v.label, "Due 2 Jan 2027");
+    }
+
+    #[test]
+    fn due_dates_are_the_users_days() {
+        let auckland = UserZone::parse("Pacific/Auckland").unwrap();
+        let la = UserZone::parse("America/Los_Angeles").unwrap();
+        let kolkata = UserZone::parse("Asia/Kolkata").unwrap();
+        // 2026-11-25 10:00 UTC is the 25th 23:00 in Auckland (UTC+13), the 25th 02:00 in
+        // Los Angeles (UTC-8) and the 25th 15:30 in Kolkata.
+        let now = datetime!(2026-11-25 10:00 UTC);
+        // Auckland's 26th starts at 2026-11-25 11:00 UTC: a date-only task for tomorrow.
+        let v = DueView::new(datetime!(2026-11-25 11:00 UTC), now, false, &auckland);
+        assert_eq!(
+            (v.state, v.label.as_str()),
+            (DueState::Upcoming, "Due tomorrow")
+        );
+        // The same instant in Los Angeles is 03:00 today: a deadline later today.
+        let v = DueView::new(datetime!(2026-11-25 11:00 UTC), now, false, &la);
+        assert_eq!(
+            (v.state, v.label.as_str()),
+            (DueState::Today, "Due today 03:00")
+        );
+        // Kolkata's 25th began at 2026-11-24 18:30 UTC: a date-only task due today.
+        let v = DueView::new(datetime!(2026-11-24 18:30 UTC), now, false, &kolkata);
+        assert_eq!((v.state, v.label.as_str()), (DueState::Today, "Due today"));
+        // In UTC that instant is yesterday evening, a deadline that passed.
+        let v = DueView::new(
+            datetime!(2026-11-24 18:30 UTC),
+            now,
+            false,
+            &UserZone::utc(),
+        );
+        assert_eq!(v.state, DueState::Overdue);
+        // Across the DST change (Los Angeles falls back on 2026-11-01): local midnight of the
+        // 2nd is 08:00 UTC, a date without a time.
+        let now = datetime!(2026-11-01 20:00 UTC);
+        let v = DueView::new(datetime!(2026-11-02 8:00 UTC), now, false, &la);
+        assert_eq!(v.label, "Due tomorrow");
+        let form = TaskForm::from_task(
+            &Task {
+                due_at: Some(datetime!(2026-11-02 8:00 UTC)),
+                ..sample_task()
+            },
+            &la,
+        );
+        assert_eq!(
+            (form.due_date.as_str(), form.due_time.as_str()),
+            ("2026-11-02", "")
+        );
+    }
+
+    fn sample_task() -> Task {
+        serde_json::from_value(serde_json::json!({
+            "id": "00000000-0000-0000-0000-000000000001",
+            "number": 1,
+            "title": "t",
+            "description": null,
+            "completed": false,
+            "priority": "medium",
+            "due_at": null,
+            "tags": [],
+            "created_at": "2026-11-01T00:00:00Z",
+            "updated_at": "2026-11-01T00:00:00Z",
+            "completed_at": null
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn tool_calls_are_said_in_plain_words() {
+        let now = datetime!(2026-11-25 10:00 UTC);
+        let utc = UserZone::utc();
+        let call = |tool: &str, arguments: Value, result: Value| ToolCall {
+            tool: tool.into(),
+            arguments,
+            result,
+            is_error: false,
+        };
+        let added = call(
+            "add_task",
+            serde_json::json!({"title": "Buy milk"}),
+            serde_json::json!({"number": 9, "title": "Buy milk", "due_at": "2026-11-27T00:00:00Z"}),
+        );
+        assert_eq!(
+            ToolView::at(&added, now, &utc).plain,
+            "Added #9 “Buy milk”, due Fri 27 Nov"
+        );
+        let listed = call(
+            "list_tasks",
+            serde_json::json!({"status": "pending"}),
+            serde_json::json!({"items": [{}, {}], "total": 2}),
+        );
+        assert_eq!(
+            ToolView::at(&listed, now, &utc).plain,
+            "Looked through your tasks: 2 found"
+        );
+        let failed = ToolCall {
+            is_error: true,
+            ..call(
+                "delete_task",
+                serde_json::json!({"id": "7"}),
+                serde_json::json!({"error": {"message": "task 7 not found"}}),
+            )
+        };
+        let v = ToolView::at(&failed, now, &utc);
+        assert!(v.failed);
+        assert_eq!(v.plain, "Could not delete the task: task 7 not found");
+        let deleted = call(
+            "delete_task",
+            serde_json::json!({"id": "7"}),
+            serde_json::json!({"deleted": true}),
+        );
+        assert_eq!(ToolView::at(&deleted, now, &utc).plain, "Deleted #7");
     }
 
     #[test]

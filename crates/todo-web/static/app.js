@@ -132,16 +132,17 @@
     const a = ev.target instanceof Element && ev.target.closest('a');
     if (!a || ev.button !== 0 || ev.metaKey || ev.ctrlKey || ev.shiftKey || ev.altKey) return;
     if (a.hasAttribute('data-confirm')) {
-      // Delete: ask here instead of the confirmation page, then post like its form does.
+      // Delete at once, as the confirmation page's form does; the notice that follows
+      // offers Undo instead of asking first.
       ev.preventDefault();
-      const title = a.closest('li') && a.closest('li').querySelector('.title');
-      if (!window.confirm('Delete task ' + (title ? title.textContent.trim() : '') + '?')) return;
       const back = $('#list-form input[name=back]');
       const body = new URLSearchParams({
         csrf: $('meta[name=csrf-token]').content,
         back: back ? back.value : '',
       });
-      if (await swap(a.pathname, { method: 'POST', body }, ['tasks-panel'], 'replace')) refocus(null, null);
+      if (await swap(a.pathname, { method: 'POST', body }, ['tasks-panel'], 'replace')) {
+        if (!focusFirst(byId('flash'), 'button')) refocus(null, null);
+      }
     } else if (a.hasAttribute('data-edit')) {
       ev.preventDefault();
       editInline(a);
@@ -235,6 +236,24 @@
     if (res.redirected) window.history.replaceState(null, '', res.url);
     scrollLog();
     if (!focusFirst(byId('chat-form'), '[aria-invalid="true"]')) focusFirst(document, '#chat-message');
+  }
+
+  // The browser's time zone: sent with sign-up (the select in <noscript> stands in without
+  // this script), and offered on the settings page when it differs from the saved one.
+  function browserZone() {
+    try { return Intl.DateTimeFormat().resolvedOptions().timeZone || ''; } catch (e) { return ''; }
+  }
+  const tz = byId('browser-tz');
+  if (tz) tz.value = browserZone();
+  const pick = $('select[data-browser-zone]');
+  const zone = browserZone();
+  if (pick && zone && pick.value !== zone && Array.from(pick.options).some((o) => o.value === zone)) {
+    const b = document.createElement('button');
+    b.type = 'button';
+    b.className = 'link';
+    b.textContent = 'Use this device’s zone (' + zone + ')';
+    b.addEventListener('click', () => { pick.value = zone; pick.focus(); });
+    pick.after(b);
   }
 
   scrollLog();

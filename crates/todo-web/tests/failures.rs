@@ -100,7 +100,11 @@ async fn api_down_pages_say_so_instead_of_failing() {
         .send()
         .await
         .unwrap();
-    assert_eq!(ready.status(), 200, "ready without the API: its pages explain the outage");
+    assert_eq!(
+        ready.status(),
+        200,
+        "ready without the API: its pages explain the outage"
+    );
     let health: serde_json::Value = client
         .get(format!("{}/health", lonely.web))
         .send()

@@ -61,3 +61,41 @@ async fn hostile_form_values_get_a_field_message() {
     let page = b.get("/tasks").await;
     assert_eq!(page.status, 200, "{}", page.body);
 }
+
+#[tokio::test]
+async fn a_body_that_is_not_a_form_gets_a_page_saying_so() {
+    let stack = Stack::start_with(Options {
+        with_chat: false,
+        cookie_secure: false,
+    })
+    .await;
+    let mut b = stack.browser();
+    b.sign_up("notaform@example.com").await;
+    // JSON to a form endpoint: refused by the typed form, with this site's error page.
+    let r = b
+        .post_body("/tasks", "application/json", r#"{"title":"x"}"#)
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    assert!(r.text().contains("could not read the form"), "{}", r.body);
+    assert!(r.header("content-type").starts_with("text/html"));
+    // A field sent twice is not a form this site makes either.
+    let r = b
+        .post_body(
+            "/tasks",
+            "application/x-www-form-urlencoded",
+            "title=a&title=b&back=",
+        )
+        .await;
+    assert_eq!(r.status, 400, "{}", r.body);
+    // Unknown fields are ignored and a bad priority is the default: the task is added.
+    let r = b
+        .post_body(
+            "/tasks",
+            "application/x-www-form-urlencoded",
+            "title=Fine&priority=urgent&colour=red&back=",
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    let page = b.get("/tasks").await;
+    assert!(page.text_of("task-1").unwrap().contains("medium"));
+}

@@ -128,7 +128,11 @@ async fn web_stays_ready_and_explains_while_the_api_or_its_database_is_down() {
         edit.body
     );
     assert!(edit.body.contains("on the balcony"), "{}", edit.body);
-    assert!(edit.body.contains("changes were not saved"), "{}", edit.body);
+    assert!(
+        edit.body.contains("changes were not saved"),
+        "{}",
+        edit.body
+    );
     let (ready, body) = status(&client, format!("{web}/readyz")).await;
     assert_eq!(
         ready, 200,

@@ -160,7 +160,7 @@ async fn tasks_can_be_added_filtered_completed_edited_and_deleted() {
     assert!(
         page.text_of("task-4")
             .unwrap()
-            .contains("Due tomorrow 09:30 UTC")
+            .contains("Due tomorrow 09:30")
     );
     assert!(page.text_of("task-3").unwrap().contains("Look at trains"));
     assert!(page.body.contains("4 tasks"));

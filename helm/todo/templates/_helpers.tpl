@@ -126,7 +126,9 @@ Image of a service component (api, mcp, web). Call with (dict "root" $ "componen
 The routes of the Ingress and the HTTPRoute, as a JSON list of [path prefix, component].
 */}}
 {{- define "todo.routes" -}}
-{{- list (list "/api" "api") (list "/mcp" "mcp") (list "/" "web") | toJson }}
+{{- /* OAuth for MCP hosts (MCP Authorization 2025-11-25): RFC 9728 metadata to mcp; RFC 8414
+metadata, OpenID discovery and /oauth/... to api. Same list as chart-policy's ROUTES. */ -}}
+{{- list (list "/api" "api") (list "/mcp" "mcp") (list "/.well-known/oauth-protected-resource" "mcp") (list "/.well-known/oauth-authorization-server" "api") (list "/.well-known/openid-configuration" "api") (list "/oauth" "api") (list "/" "web") | toJson }}
 {{- end }}
 
 {{/*

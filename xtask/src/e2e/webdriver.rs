@@ -181,6 +181,36 @@ impl Session {
         .await
     }
 
+    /// The page's cookies as a `Cookie` header value (HttpOnly ones included: WebDriver
+    /// sees them, scripts do not).
+    pub async fn cookie_header(&self) -> Result<String> {
+        let v = self.get("/cookie").await?;
+        let pairs: Vec<String> = v
+            .as_array()
+            .context("the cookie list is not an array")?
+            .iter()
+            .filter_map(|c| Some(format!("{}={}", c["name"].as_str()?, c["value"].as_str()?)))
+            .collect();
+        Ok(pairs.join("; "))
+    }
+
+    /// Makes `prefers-color-scheme` match `dark` (or the system's again with `false`),
+    /// through chromedriver's DevTools passthrough.
+    pub async fn dark_mode(&self, dark: bool) -> Result<()> {
+        let features = if dark {
+            json!([{ "name": "prefers-color-scheme", "value": "dark" }])
+        } else {
+            json!([])
+        };
+        self.post(
+            "/goog/cdp/execute",
+            json!({ "cmd": "Emulation.setEmulatedMedia", "params": { "features": features } }),
+        )
+        .await
+        .context("switching the colour scheme (Emulation.setEmulatedMedia)")
+        .map(|_| ())
+    }
+
     pub async fn goto(&self, url: &str) -> Result<()> {
         self.post("/url", json!({ "url": url })).await.map(|_| ())
     }
@@ -275,17 +305,6 @@ impl Session {
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    pub async fn accept_alert(&self) -> Result<String> {
-        let text = self
-            .get("/alert/text")
-            .await?
-            .as_str()
-            .unwrap_or_default()
-            .to_owned();
-        self.post("/alert/accept", json!({})).await?;
-        Ok(text)
     }
 
     /// A PNG of the viewport, or of one element.

@@ -2,13 +2,13 @@
 //! refresh tokens in HttpOnly cookies and never shows them to scripts. Signing out signs the
 //! API session out too, so the access token stops working everywhere, not only here.
 
-use super::{AppState, Form, safe_next};
+use super::{AppState, safe_next};
 use crate::api::{ApiFailure, LoginRequest, RegisterRequest, Session as ApiSession};
+use crate::forms::{Form, SignInInput, SignUpInput};
 use crate::pages::html;
 use crate::session::{self, Flash, Session, see_other};
 use crate::views::{API_DOWN, AuthPage, FieldErrors, Layout};
 use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
@@ -42,6 +42,8 @@ fn page(session: &Session, signup: bool, next: String) -> Response {
             next,
             name: String::new(),
             email: String::new(),
+            time_zone: String::new(),
+            zones: todo_wire::zone::names(),
             errors: FieldErrors::default(),
         },
     );
@@ -57,33 +59,52 @@ fn page(session: &Session, signup: bool, next: String) -> Response {
 pub async fn signin(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
-    body: Bytes,
+    Form(form): Form<SignInInput>,
 ) -> Response {
-    let form = Form::parse(&body);
-    let email = form.get("email").trim().to_owned();
     let ip = session.client_ip.map(|ip| ip.to_string());
     let body = LoginRequest {
-        email,
-        password: form.get("password").to_owned(),
+        email: form.email.trim().to_owned(),
+        password: form.password,
     };
     let result = app.api.login(&body, ip.as_deref()).await;
-    finish(&session, result, false, &form, Flash::SignedIn)
+    let shown = Shown {
+        name: String::new(),
+        email: form.email,
+        next: form.next,
+        time_zone: String::new(),
+    };
+    finish(&session, result, false, shown, Flash::SignedIn)
 }
 
 pub async fn signup(
     State(app): State<AppState>,
     Extension(session): Extension<Session>,
-    body: Bytes,
+    Form(form): Form<SignUpInput>,
 ) -> Response {
-    let form = Form::parse(&body);
     let ip = session.client_ip.map(|ip| ip.to_string());
+    let time_zone = form.zone();
     let body = RegisterRequest {
-        email: form.get("email").trim().to_owned(),
-        password: form.get("password").to_owned(),
-        name: form.get("name").trim().to_owned(),
+        email: form.email.trim().to_owned(),
+        password: form.password,
+        name: form.name.trim().to_owned(),
+        time_zone,
     };
     let result = app.api.register_from(&body, ip.as_deref()).await;
-    finish(&session, result, true, &form, Flash::Welcome)
+    let shown = Shown {
+        name: form.name,
+        email: form.email,
+        next: form.next,
+        time_zone: form.time_zone,
+    };
+    finish(&session, result, true, shown, Flash::Welcome)
+}
+
+/// What a refused sign-in or sign-up form shows again (never the password).
+struct Shown {
+    name: String,
+    email: String,
+    next: String,
+    time_zone: String,
 }
 
 /// On success: the session cookie and on to the tasks. Otherwise the form again, with the
@@ -92,10 +113,10 @@ fn finish(
     session: &Session,
     result: Result<ApiSession, ApiFailure>,
     signup: bool,
-    form: &Form,
+    shown: Shown,
     flash: Flash,
 ) -> Response {
-    let next = form.get("next").to_owned();
+    let next = shown.next;
     let (status, errors, banner) = match result {
         Ok(api_session) => {
             let mut r = see_other(&safe_next(&next));
@@ -138,8 +159,10 @@ fn finish(
             layout,
             signup,
             next,
-            name: form.get("name").to_owned(),
-            email: form.get("email").to_owned(),
+            name: shown.name,
+            email: shown.email,
+            time_zone: shown.time_zone,
+            zones: todo_wire::zone::names(),
             errors,
         },
     )

@@ -8,12 +8,11 @@
 //! may still be processing, never that it was not sent.
 
 use super::tasks::{Carry, ListState, render, with_conversation};
-use super::{AppState, Form, failed, signed_in};
+use super::{AppState, SignedIn, failed};
 use crate::api::{ApiFailure, ChatFailure};
+use crate::forms::{ChatInput, Form};
 use crate::session::{self, Session, see_other};
 use crate::views::FieldErrors;
-use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::Response;
@@ -22,18 +21,14 @@ pub use todo_wire::chat::MESSAGE_MAX;
 
 pub async fn send(
     State(app): State<AppState>,
-    Extension(session): Extension<Session>,
-    body: Bytes,
+    SignedIn { session, token }: SignedIn,
+    Form(form): Form<ChatInput>,
 ) -> Response {
-    let form = Form::parse(&body);
-    let state = ListState::parse(form.get("back"));
-    let token = match signed_in(&session, &state.url()) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    let message = form.get("message").trim().to_owned();
-    let conversation = uuid::Uuid::parse_str(form.get("conversation_id")).ok();
-    let client_message_id = uuid::Uuid::parse_str(form.get("client_message_id"))
+    let state = ListState::parse(&form.back);
+    let token = token.as_str();
+    let message = form.message.trim().to_owned();
+    let conversation = uuid::Uuid::parse_str(form.conversation_id.trim()).ok();
+    let client_message_id = uuid::Uuid::parse_str(form.client_message_id.trim())
         .unwrap_or_else(|_| uuid::Uuid::new_v4());
     // Checked here too, so an empty or oversized message is answered without a round trip.
     let too_long = message.chars().count() > MESSAGE_MAX;

@@ -4,38 +4,23 @@
 
 pub mod auth;
 pub mod chat;
+pub mod oauth;
+pub mod settings;
 pub mod tasks;
 
 use crate::api::{Api, ApiFailure};
 use crate::pages;
 use crate::session::{self, Flash, Session, see_other};
 use axum::Extension;
-use axum::body::Bytes;
-use axum::http::header;
-use axum::response::Response;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::http::{Method, StatusCode, header};
+use axum::response::{IntoResponse, Response};
 
 /// What every handler can reach.
 #[derive(Clone)]
 pub struct AppState {
     pub api: Api,
-}
-
-/// An urlencoded form body.
-pub struct Form(Vec<(String, String)>);
-
-impl Form {
-    pub fn parse(body: &Bytes) -> Form {
-        Form(serde_urlencoded::from_bytes(body).unwrap_or_default())
-    }
-
-    /// The field's value, or "" when absent.
-    pub fn get(&self, name: &str) -> &str {
-        self.0
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .unwrap_or("")
-    }
 }
 
 /// Percent-encodes a query value.
@@ -45,12 +30,43 @@ pub fn encode(value: &str) -> String {
         .unwrap_or_default()
 }
 
-/// The token of a signed-in session, or the redirect to the sign-in page.
-#[allow(clippy::result_large_err)]
-pub fn signed_in<'a>(session: &'a Session, here: &str) -> Result<&'a str, Response> {
-    match session.token.as_deref() {
-        Some(token) => Ok(token),
-        None => Err(to_signin(session, here)),
+/// A handler argument for pages that need a signed-in user: the session and its token.
+/// Without one the request is answered with the redirect to the sign-in page, which brings
+/// the user back to the page asked for (a GET) or to the task list (a form post, which
+/// cannot be replayed).
+pub struct SignedIn {
+    pub session: Session,
+    pub token: String,
+}
+
+impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let Some(session) = parts.extensions.get::<Session>().cloned() else {
+            // Only if a route were mounted outside the session layer: a bug, said plainly.
+            tracing::error!(path = %parts.uri.path(), "SignedIn used outside the session layer");
+            return Err((
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal error; the request id identifies it in the logs",
+            )
+                .into_response());
+        };
+        match session.token.clone() {
+            Some(token) => Ok(SignedIn { session, token }),
+            None => {
+                let next = if parts.method == Method::GET {
+                    parts
+                        .uri
+                        .path_and_query()
+                        .map(|p| p.as_str())
+                        .unwrap_or("/tasks")
+                } else {
+                    "/tasks"
+                };
+                Err(to_signin(&session, &safe_next(next)))
+            }
+        }
     }
 }
 
@@ -97,7 +113,8 @@ pub fn failed(session: &Session, failure: ApiFailure, here: &str) -> Response {
 
 /// `next` after sign-in: only this site's task pages (never an open redirect).
 pub fn safe_next(next: &str) -> String {
-    let ok = next.starts_with("/tasks")
+    // The task pages, and the OAuth consent page a signed-out user is sent from.
+    let ok = (next.starts_with("/tasks") || next.starts_with("/connect?"))
         && !next.contains("//")
         && !next.contains('\\')
         && next.chars().all(|c| c.is_ascii_graphic());
@@ -141,11 +158,7 @@ mod tests {
     }
 
     #[test]
-    fn forms_and_encoding() {
-        let f = Form::parse(&Bytes::from_static(b"title=Buy+milk&tags=a%2Cb&x="));
-        assert_eq!(f.get("title"), "Buy milk");
-        assert_eq!(f.get("tags"), "a,b");
-        assert_eq!(f.get("missing"), "");
+    fn encoding() {
         assert_eq!(encode("a b&c"), "a+b%26c");
     }
 }

@@ -1,23 +1,23 @@
 //! The tasks page (list, filters, add form, chat panel) and the task actions: add, edit,
 //! complete, reopen, delete (with a confirmation page when JavaScript is off).
 
-use super::{AppState, Form, failed, signed_in, to_signin};
+use super::{AppState, SignedIn, failed, to_signin};
 use crate::api::{
     ApiFailure, ConversationDetail, CreateTask, ListQuery, Priority, Role, UpdateTask,
     message_tool_calls,
 };
+use crate::forms::{BackInput, Choice, Form, TaskInput};
 use crate::pages::html;
 use crate::session::{self, Flash, Session, see_other};
 use crate::views::{
-    API_DOWN, ChatPanel, FieldErrors, Layout, Link, MessageView, TaskDeletePage, TaskEditPage, TaskForm,
-    TaskView, TasksPage, ToolView,
+    API_DOWN, ChatPanel, FieldErrors, Layout, Link, MessageView, TaskDeletePage, TaskEditPage,
+    TaskForm, TaskView, TasksPage, ToolView,
 };
-use axum::Extension;
-use axum::body::Bytes;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{StatusCode, header};
 use axum::response::Response;
 use time::OffsetDateTime;
+use todo_wire::UserZone;
 
 pub const PAGE_SIZE: u32 = 50;
 const STATUSES: [&str; 3] = ["all", "pending", "completed"];
@@ -168,18 +168,14 @@ pub struct Carry {
 
 pub async fn page(
     State(app): State<AppState>,
-    Extension(session): Extension<Session>,
+    SignedIn { session, token }: SignedIn,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let state = ListState::parse(raw.as_deref().unwrap_or(""));
-    let token = match signed_in(&session, &state.url()) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
     render(
         &app,
         &session,
-        token,
+        &token,
         &state,
         Carry::default(),
         StatusCode::OK,
@@ -208,7 +204,7 @@ pub async fn render(
     };
     let api = &app.api;
     let api_query = state.api_query();
-    let (list, conversations, detail) = tokio::join!(
+    let (list, conversations, detail, zone) = tokio::join!(
         api.list_tasks(token, &api_query),
         api.conversations(token),
         async {
@@ -216,7 +212,8 @@ pub async fn render(
                 Some(id) => Some(api.conversation(token, id).await),
                 None => None,
             }
-        }
+        },
+        user_zone(api, token)
     );
     let here = state.url();
     let (page, list_error) = match list {
@@ -244,7 +241,7 @@ pub async fn render(
 
     let now = OffsetDateTime::now_utc();
     let back = state.query();
-    let (tasks, total) = match page {
+    let (all_tasks, total) = match page {
         Some(p) => {
             let total = p.total;
             let views = p
@@ -254,6 +251,7 @@ pub async fn render(
                     TaskView::new(
                         t,
                         now,
+                        &zone,
                         |tag| state.with(|s| s.tag = tag.to_owned()).url(),
                         &back,
                     )
@@ -264,7 +262,13 @@ pub async fn render(
         None => (Vec::new(), 0),
     };
     let first = (state.page - 1) * PAGE_SIZE;
-    let shown = tasks.len() as u32;
+    let shown = all_tasks.len() as u32;
+    // On "All", the completed ones go under the pending ones (collapsed), in list order.
+    let (tasks, done): (Vec<TaskView>, Vec<TaskView>) = if state.status == "all" {
+        all_tasks.into_iter().partition(|t| !t.completed)
+    } else {
+        (all_tasks, Vec::new())
+    };
     let range = if total as u32 <= PAGE_SIZE && state.page == 1 {
         format!("{total} task{}", if total == 1 { "" } else { "s" })
     } else {
@@ -290,7 +294,7 @@ pub async fn render(
     match detail {
         Some(Ok(d)) => {
             conversation_id = d.conversation.id.to_string();
-            messages = message_views(d);
+            messages = message_views(d, now, &zone);
         }
         Some(Err(ApiFailure::Rejected(r))) if r.status == 404 => {
             notice = Some("That conversation no longer exists. Start a new one below.".to_owned());
@@ -333,6 +337,7 @@ pub async fn render(
     });
     let page = TasksPage {
         layout: Layout::new("Tasks", session),
+        time_zone: zone.name().to_owned(),
         back,
         status: state.status.clone(),
         priority: state.priority.clone(),
@@ -359,6 +364,8 @@ pub async fn render(
         }
         .url(),
         tasks,
+        done,
+        chips: chips(state),
         total,
         range,
         prev_url,
@@ -391,6 +398,45 @@ pub async fn render(
     response
 }
 
+/// The active filters as removable chips: each links to the list without it.
+fn chips(state: &ListState) -> Vec<Link> {
+    let mut chips = Vec::new();
+    if !state.q.is_empty() {
+        chips.push(Link {
+            label: format!("Search: {}", truncate(&state.q, 30)),
+            url: state.with(|s| s.q.clear()).url(),
+            current: false,
+        });
+    }
+    if !state.priority.is_empty() {
+        chips.push(Link {
+            label: format!("Priority: {}", state.priority),
+            url: state.with(|s| s.priority.clear()).url(),
+            current: false,
+        });
+    }
+    if !state.tag.is_empty() {
+        chips.push(Link {
+            label: format!("Tag: #{}", truncate(&state.tag, 30)),
+            url: state.with(|s| s.tag.clear()).url(),
+            current: false,
+        });
+    }
+    chips
+}
+
+/// The user's time zone, for showing dates. The API applies it itself to everything it
+/// computes; if it cannot be read, dates are shown in UTC rather than failing the page.
+pub async fn user_zone(api: &crate::api::Api, token: &str) -> UserZone {
+    match api.me(token).await {
+        Ok(me) => UserZone::from_stored(&me.user.time_zone),
+        Err(e) => {
+            tracing::warn!(error = %e, "reading the user's time zone failed; showing UTC");
+            UserZone::utc()
+        }
+    }
+}
+
 fn truncate(s: &str, max: usize) -> String {
     if s.chars().count() > max {
         format!("{}…", s.chars().take(max - 1).collect::<String>())
@@ -402,7 +448,7 @@ fn truncate(s: &str, max: usize) -> String {
 /// Messages for display. Tool results are shown compactly under the assistant message that
 /// made the calls; separate `tool` messages are shown only when no assistant message lists
 /// its calls (so nothing appears twice).
-fn message_views(d: ConversationDetail) -> Vec<MessageView> {
+fn message_views(d: ConversationDetail, now: OffsetDateTime, zone: &UserZone) -> Vec<MessageView> {
     let calls_listed = d
         .messages
         .iter()
@@ -416,7 +462,10 @@ fn message_views(d: ConversationDetail) -> Vec<MessageView> {
                 Role::Assistant => "Assistant",
                 Role::Tool => "Tool",
             };
-            let tools = message_tool_calls(&m).iter().map(ToolView::new).collect();
+            let tools = message_tool_calls(&m)
+                .iter()
+                .map(|c| ToolView::at(c, now, zone))
+                .collect();
             let text = if m.role == Role::Tool {
                 truncate(&m.content, 160)
             } else {
@@ -433,17 +482,20 @@ fn message_views(d: ConversationDetail) -> Vec<MessageView> {
 }
 
 /// The add/edit form as typed, and what it asks the API for.
-fn task_form(form: &Form) -> (TaskForm, CreateTask) {
+/// A priority that is not one of the three (only a script can send one) is the default,
+/// as the select shows.
+fn task_form(form: &TaskInput) -> (TaskForm, CreateTask) {
+    let priority = match &form.priority {
+        Choice::Valid(p) => *p,
+        Choice::Missing | Choice::Invalid(_) => Priority::default(),
+    };
     let values = TaskForm {
-        title: form.get("title").to_owned(),
-        description: form.get("description").to_owned(),
-        priority: match form.get("priority") {
-            p if PRIORITIES.contains(&p) => p.to_owned(),
-            _ => "medium".to_owned(),
-        },
-        due_date: form.get("due_date").trim().to_owned(),
-        due_time: form.get("due_time").trim().to_owned(),
-        tags: form.get("tags").to_owned(),
+        title: form.title.clone(),
+        description: form.description.clone(),
+        priority: priority.as_str().to_owned(),
+        due_date: form.due_date.trim().to_owned(),
+        due_time: form.due_time.trim().to_owned(),
+        tags: form.tags.clone(),
         errors: FieldErrors::default(),
     };
     let due_at = match (values.due_date.as_str(), values.due_time.as_str()) {
@@ -461,7 +513,7 @@ fn task_form(form: &Form) -> (TaskForm, CreateTask) {
     let input = CreateTask {
         title: values.title.clone(),
         description: Some(values.description.clone()).filter(|d| !d.trim().is_empty()),
-        priority: Some(Priority::parse(&values.priority).unwrap_or_default()),
+        priority: Some(priority),
         due_at,
         tags: (!tags.is_empty()).then_some(tags),
     };
@@ -480,10 +532,6 @@ fn replace_all(input: CreateTask) -> UpdateTask {
     }
 }
 
-fn back_state(form: &Form) -> ListState {
-    ListState::parse(form.get("back"))
-}
-
 fn flash_back(session: &Session, state: &ListState, flash: Flash) -> Response {
     let mut r = see_other(&state.url());
     r.headers_mut()
@@ -493,15 +541,11 @@ fn flash_back(session: &Session, state: &ListState, flash: Flash) -> Response {
 
 pub async fn create(
     State(app): State<AppState>,
-    Extension(session): Extension<Session>,
-    body: Bytes,
+    SignedIn { session, token }: SignedIn,
+    Form(form): Form<TaskInput>,
 ) -> Response {
-    let form = Form::parse(&body);
-    let state = back_state(&form);
-    let token = match signed_in(&session, &state.url()) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let state = ListState::parse(&form.back);
+    let token = token.as_str();
     let (mut values, input) = task_form(&form);
     match app.api.create_task(token, &input).await {
         Ok(_) => flash_back(&session, &state, Flash::Added),
@@ -539,16 +583,13 @@ pub async fn create(
 
 pub async fn edit_page(
     State(app): State<AppState>,
-    Extension(session): Extension<Session>,
+    SignedIn { session, token }: SignedIn,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let state = back_param(raw.as_deref());
-    let token = match signed_in(&session, &state.url()) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    match app.api.get_task(token, &id).await {
+    let (task, zone) = tokio::join!(app.api.get_task(&token, &id), user_zone(&app.api, &token));
+    match task {
         Ok(task) => html(
             StatusCode::OK,
             &TaskEditPage {
@@ -557,7 +598,7 @@ pub async fn edit_page(
                 number: i64::from(task.number),
                 back: state.query(),
                 cancel_url: state.url(),
-                form: TaskForm::from_task(&task),
+                form: TaskForm::from_task(&task, &zone),
             },
         ),
         Err(e) => gone_or_failed(&session, &state, e),
@@ -592,16 +633,12 @@ fn gone_or_failed(session: &Session, state: &ListState, e: ApiFailure) -> Respon
 
 pub async fn update(
     State(app): State<AppState>,
-    Extension(session): Extension<Session>,
+    SignedIn { session, token }: SignedIn,
     Path(id): Path<String>,
-    body: Bytes,
+    Form(form): Form<TaskInput>,
 ) -> Response {
-    let form = Form::parse(&body);
-    let state = back_state(&form);
-    let token = match signed_in(&session, &state.url()) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
+    let state = ListState::parse(&form.back);
+    let token = token.as_str();
     let (mut values, input) = task_form(&form);
     match app.api.update_task(token, &id, &replace_all(input)).await {
         Ok(_) => flash_back(&session, &state, Flash::Updated),
@@ -649,60 +686,53 @@ pub async fn update(
 
 pub async fn complete(
     state: State<AppState>,
-    session: Extension<Session>,
+    user: SignedIn,
     id: Path<String>,
-    body: Bytes,
+    form: Form<BackInput>,
 ) -> Response {
-    set_completed(state, session, id, body, true).await
+    set_completed(state, user, id, form, true).await
 }
 
 pub async fn reopen(
     state: State<AppState>,
-    session: Extension<Session>,
+    user: SignedIn,
     id: Path<String>,
-    body: Bytes,
+    form: Form<BackInput>,
 ) -> Response {
-    set_completed(state, session, id, body, false).await
+    set_completed(state, user, id, form, false).await
 }
 
 async fn set_completed(
     State(app): State<AppState>,
-    Extension(session): Extension<Session>,
+    SignedIn { session, token }: SignedIn,
     Path(id): Path<String>,
-    body: Bytes,
+    Form(form): Form<BackInput>,
     done: bool,
 ) -> Response {
-    let state = back_state(&Form::parse(&body));
-    let token = match signed_in(&session, &state.url()) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    match app.api.set_completed(token, &id, done).await {
-        Ok(_) => flash_back(
-            &session,
-            &state,
-            if done {
-                Flash::Completed
-            } else {
-                Flash::Reopened
-            },
-        ),
+    let state = ListState::parse(&form.back);
+    match app.api.set_completed(&token, &id, done).await {
+        Ok(task) if done => {
+            let mut r = flash_back(&session, &state, Flash::Completed);
+            let undo = Undo::Reopen(task.number).encode();
+            r.headers_mut().append(
+                header::SET_COOKIE,
+                session.cookie(session::UNDO, &undo, Some(600)),
+            );
+            r
+        }
+        Ok(_) => flash_back(&session, &state, Flash::Reopened),
         Err(e) => gone_or_failed(&session, &state, e),
     }
 }
 
 pub async fn delete_page(
     State(app): State<AppState>,
-    Extension(session): Extension<Session>,
+    SignedIn { session, token }: SignedIn,
     Path(id): Path<String>,
     RawQuery(raw): RawQuery,
 ) -> Response {
     let state = back_param(raw.as_deref());
-    let token = match signed_in(&session, &state.url()) {
-        Ok(t) => t,
-        Err(r) => return r,
-    };
-    match app.api.get_task(token, &id).await {
+    match app.api.get_task(&token, &id).await {
         Ok(task) => html(
             StatusCode::OK,
             &TaskDeletePage {
@@ -720,17 +750,143 @@ pub async fn delete_page(
 
 pub async fn delete(
     State(app): State<AppState>,
-    Extension(session): Extension<Session>,
+    SignedIn { session, token }: SignedIn,
     Path(id): Path<String>,
-    body: Bytes,
+    Form(form): Form<BackInput>,
 ) -> Response {
-    let state = back_state(&Form::parse(&body));
-    let token = match signed_in(&session, &state.url()) {
-        Ok(t) => t,
-        Err(r) => return r,
+    let state = ListState::parse(&form.back);
+    // What Undo brings back. Read first: once deleted, the task is gone from the API.
+    let snapshot = match app.api.get_task(&token, &id).await {
+        Ok(task) => Some(task),
+        Err(e) => return gone_or_failed(&session, &state, e),
     };
-    match app.api.delete_task(token, &id).await {
-        Ok(()) => flash_back(&session, &state, Flash::Deleted),
+    match app.api.delete_task(&token, &id).await {
+        Ok(()) => {
+            let mut r = flash_back(&session, &state, Flash::Deleted);
+            // A task too large for a cookie (a long description) is deleted without an Undo.
+            if let Some(undo) = snapshot
+                .map(|t| Undo::Restore(Box::new(Snapshot::of(t))).encode())
+                .filter(|u| u.len() <= UNDO_MAX)
+            {
+                r.headers_mut().append(
+                    header::SET_COOKIE,
+                    session.cookie(session::UNDO, &undo, Some(600)),
+                );
+            }
+            r
+        }
+        Err(e) => gone_or_failed(&session, &state, e),
+    }
+}
+
+/// Cookies hold about 4 KB with their attributes; larger undo data is not kept.
+const UNDO_MAX: usize = 3500;
+
+/// What the notice's Undo button undoes, kept in the `todo_undo` cookie. The cookie is
+/// the user's own data going back to the user's own account through the API, which checks
+/// it like any input, so it needs no signature.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Undo {
+    /// Completing task N: reopen it.
+    Reopen(i32),
+    /// Deleting a task: add it again (the API gives it a new number; numbers are never
+    /// reused).
+    Restore(Box<Snapshot>),
+}
+
+/// A deleted task, as it was.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Snapshot {
+    pub task: CreateTask,
+    pub completed: bool,
+}
+
+impl Snapshot {
+    fn of(t: crate::api::Task) -> Snapshot {
+        Snapshot {
+            task: CreateTask {
+                title: t.title,
+                description: t.description,
+                priority: Some(t.priority),
+                due_at: t.due_at.map(|d| todo_wire::timestamp::format(&d)),
+                tags: (!t.tags.is_empty()).then_some(t.tags),
+            },
+            completed: t.completed,
+        }
+    }
+}
+
+impl Undo {
+    pub fn encode(&self) -> String {
+        use base64::Engine as _;
+        match self {
+            Undo::Reopen(n) => format!("reopen.{n}"),
+            Undo::Restore(s) => format!(
+                "restore.{}",
+                base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(serde_json::to_vec(s).unwrap_or_default())
+            ),
+        }
+    }
+
+    pub fn decode(raw: &str) -> Option<Undo> {
+        use base64::Engine as _;
+        let (kind, value) = raw.split_once('.')?;
+        match kind {
+            "reopen" => value.parse().ok().map(Undo::Reopen),
+            "restore" => {
+                let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .decode(value)
+                    .ok()?;
+                serde_json::from_slice(&bytes)
+                    .ok()
+                    .map(|s| Undo::Restore(Box::new(s)))
+            }
+            _ => None,
+        }
+    }
+
+    /// Whether this undoes what `flash` reports (so the button is shown next to it).
+    pub fn matches(&self, flash: Option<Flash>) -> bool {
+        matches!(
+            (self, flash),
+            (Undo::Reopen(_), Some(Flash::Completed)) | (Undo::Restore(_), Some(Flash::Deleted))
+        )
+    }
+}
+
+/// `POST /tasks/undo`: undoes the last complete or delete (the `todo_undo` cookie).
+pub async fn undo(
+    State(app): State<AppState>,
+    SignedIn { session, token }: SignedIn,
+    Form(form): Form<BackInput>,
+) -> Response {
+    let state = ListState::parse(&form.back);
+    let undo = session.undo.as_deref().and_then(Undo::decode);
+    let result = match &undo {
+        None => Ok(Flash::NothingToUndo),
+        Some(Undo::Reopen(n)) => app
+            .api
+            .set_completed(&token, &n.to_string(), false)
+            .await
+            .map(|_| Flash::Reopened),
+        Some(Undo::Restore(s)) => match app.api.create_task(&token, &s.task).await {
+            Ok(t) if s.completed => app
+                .api
+                .set_completed(&token, &t.id.to_string(), true)
+                .await
+                .map(|_| Flash::Restored),
+            Ok(_) => Ok(Flash::Restored),
+            Err(e) => Err(e),
+        },
+    };
+    match result {
+        Ok(flash) => {
+            let mut r = flash_back(&session, &state, flash);
+            r.headers_mut()
+                .append(header::SET_COOKIE, session.clear(session::UNDO));
+            r
+        }
         Err(e) => gone_or_failed(&session, &state, e),
     }
 }
@@ -768,9 +924,10 @@ mod tests {
 
     #[test]
     fn forms_become_api_input() {
-        let f = Form::parse(&Bytes::from_static(
-            b"title=Call+mom&priority=high&due_date=2026-11-27&due_time=17%3A30&tags=family%2C+phone&description=+",
-        ));
+        let f: TaskInput = serde_urlencoded::from_str(
+            "title=Call+mom&priority=high&due_date=2026-11-27&due_time=17%3A30&tags=family%2C+phone&description=+",
+        )
+        .unwrap_or_default();
         let (values, input) = task_form(&f);
         assert_eq!(values.title, "Call mom");
         assert_eq!(input.due_at.as_deref(), Some("2026-11-27T17:30"));
@@ -779,7 +936,8 @@ mod tests {
             Some(vec!["family".to_owned(), "phone".to_owned()])
         );
         assert_eq!(input.description, None);
-        let f = Form::parse(&Bytes::from_static(b"title=x&priority=urgent"));
+        let f: TaskInput =
+            serde_urlencoded::from_str("title=x&priority=urgent").unwrap_or_default();
         let (_, input) = task_form(&f);
         assert_eq!(
             (input.priority, input.due_at, input.tags),

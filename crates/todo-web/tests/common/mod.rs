@@ -347,6 +347,17 @@ impl Browser {
         self.send(req).await
     }
 
+    /// Posts `body` as it is, with this content type and the CSRF token in its header.
+    pub async fn post_body(&mut self, path: &str, content_type: &str, body: &str) -> Page {
+        let req = self
+            .client
+            .post(self.url(path))
+            .header("content-type", content_type)
+            .header("x-csrf-token", self.csrf.clone())
+            .body(body.to_owned());
+        self.send(req).await
+    }
+
     /// GETs a redirect's target (a path, possibly with a fragment).
     pub async fn follow(&mut self, page: &Page) -> Page {
         assert_eq!(

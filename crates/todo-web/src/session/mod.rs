@@ -18,12 +18,20 @@
 //!   and a cross-origin `Origin` header is refused outright.
 //! - `todo_flash`: a notice code for the page after a redirect (Post/Redirect/Get), read once.
 //! - `todo_conv`: the conversation the chat panel shows when the URL does not say.
+//! - `todo_undo`: what the notice's Undo button undoes (the last delete or complete).
+//!
+//! This layer depends on nothing else in the crate (only [`refresh`], below it): it refuses a
+//! request through one error type, [`Rejected`], which the app's page layer turns into the
+//! styled page (see `crate::pages::render_rejection`).
+
+pub mod refresh;
 
 use axum::body::{Body, Bytes};
 use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderMap, HeaderValue, Method, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
+use axum_extra::extract::cookie::{Cookie, CookieJar, SameSite};
 use base64::Engine as _;
 use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
@@ -41,6 +49,9 @@ pub const CSRF: &str = "todo_csrf";
 pub const CSRF_HOST: &str = "__Host-todo_csrf";
 pub const FLASH: &str = "todo_flash";
 pub const CONVERSATION: &str = "todo_conv";
+/// What the Undo button next to a "Task deleted/completed" notice undoes (set by the
+/// handler, opaque here); cleared with the notice.
+pub const UNDO: &str = "todo_undo";
 /// Form bodies above this are refused before parsing (the largest form, a task, is ~2 KiB).
 pub const FORM_LIMIT: usize = 64 * 1024;
 
@@ -78,6 +89,8 @@ pub struct Session {
     pub csrf_token: String,
     pub flash: Option<Flash>,
     pub conversation: Option<String>,
+    /// The `todo_undo` cookie, as set by a handler.
+    pub undo: Option<String>,
     /// Cookies should be Secure (COOKIE_SECURE or the request came over https).
     pub secure: bool,
     pub client_ip: Option<IpAddr>,
@@ -99,15 +112,21 @@ impl Session {
 }
 
 fn set_cookie(name: &str, value: &str, max_age_secs: Option<u64>, secure: bool) -> HeaderValue {
-    let mut c = format!("{name}={value}; Path=/; HttpOnly; SameSite=Lax");
+    let mut c = Cookie::build((name, value))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(secure);
     if let Some(age) = max_age_secs {
-        c.push_str(&format!("; Max-Age={age}"));
-    }
-    if secure {
-        c.push_str("; Secure");
+        c = c.max_age(cookie_duration(age));
     }
     // Values are ours (JWT, hex, codes, UUIDs): always valid header text.
-    HeaderValue::from_str(&c).unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+    HeaderValue::from_str(&c.build().to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("invalid=; Max-Age=0"))
+}
+
+fn cookie_duration(secs: u64) -> time::Duration {
+    time::Duration::seconds(i64::try_from(secs).unwrap_or(i64::MAX))
 }
 
 /// One-shot notices after a redirect. Codes, not text, travel in the cookie, so a cookie
@@ -124,6 +143,9 @@ pub enum Flash {
     Reopened,
     Deleted,
     TaskGone,
+    SettingsSaved,
+    Restored,
+    NothingToUndo,
 }
 
 impl Flash {
@@ -139,6 +161,9 @@ impl Flash {
             Flash::Reopened => "reopened",
             Flash::Deleted => "deleted",
             Flash::TaskGone => "task_gone",
+            Flash::SettingsSaved => "settings_saved",
+            Flash::Restored => "restored",
+            Flash::NothingToUndo => "nothing_to_undo",
         }
     }
 
@@ -154,6 +179,9 @@ impl Flash {
             Flash::Reopened,
             Flash::Deleted,
             Flash::TaskGone,
+            Flash::SettingsSaved,
+            Flash::Restored,
+            Flash::NothingToUndo,
         ]
         .into_iter()
         .find(|f| f.code() == code)
@@ -171,65 +199,103 @@ impl Flash {
             Flash::Reopened => "Task reopened.",
             Flash::Deleted => "Task deleted.",
             Flash::TaskGone => "That task no longer exists.",
+            Flash::SettingsSaved => "Settings saved.",
+            Flash::Restored => "Task restored.",
+            Flash::NothingToUndo => "There is nothing to undo any more.",
         }
     }
 
     /// Problems are shown differently from confirmations.
     pub fn is_warning(self) -> bool {
-        matches!(self, Flash::Expired | Flash::TaskGone)
+        matches!(
+            self,
+            Flash::Expired | Flash::TaskGone | Flash::NothingToUndo
+        )
     }
 }
 
-/// The cookies of a request, by name (first occurrence wins).
-pub fn cookies(headers: &HeaderMap) -> Vec<(String, String)> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| {
-            let (k, v) = pair.trim().split_once('=')?;
-            Some((k.trim().to_owned(), v.trim().to_owned()))
-        })
-        .collect()
+/// A non-empty cookie of the request.
+fn cookie<'a>(jar: &'a CookieJar, name: &str) -> Option<&'a str> {
+    jar.get(name).map(Cookie::value).filter(|v| !v.is_empty())
 }
 
-fn cookie<'a>(jar: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    jar.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .filter(|v| !v.is_empty())
+const CSRF_CONTEXT: &[u8] = b"todo-web csrf v1\0";
+
+fn csrf_mac(secret: &str, session_key: Option<&str>) -> Option<Hmac<Sha256>> {
+    // HMAC takes keys of any length: `None` cannot happen in practice.
+    let mut mac = Hmac::<Sha256>::new_from_slice(secret.as_bytes()).ok()?;
+    mac.update(CSRF_CONTEXT);
+    mac.update(session_key.unwrap_or("").as_bytes());
+    Some(mac)
 }
 
 /// The CSRF token for forms: HMAC-SHA256(key = the browser's CSRF secret, message = the
-/// session token or nothing), hex.
-pub fn csrf_token(secret: &str, session_token: Option<&str>) -> String {
-    let mut mac = match Hmac::<Sha256>::new_from_slice(secret.as_bytes()) {
-        Ok(m) => m,
-        // HMAC takes keys of any length; this arm is unreachable in practice.
-        Err(_) => return String::new(),
-    };
-    mac.update(b"todo-web csrf v1\0");
-    mac.update(session_token.unwrap_or("").as_bytes());
-    hex(&mac.finalize().into_bytes())
+/// session key or nothing), hex.
+pub fn csrf_token(secret: &str, session_key: Option<&str>) -> String {
+    csrf_mac(secret, session_key)
+        .map(|mac| hex::encode(mac.finalize().into_bytes()))
+        .unwrap_or_default()
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[(b >> 4) as usize] as char);
-        out.push(DIGITS[(b & 0xf) as usize] as char);
+/// Whether `sent` is the token for this secret and session, compared in constant time
+/// (hmac's `verify_slice`, built on `subtle`).
+pub fn csrf_valid(secret: &str, session_key: Option<&str>, sent: &str) -> bool {
+    match (hex::decode(sent), csrf_mac(secret, session_key)) {
+        (Ok(bytes), Some(mac)) => mac.verify_slice(&bytes).is_ok(),
+        _ => false,
     }
-    out
-}
-
-fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 fn random_secret() -> String {
-    hex(&rand::random::<[u8; 32]>())
+    hex::encode(rand::random::<[u8; 32]>())
+}
+
+/// Why the session layer refused a request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rejection {
+    /// The body was above [`FORM_LIMIT`].
+    TooLarge,
+    /// A state-changing request from another origin.
+    CrossOrigin,
+    /// A state-changing request without a valid CSRF token.
+    BadToken,
+}
+
+impl Rejection {
+    pub fn status(self) -> StatusCode {
+        match self {
+            Rejection::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Rejection::CrossOrigin | Rejection::BadToken => StatusCode::FORBIDDEN,
+        }
+    }
+}
+
+/// A refused request, with the session it had (the page that says so shows the header of a
+/// signed-in user). As a response: the status and a plain-text reason, with itself in the
+/// response extensions for the page layer to render.
+#[derive(Debug, Clone)]
+pub struct Rejected {
+    pub rejection: Rejection,
+    pub session: Session,
+}
+
+impl IntoResponse for Rejected {
+    fn into_response(self) -> Response {
+        let text = match self.rejection {
+            Rejection::TooLarge => "the form was larger than this site accepts",
+            Rejection::CrossOrigin | Rejection::BadToken => {
+                "the form's security token was missing or did not match; reload the page and try again"
+            }
+        };
+        let mut r = (
+            self.rejection.status(),
+            [(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))],
+            text,
+        )
+            .into_response();
+        r.extensions_mut().insert(self);
+        r
+    }
 }
 
 /// The claims of a JWT, unverified (display only). `None` when unreadable.
@@ -323,7 +389,7 @@ pub async fn middleware_with(
         proxies,
     } = settings;
     let (mut parts, body) = req.into_parts();
-    let jar = cookies(&parts.headers);
+    let jar = CookieJar::from_headers(&parts.headers);
     let peer = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
@@ -360,6 +426,7 @@ pub async fn middleware_with(
         token,
         expired,
         flash,
+        undo: cookie(&jar, UNDO).map(str::to_owned),
         conversation: cookie(&jar, CONVERSATION)
             .filter(|c| uuid::Uuid::parse_str(c).is_ok())
             .map(str::to_owned),
@@ -370,11 +437,11 @@ pub async fn middleware_with(
     let body = if parts.method != Method::GET && parts.method != Method::HEAD {
         let bytes = match axum::body::to_bytes(body, FORM_LIMIT).await {
             Ok(b) => b,
-            Err(_) => return crate::pages::too_large(&session),
+            Err(_) => return reject(Rejection::TooLarge, session),
         };
         if origin_mismatch(&proxies, peer, &parts.headers) {
             tracing::warn!(path = %parts.uri.path(), "cross-origin form post refused");
-            return crate::pages::csrf_rejected(&session);
+            return reject(Rejection::CrossOrigin, session);
         }
         let sent = parts
             .headers
@@ -382,11 +449,11 @@ pub async fn middleware_with(
             .and_then(|v| v.to_str().ok())
             .map(str::to_owned)
             .or_else(|| form_field(&bytes, "csrf"));
-        let valid = !new_secret
-            && sent.is_some_and(|t| constant_time_eq(t.as_bytes(), session.csrf_token.as_bytes()));
+        let valid =
+            !new_secret && sent.is_some_and(|t| csrf_valid(&secret, session_key.as_deref(), &t));
         if !valid {
             tracing::warn!(path = %parts.uri.path(), "form post without a valid CSRF token refused");
-            return crate::pages::csrf_rejected(&session);
+            return reject(Rejection::BadToken, session);
         }
         Body::from(bytes)
     } else {
@@ -394,9 +461,10 @@ pub async fn middleware_with(
     };
 
     let shown_flash = session.flash.is_some();
+    let had_undo = session.undo.is_some();
     let had_refresh_cookie = refresh_token.is_some();
     parts.extensions.insert(session);
-    let scope = crate::api::RefreshScope::new(refresh_token.filter(|_| signed_in), !live);
+    let scope = refresh::RefreshScope::new(refresh_token.filter(|_| signed_in), !live);
     let mut response = scope
         .clone()
         .run(next.run(Request::from_parts(parts, body)))
@@ -412,12 +480,12 @@ pub async fn middleware_with(
     let handler_set_session = sets(SESSION);
     let handler_set_refresh = sets(REFRESH);
     match scope.outcome().await {
-        crate::api::Refreshed::To(s) if !handler_set_session => {
+        refresh::Refreshed::To(s) if !handler_set_session => {
             for value in session_cookies(&s, secure) {
                 headers.append(header::SET_COOKIE, value);
             }
         }
-        crate::api::Refreshed::Refused if !handler_set_refresh => {
+        refresh::Refreshed::Refused if !handler_set_refresh => {
             headers.append(header::SET_COOKIE, set_cookie(REFRESH, "", Some(0), secure));
         }
         _ => {}
@@ -447,12 +515,24 @@ pub async fn middleware_with(
             .headers_mut()
             .append(header::SET_COOKIE, set_cookie(FLASH, "", Some(0), secure));
     }
+    // The Undo goes with its notice: once the next notice replaces it, or a page showed it
+    // and the user moved on, it is gone.
+    let sets_undo = response
+        .headers()
+        .get_all(header::SET_COOKIE)
+        .iter()
+        .any(|v| v.as_bytes().starts_with(format!("{UNDO}=").as_bytes()));
+    if had_undo && !sets_undo && (sets_flash || !shown_flash) {
+        response
+            .headers_mut()
+            .append(header::SET_COOKIE, set_cookie(UNDO, "", Some(0), secure));
+    }
     response
 }
 
 /// The cookies that hold an API session: the access token and the refresh token, both for
 /// as long as the refresh token lasts (the access token's own `exp` says when to refresh).
-pub fn session_cookies(s: &crate::api::Session, secure: bool) -> [HeaderValue; 2] {
+pub fn session_cookies(s: &todo_wire::Session, secure: bool) -> [HeaderValue; 2] {
     [
         set_cookie(SESSION, &s.token, Some(s.refresh_expires_in), secure),
         set_cookie(
@@ -462,6 +542,10 @@ pub fn session_cookies(s: &crate::api::Session, secure: bool) -> [HeaderValue; 2
             secure,
         ),
     ]
+}
+
+fn reject(rejection: Rejection, session: Session) -> Response {
+    Rejected { rejection, session }.into_response()
 }
 
 /// One field of an urlencoded body.
@@ -497,9 +581,11 @@ mod tests {
         assert_ne!(a, csrf_token("secret-b", Some("token-1")));
         assert_ne!(a, csrf_token("secret-a", Some("token-2")));
         assert_ne!(a, csrf_token("secret-a", None));
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"ab"));
+        assert!(csrf_valid("secret-a", Some("token-1"), &a));
+        assert!(!csrf_valid("secret-b", Some("token-1"), &a));
+        assert!(!csrf_valid("secret-a", Some("token-1"), &a[..62]));
+        assert!(!csrf_valid("secret-a", Some("token-1"), "not hex"));
+        assert!(!csrf_valid("secret-a", Some("token-1"), ""));
     }
 
     #[test]
@@ -509,14 +595,15 @@ mod tests {
             header::COOKIE,
             HeaderValue::from_static("a=1; todo_session=x.y.z ;b="),
         );
-        let jar = cookies(&h);
+        let jar = CookieJar::from_headers(&h);
         assert_eq!(cookie(&jar, "todo_session"), Some("x.y.z"));
         assert_eq!(cookie(&jar, "b"), None);
         let c = set_cookie(SESSION, "t", Some(60), true);
-        assert_eq!(
-            c.to_str().unwrap(),
-            "todo_session=t; Path=/; HttpOnly; SameSite=Lax; Max-Age=60; Secure"
-        );
+        let c = c.to_str().unwrap();
+        assert!(c.starts_with("todo_session=t; "), "{c}");
+        for part in ["Path=/", "HttpOnly", "SameSite=Lax", "Max-Age=60", "Secure"] {
+            assert!(c.split("; ").any(|p| p == part), "{part} in {c}");
+        }
         assert!(
             !set_cookie(SESSION, "t", None, false)
                 .to_str()
