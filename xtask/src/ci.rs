@@ -485,6 +485,8 @@ mod tests {
             Need::Postgres,
             Need::Program(&["chromium", "chromium-browser"]),
             Need::Program(&["chromedriver"]),
+            Need::File(".tools/axe/node_modules/axe-core/axe.min.js"),
+            Need::File(".tools/lighthouse/node_modules/lighthouse/cli/index.js"),
         ]);
         assert_eq!(missing_tools(&["e2e"], &browser), None);
     }

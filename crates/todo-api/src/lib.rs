@@ -77,13 +77,8 @@ pub async fn run(
     let health = health(&store);
     let pool = store.clone();
     service_kit::metrics::watch_db_pool(move || {
-        let p = pool.pool();
-        service_kit::metrics::PoolStats::new(
-            p.size(),
-            p.num_idle(),
-            p.options().get_max_connections(),
-            !pool.is_known_down(),
-        )
+        let s = pool.pool_state();
+        service_kit::metrics::PoolStats::new(s.size, s.idle, s.max, s.up)
     });
     // Every limit and rule of register and login as configured (TRUSTED_PROXIES, budgets,
     // account throttle, hashing queue, password strength).

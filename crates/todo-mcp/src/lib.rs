@@ -192,13 +192,8 @@ pub async fn run_with(
     )?;
     let pool = store.clone();
     service_kit::metrics::watch_db_pool(move || {
-        let p = pool.pool();
-        service_kit::metrics::PoolStats::new(
-            p.size(),
-            p.num_idle(),
-            p.options().get_max_connections(),
-            !pool.is_known_down(),
-        )
+        let s = pool.pool_state();
+        service_kit::metrics::PoolStats::new(s.size, s.idle, s.max, s.up)
     });
     let ping_store = store.clone();
     let schema_store = store.clone();

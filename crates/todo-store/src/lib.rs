@@ -79,6 +79,16 @@ impl Default for WaitSettings {
     }
 }
 
+/// What [`Store::pool_state`] reports.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PoolState {
+    /// Open connections, idle ones included.
+    pub size: u32,
+    pub idle: usize,
+    pub max: u32,
+    pub up: bool,
+}
+
 /// The database: a connection pool plus the repositories over it.
 ///
 /// Fails fast during an outage: a background probe (started by [`Store::connect_lazy`])
@@ -154,6 +164,17 @@ impl Store {
 
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The pool's state for metrics: open and idle connections, the maximum, and whether the
+    /// database is up (not [`Store::is_known_down`]).
+    pub fn pool_state(&self) -> PoolState {
+        PoolState {
+            size: self.pool.size(),
+            idle: self.pool.num_idle(),
+            max: self.pool.options().get_max_connections(),
+            up: !self.is_known_down(),
+        }
     }
 
     /// True while the probe finds the database unreachable.
