@@ -124,10 +124,16 @@
               pkgs.kubernetes-helm
               pkgs.kubectl
               pkgs.k8sgpt
+              # Natural-language kubectl (README: "Asking the cluster"); nixpkgs'
+              # pkgs/by-name/ku/kubectl-ai/package.nix.
+              pkgs.kubectl-ai
               pkgs.postgresql
               pkgs.skopeo
               pkgs.openssl
               pkgs.cargo-nextest
+              # crates/workspace-hack (`cargo hakari generate`) and the unused-dependency check.
+              pkgs.cargo-hakari
+              pkgs.cargo-machete
               # `cargo xtask images` cross-compiles both platforms with these.
               pkgs.cargo-zigbuild
               pkgs.zig

@@ -18,6 +18,21 @@ in
     }
   );
 
+  # crates/workspace-hack is what cargo-hakari would generate now, and every crate depends on
+  # it: as crane's examples/quick-start-workspace does it. A stale hack does not break a
+  # build, it only brings back the recompiles it exists to prevent (xtask/src/one_build.rs).
+  hakari = craneLib.mkCargoDerivation {
+    inherit (commonArgs) src pname version;
+    cargoArtifacts = null;
+    doInstallCargoArtifacts = false;
+    buildPhaseCargoCommand = ''
+      cargo hakari generate --diff
+      cargo hakari manage-deps --dry-run
+      cargo hakari verify
+    '';
+    nativeBuildInputs = [ pkgs.cargo-hakari ];
+  };
+
   # pname/version from commonArgs: without them crane guesses from Cargo.toml and warns on
   # every evaluation (the workspace root has no [package]).
   fmt = craneLib.cargoFmt {

@@ -12,6 +12,8 @@
     ".cargo/config.toml"
     "clippy.toml"
     "rust-toolchain.toml"
+    # cargo-hakari's settings: the `hakari` check regenerates crates/workspace-hack from it.
+    ".config/hakari.toml"
   ];
 
   # Per crate, relative to the crate's directory: what it reads while compiling (sqlx's
@@ -27,6 +29,7 @@
   # chart rebuilds no binary.
   testData = [
     "crates/cluster-doctor/tests/fixtures"
+    "crates/cluster-ask/tests/fixtures"
     "crates/chart-policy/checkov-skips.txt"
     "helm"
     "k8s"

@@ -23,19 +23,53 @@ fn fmt(sh: &Shell, _: &mut Tally) -> Result<()> {
     Ok(cmd!(sh, "cargo fmt --all -- --check").run()?)
 }
 
+/// Clippy with warnings as errors, then cargo-machete: no crate declares a dependency it does
+/// not use (each one costs every build its compile time).
 fn clippy(sh: &Shell, _: &mut Tally) -> Result<()> {
-    Ok(cmd!(
+    cmd!(
         sh,
         "cargo clippy --workspace --all-targets --locked -- -D warnings"
     )
-    .run()?)
+    .run()?;
+    let root = project_root();
+    let machete = find_program(&root, "cargo-machete")
+        .context("cargo-machete is not installed: run bash .ci/install/15-cargo-machete.sh")?;
+    let crates = machete_paths(&root)?;
+    cmd!(sh, "{machete} {crates...}").run().context(
+        "cargo-machete found unused dependencies (listed above): remove them from those \
+         Cargo.toml files, or, if one is used in a way it cannot see (a macro, a build \
+         script), list it under [package.metadata.cargo-machete] ignored = [...]",
+    )?;
+    Ok(())
 }
 
-fn test(_: &Shell, tally: &mut Tally) -> Result<()> {
+/// The workspace's tests, then the one-build check: what people build on their own after
+/// it (xtask, the dev stack's services) compiles nothing (see `one_build`).
+fn test(sh: &Shell, tally: &mut Tally) -> Result<()> {
     run_counting(
         Command::new("cargo").args(["test", "--workspace", "--locked"]),
         tally,
-    )
+    )?;
+    crate::one_build::check(sh)
+}
+
+/// The crates cargo-machete reads: every package directory but crates/workspace-hack, whose
+/// dependencies exist only to unify features (no code uses them, by design).
+fn machete_paths(root: &std::path::Path) -> Result<Vec<String>> {
+    let mut paths = vec!["xtask".to_owned()];
+    let entries = std::fs::read_dir(root.join("crates")).context("reading crates/")?;
+    for entry in entries {
+        let path = entry?.path();
+        let name = path
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        if path.join("Cargo.toml").is_file() && name != "workspace-hack" {
+            paths.push(format!("crates/{name}"));
+        }
+    }
+    paths.sort();
+    Ok(paths)
 }
 
 /// Helm lint/template with every values file, schema refusals, strict Kubernetes schema
@@ -124,7 +158,13 @@ pub fn needs(step: &str) -> Vec<(Need, &'static str)> {
     };
     match step {
         "fmt" => vec![(Need::Cargo("fmt"), "rustup component add rustfmt")],
-        "clippy" => vec![(Need::Cargo("clippy"), "rustup component add clippy")],
+        "clippy" => vec![
+            (Need::Cargo("clippy"), "rustup component add clippy"),
+            (
+                Need::Program(&["cargo-machete"]),
+                "bash .ci/install/15-cargo-machete.sh",
+            ),
+        ],
         // PostgreSQL for the database tests, Helm for chart-policy's renders, the OCI tools
         // for oci-image's real-tool test.
         "test" => vec![
@@ -262,24 +302,27 @@ impl Machine for Real {
                         .and_then(|m| m.parse::<u32>().ok())
                 })
                 .is_some_and(|major| major >= 20),
-            Need::Program(names) => {
-                let mut dirs: Vec<std::path::PathBuf> = Vec::new();
-                dirs.extend(std::env::var_os("TOOLS_BIN").map(Into::into));
-                dirs.push(self.root.join(".tools/bin"));
-                if let Some(path) = std::env::var_os("PATH") {
-                    dirs.extend(std::env::split_paths(&path));
-                }
-                names.iter().any(|name| {
-                    dirs.iter().any(|dir| {
-                        use std::os::unix::fs::PermissionsExt as _;
-                        std::fs::metadata(dir.join(name))
-                            .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-                    })
-                })
-            }
+            Need::Program(names) => names
+                .iter()
+                .any(|name| find_program(&self.root, name).is_some()),
             Need::File(path) => self.root.join(path).exists(),
         }
     }
+}
+
+/// Where an executable is: `$TOOLS_BIN`, then `<repo>/.tools/bin` (where the installers put
+/// tools), then `PATH`.
+pub fn find_program(root: &std::path::Path, name: &str) -> Option<std::path::PathBuf> {
+    let mut dirs: Vec<std::path::PathBuf> = Vec::new();
+    dirs.extend(std::env::var_os("TOOLS_BIN").map(Into::into));
+    dirs.push(root.join(".tools/bin"));
+    if let Some(path) = std::env::var_os("PATH") {
+        dirs.extend(std::env::split_paths(&path));
+    }
+    dirs.into_iter().map(|dir| dir.join(name)).find(|file| {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::metadata(file).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    })
 }
 
 /// The up-front check: every need of the steps that will run, the missing ones grouped by what
@@ -469,7 +512,11 @@ mod tests {
 
     #[test]
     fn only_the_selected_steps_count() {
-        let fresh = Fixture(vec![Need::Cargo("fmt"), Need::Cargo("clippy")]);
+        let fresh = Fixture(vec![
+            Need::Cargo("fmt"),
+            Need::Cargo("clippy"),
+            Need::Program(&["cargo-machete"]),
+        ]);
         assert_eq!(missing_tools(&["fmt", "clippy"], &fresh), None);
         let smoke = missing_tools(&["smoke"], &fresh).unwrap();
         assert!(smoke.contains("(for smoke)"), "{smoke}");

@@ -62,6 +62,10 @@ pub struct Cmd {
     /// as asked from the cluster
     #[arg(long, value_name = "linux/ARCH")]
     platform: Option<String>,
+    /// Also install kagent (its published Helm charts, namespace kagent) with the LLM key from
+    /// LLM_API_KEY, as the release's Secret, and the chat's LLM_MODEL / LLM_BASE_URL.
+    #[arg(long)]
+    with_kagent: bool,
 }
 
 impl Cmd {
@@ -90,6 +94,9 @@ impl Cmd {
             cpus: self.cpus,
             memory_mb: self.memory,
             platform: self.platform,
+            kagent: self
+                .with_kagent
+                .then(|| deploy_plan::KagentOptions::from_vars(|name| std::env::var(name).ok())),
             ..DeployOptions::default()
         };
         let env = Environment::from_process(&root);

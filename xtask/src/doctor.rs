@@ -1,8 +1,7 @@
 //! `cargo xtask doctor`: a thin front over the `cluster-doctor` crate.
 
-use cluster_doctor::{
-    FetchOptions, LlmConfig, analyze, explain, fetch_snapshot, kube_client, render_findings,
-};
+use cluster_client::{FetchOptions, fetch_snapshot, kube_client};
+use cluster_doctor::{LlmConfig, analyze, explain, render_findings};
 use xshell::Shell;
 
 use crate::util::project_root;

@@ -15,6 +15,10 @@
 //! (`.ci/install/00-postgres.sh`).
 
 mod webdriver;
+// The workspace's one scripted OpenAI-compatible server (todo-chat's test support), for the
+// streamed-reply check (the file allows its own unwraps, as a test fixture).
+#[path = "../../crates/todo-chat/tests/support/scripted_llm.rs"]
+mod scripted_llm;
 
 use crate::util::{Step, project_root, target_dir};
 use anyhow::{Context, Result, bail};
@@ -44,7 +48,7 @@ pub fn browser_e2e(sh: &Shell) -> Result<()> {
     rt.block_on(async {
         let _step = Step::new("e2e: browser scenario (headless Chromium)");
         let stack = local_stack::Stack::start(local_stack::StackConfig {
-            bin_dir,
+            bin_dir: bin_dir.clone(),
             database_url: None,
             jwt_secret: "e2e-jwt-secret-e2e-jwt-secret-e2e-jwt".into(),
             with_web: true,
@@ -76,8 +80,12 @@ pub fn browser_e2e(sh: &Shell) -> Result<()> {
             }
             Err(e) => Err(e),
         };
-        driver.stop().await;
         stack.stop().await?;
+        let result = match result {
+            Ok(()) => streamed_reply(&driver, &chromium, &bin_dir, &artifacts).await,
+            Err(e) => Err(e),
+        };
+        driver.stop().await;
         result.with_context(|| {
             format!(
                 "browser end-to-end test failed; see {}/failure.png and failure.html",
@@ -85,6 +93,88 @@ pub fn browser_e2e(sh: &Shell) -> Result<()> {
             )
         })
     })
+}
+
+/// The reply of a language model reaches the browser in pieces, as it is written: a stack
+/// whose todo-api talks to the scripted OpenAI-compatible server, which streams "Here " and
+/// then holds the rest back until the page has shown that first piece.
+async fn streamed_reply(
+    driver: &webdriver::Driver,
+    chromium: &Path,
+    bin_dir: &Path,
+    artifacts: &Path,
+) -> Result<()> {
+    // A profile of its own: cookies are per host, not per port, so the first stack's session
+    // cookie would otherwise come along.
+    let profile = tempfile::tempdir().context("creating a browser profile directory")?;
+    let c = Check::start("a language model's reply streams into the page piece by piece");
+    let (llm_url, script) = scripted_llm::serve(
+        vec![scripted_llm::streamed_answer(&["Here ", "is your list."])],
+        Duration::ZERO,
+    )
+    .await;
+    let stack = local_stack::Stack::start(local_stack::StackConfig {
+        bin_dir: bin_dir.to_path_buf(),
+        database_url: None,
+        jwt_secret: "e2e-jwt-secret-e2e-jwt-secret-e2e-jwt".into(),
+        with_web: true,
+        logs: false,
+        extra_env: vec![
+            ("RUST_LOG".into(), "warn".into()),
+            ("LLM_BASE_URL".into(), llm_url),
+            ("LLM_MODEL".into(), "scripted".into()),
+        ],
+    })
+    .await
+    .context("starting a stack with a language model for the streaming check")?;
+    let web = stack
+        .web
+        .as_ref()
+        .context("the stack started without todo-web")?
+        .base_url();
+    let s = driver.session(chromium, profile.path(), 1280, 900).await?;
+    let result = async {
+        s.goto(&format!("{web}/signup")).await?;
+        s.type_into("#name", "Sam Stream").await?;
+        s.type_into("#email", "sam@example.com").await?;
+        s.type_into("#password", "correct horse battery").await?;
+        s.click("#auth-form button[type=submit]").await?;
+        s.wait_for(
+            "the tasks page after sign-up",
+            "return location.pathname === '/tasks' && !!document.getElementById('chat-message');",
+            WAIT,
+        )
+        .await?;
+        s.type_into("#chat-message", &format!("what's left?{ENTER}"))
+            .await?;
+        // The first piece is on the page while the model still holds the rest back.
+        s.wait_for(
+            "the first piece of the reply, before the rest was written",
+            "const li = document.querySelector('#chat-log li.assistant:last-of-type'); return !!li && li.textContent.includes('Here') && !li.textContent.includes('your list');",
+            WAIT,
+        )
+        .await?;
+        script.open();
+        s.wait_for(
+            "the whole reply, stored (the page names the conversation)",
+            "const l = document.getElementById('chat-log'); return !!l && l.textContent.includes('Here is your list.') && location.search.includes('c=');",
+            WAIT,
+        )
+        .await?;
+        anyhow::Ok(())
+    }
+    .await;
+    if result.is_err() {
+        let _ = s.screenshot(None, &artifacts.join("failure.png")).await;
+    }
+    s.quit().await;
+    stack.stop().await?;
+    result?;
+    if script.requests().is_empty() {
+        bail!("the scripted language model was never asked: the reply did not come from it");
+    }
+    c.done();
+    Ok(())
 }
 
 fn find_tool(names: &[&str]) -> Result<PathBuf> {
@@ -529,6 +619,22 @@ async fn scenario(s: &Session, web: &str, artifacts: &Path, axe: &str) -> Result
     if !url.contains("c=") {
         bail!("the URL should name the conversation after a chat turn: {url}");
     }
+    // The reply came over the stream (`/chat/stream`), not the script's fallback form post.
+    let fetched = s
+        .js(
+            "return performance.getEntriesByType('resource').map((e) => new URL(e.name).pathname);",
+            json!([]),
+        )
+        .await?;
+    let paths: Vec<&str> = fetched
+        .as_array()
+        .map(|a| a.iter().filter_map(|p| p.as_str()).collect())
+        .unwrap_or_default();
+    if !paths.contains(&"/chat/stream") || paths.contains(&"/chat") {
+        bail!(
+            "the chat turn should have been streamed from /chat/stream, without the form post to /chat; fetched: {paths:?}"
+        );
+    }
     passed += c.done();
 
     let c = Check::start("reload: the conversation is still there");
@@ -634,6 +740,16 @@ async fn scenario(s: &Session, web: &str, artifacts: &Path, axe: &str) -> Result
         &format!("{web}/settings"),
         "settings",
         "return !!document.getElementById('settings-form');",
+        &mut audit_tally,
+    )
+    .await?;
+    audit(
+        s,
+        axe,
+        artifacts,
+        &format!("{web}/apps"),
+        "apps",
+        "return !!document.getElementById('apps-h');",
         &mut audit_tally,
     )
     .await?;

@@ -2,7 +2,8 @@
 //! (todo-api and todo-mcp debug binaries on a throwaway PostgreSQL).
 //!
 //! - the official MCP TypeScript SDK v1 (also its OAuth flow, `auth()` with an
-//!   `OAuthClientProvider`) and the v2 client package, and the MCP Inspector CLI
+//!   `OAuthClientProvider`) and the v2 client package (also its `auth()`), the tool schemas under Ajv strict mode
+//!   (draft-07 and 2020-12), and the MCP Inspector CLI
 //!   (node:test files in `crates/todo-mcp/tests/clients`, installed by
 //!   `.ci/install/35-node-clients.sh`);
 //! - the official MCP Python SDK, `ClientSession` (2025-11-25) and `Client(mode="auto")`
@@ -384,9 +385,13 @@ fn clients(
     vec![
         node("ts-sdk-v1", "ts-sdk-v1.test.mjs"),
         node("ts-client-v2", "ts-client-v2.test.mjs"),
+        // Every tool schema under Ajv strict mode, draft-07 and 2020-12 (portability).
+        node("ajv-strict", "ajv-strict.test.mjs"),
         node("inspector-cli", "inspector.test.mjs"),
         // OAuth 2.1 end to end with the SDK's auth() and an OAuthClientProvider.
         node("ts-oauth", "ts-sdk-oauth.test.mjs"),
+        // The same flow with the v2 client package's auth() (it also checks RFC 9207 `iss`).
+        node("ts-v2-oauth", "ts-client-v2-oauth.test.mjs"),
         pytest("python-session", "test_mcp_sdk.py"),
         pytest("python-client-auto", "test_mcp_client_auto.py"),
         // OAuth 2.1 end to end with the SDK's OAuthClientProvider (MCP authorization 2025-11-25).

@@ -4,6 +4,7 @@
 //! library crate under `crates/` and is tested there; each module here parses its
 //! arguments and calls into that crate (or runs external tools through xshell).
 
+mod ask;
 mod bench;
 mod ci;
 mod db;
@@ -14,6 +15,7 @@ mod e2e;
 mod images;
 mod interop;
 mod manifests;
+mod one_build;
 mod smoke;
 mod status;
 mod teardown;
@@ -62,6 +64,8 @@ enum Cmd {
     Teardown(teardown::Cmd),
     /// Diagnose a deployment: failing pods, unready workloads, missing endpoints.
     Doctor(doctor::Cmd),
+    /// Operate the release in plain words; every change shown as kubectl and confirmed first.
+    Ask(ask::Cmd),
     /// Release, pods, images and URLs at a glance.
     Status(status::Cmd),
     /// Benchmarks: print numbers, never assert timings.
@@ -94,6 +98,7 @@ fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Smoke(cmd) => cmd.run(&sh),
         Cmd::Teardown(cmd) => cmd.run(&sh),
         Cmd::Doctor(cmd) => cmd.run(&sh),
+        Cmd::Ask(cmd) => cmd.run(&sh),
         Cmd::Status(cmd) => cmd.run(&sh),
         Cmd::Bench(cmd) => cmd.run(&sh),
         Cmd::Db(cmd) => cmd.run(&sh),

@@ -98,14 +98,14 @@ impl Cmd {
     }
 
     async fn against_namespace(&self, namespace: &str) -> Result<Report> {
-        use smoke_suite::cluster::{component_name, restart_pods};
-        let client = cluster_doctor::kube_client(self.context.as_deref()).await?;
+        use cluster_client::restart::{component_name, restart_pods};
+        let client = cluster_client::kube_client(self.context.as_deref()).await?;
         let forward = |component: &str| {
             let client = client.clone();
             let service = component_name(&self.release, component);
             async move {
                 let (_, forward) =
-                    deploy_plan::port_forward(client, namespace, &service, SERVICE_PORT).await?;
+                    cluster_client::port_forward(client, namespace, &service, SERVICE_PORT).await?;
                 eprintln!(
                     "port-forward {}/{service} -> {}",
                     namespace,

@@ -29,6 +29,10 @@ pub struct Cmd {
     /// Print the exact commands, in order, and change nothing.
     #[arg(long)]
     dry_run: bool,
+    /// Also uninstall kagent (what `deploy --with-kagent` installed); with --purge also its
+    /// namespace.
+    #[arg(long)]
+    with_kagent: bool,
 }
 
 impl Cmd {
@@ -40,6 +44,7 @@ impl Cmd {
                 Cluster::Current => ClusterTarget::Current,
             },
             profile: self.profile,
+            kagent: self.with_kagent,
             ..TeardownOptions::default()
         };
         let env = Environment::from_process(&project_root());

@@ -18,13 +18,10 @@
 //! - [`monitoring`]: the optional ServiceMonitors, PrometheusRule (checked by `promtool`),
 //!   Grafana dashboard and Prometheus NetworkPolicy.
 //! - [`manifests`]: the split of a render into the plain manifests under `k8s/`.
-//! - [`fake_apiserver`]: a minimal read-only Kubernetes API for `helm template
-//!   --dry-run=server`, so that the chart's `lookup` of existing Secrets runs for real.
 
 pub mod bad_values;
 pub mod checkov;
 pub mod expectations;
-pub mod fake_apiserver;
 pub mod httproute;
 pub mod manifests;
 pub mod monitoring;

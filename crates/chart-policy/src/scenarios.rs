@@ -9,7 +9,6 @@ use std::path::Path;
 use anyhow::{Context, bail};
 use serde_json::Value;
 
-use crate::fake_apiserver::FakeApiServer;
 use crate::objects::Rendered;
 use crate::policy::Expectations;
 use crate::tools::{Helm, RenderRequest, chart_dir};
@@ -163,17 +162,8 @@ impl Scenario {
         request
     }
 
-    /// Renders the scenario with `helm` as `helm install` would (against an empty fake API
-    /// server, so the chart's `lookup`s run and generated secrets are rendered) and parses
-    /// the objects. [`Scenario::render_offline`] is the `helm template`/GitOps render.
-    pub fn render(&self, helm: &Helm) -> anyhow::Result<Rendered> {
-        let server = FakeApiServer::start()?;
-        let text = server.render(helm, &self.request())?;
-        Rendered::parse(&text)
-            .with_context(|| format!("parsing the render of scenario \"{}\"", self.name))
-    }
-
     /// Renders the scenario with plain `helm template` (no cluster: `lookup` finds nothing).
+    /// The tests render as `helm install` would against crates/fake-apiserver (tests/chart/live.rs).
     pub fn render_offline(&self, helm: &Helm) -> anyhow::Result<Rendered> {
         let text = helm.template(&self.request())?;
         Rendered::parse(&text)

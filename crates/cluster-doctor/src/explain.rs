@@ -71,7 +71,7 @@ pub fn request_body(findings: &[Finding], model: &str) -> Value {
 
 /// Sends the findings and returns the model's explanation.
 pub async fn explain(findings: &[Finding], config: &LlmConfig) -> anyhow::Result<String> {
-    crate::fetch::install_crypto_provider();
+    cluster_client::install_crypto_provider();
     let client = reqwest::Client::builder()
         .timeout(Duration::from_secs(120))
         .build()

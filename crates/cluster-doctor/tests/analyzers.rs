@@ -4,8 +4,9 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
+use cluster_client::{ContainerKey, Snapshot};
 use cluster_doctor::analyzers::{self, ALL};
-use cluster_doctor::{ContainerKey, Finding, Snapshot, analyze, render_findings};
+use cluster_doctor::{Finding, analyze, render_findings};
 
 fn fixture(name: &str) -> Snapshot {
     let path = Path::new(env!("CARGO_MANIFEST_DIR"))

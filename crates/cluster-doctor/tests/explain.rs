@@ -4,7 +4,8 @@
 use std::collections::HashMap;
 use std::path::Path;
 
-use cluster_doctor::{LlmConfig, Snapshot, analyze, explain};
+use cluster_client::Snapshot;
+use cluster_doctor::{LlmConfig, analyze, explain};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;

@@ -92,6 +92,8 @@ pub struct DeployOptions {
     pub timeout: Duration,
     /// `--platform linux/ARCH`: load that platform's images whatever the nodes are.
     pub platform: Option<String>,
+    /// `--with-kagent`: also install kagent's charts (see [`crate::kagent`]).
+    pub kagent: Option<crate::kagent::KagentOptions>,
 }
 
 impl Default for DeployOptions {
@@ -111,6 +113,7 @@ impl Default for DeployOptions {
             chart: "helm/todo".to_string(),
             timeout: Duration::from_secs(600),
             platform: None,
+            kagent: None,
         }
     }
 }
@@ -422,7 +425,7 @@ fn pushed_reference(registry: &str, image: &ImageEntry) -> String {
     )
 }
 
-fn kubectl(context: Option<&str>) -> Command {
+pub(crate) fn kubectl(context: Option<&str>) -> Command {
     let command = Command::new("kubectl", Vec::<String>::new());
     match context {
         Some(context) => command.args(["--context", context]),
@@ -430,7 +433,7 @@ fn kubectl(context: Option<&str>) -> Command {
     }
 }
 
-fn helm(context: Option<&str>) -> Command {
+pub(crate) fn helm(context: Option<&str>) -> Command {
     let command = Command::new("helm", Vec::<String>::new());
     match context {
         Some(context) => command.args(["--kube-context", context]),
@@ -465,6 +468,10 @@ pub fn deploy_plan(options: &DeployOptions, facts: &DeployFacts) -> Plan {
             "--cluster current: the kubeconfig has no current context; pick one with `kubectl config use-context NAME`"
                 .to_string(),
         );
+    }
+    if options.kagent.is_some() {
+        checked.push(format!("{LLM_API_KEY_ENV} for --with-kagent"));
+        problems.extend(crate::kagent::preflight_problems(facts.llm_api_key_set));
     }
     steps.push(Step::new(
         Phase::Preflight,
@@ -825,6 +832,15 @@ pub fn deploy_plan(options: &DeployOptions, facts: &DeployFacts) -> Plan {
         ));
     }
 
+    // 8. kagent, once the release is up (its failure leaves a working release).
+    if let Some(kagent) = &options.kagent {
+        steps.extend(crate::kagent::install_steps(
+            context,
+            kagent,
+            options.timeout,
+        ));
+    }
+
     Plan {
         title: "cargo xtask deploy".to_string(),
         facts: fact_lines(options, facts),
@@ -871,6 +887,9 @@ fn fact_lines(options: &DeployOptions, facts: &DeployFacts) -> Vec<String> {
             "not set"
         }
     ));
+    if let Some(kagent) = &options.kagent {
+        lines.push(crate::kagent::fact_line(kagent));
+    }
     lines
 }
 

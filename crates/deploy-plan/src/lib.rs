@@ -8,27 +8,27 @@
 //! the [`runner`] executes them with per-step durations, stopping at the first failure with what
 //! to run next.
 //!
-//! Also: [`wait`] (rollout watch with progress lines), [`portforward`] (for the smoke suite),
-//! [`status`].
+//! [`kagent`]: the optional kagent install and removal steps (`--with-kagent`).
+//!
+//! Also: [`status`]. The rollout watch, port-forward and kube client are cluster-client's.
 
 pub mod commands;
 pub mod deploy;
 pub mod facts;
+pub mod kagent;
 pub mod plan;
-pub mod portforward;
 pub mod preflight;
 pub mod runner;
 pub mod status;
 pub mod teardown;
 pub mod version;
-pub mod wait;
 
 pub use deploy::{
     ClusterTarget, DeployFacts, DeployOptions, Environment, ImagesMode, PresentImages,
     ValuesChoice, deploy_plan,
 };
 pub use facts::{ImageEntry, ImageManifest, ProfileState};
+pub use kagent::KagentOptions;
 pub use plan::{Action, Command, Phase, Plan, Step};
-pub use portforward::{PortForward, port_forward};
 pub use preflight::{Preflight, Tool};
 pub use teardown::{TeardownFacts, TeardownOptions, teardown_plan};

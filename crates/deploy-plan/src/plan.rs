@@ -3,7 +3,6 @@
 //! variable it is read from when the step runs, and prints as `<redacted>`.
 
 use std::fmt;
-use std::time::Duration;
 
 /// Which part of the job a step belongs to (the deploy issue's numbered steps).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -17,6 +16,8 @@ pub enum Phase {
     Wait,
     Access,
     Smoke,
+    /// `--with-kagent`: kagent's charts next to the release.
+    Kagent,
     Teardown,
 }
 
@@ -32,6 +33,7 @@ impl Phase {
             Phase::Wait => "wait",
             Phase::Access => "access",
             Phase::Smoke => "smoke",
+            Phase::Kagent => "kagent",
             Phase::Teardown => "teardown",
         }
     }
@@ -162,19 +164,8 @@ impl fmt::Display for Command {
     }
 }
 
-/// Wait with kube-rs until these workloads are rolled out.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct WaitSpec {
-    /// kubeconfig context (`None`: the current one).
-    pub context: Option<String>,
-    pub namespace: String,
-    /// The release's `app.kubernetes.io/instance` label, to watch only its objects.
-    pub release: String,
-    pub deployments: Vec<String>,
-    /// Waited for when the release has them (an external database has none).
-    pub stateful_sets: Vec<String>,
-    pub timeout: Duration,
-}
+/// Wait with kube-rs until these workloads are rolled out (watched by cluster-client).
+pub use cluster_client::WaitSpec;
 
 /// Print where the app is: ingress URLs (+ the /etc/hosts line on minikube) and a
 /// port-forward command that works without ingress.
@@ -331,15 +322,7 @@ impl Step {
     }
 }
 
-/// `10m`, `90s`, `1m30s`.
-pub fn format_duration(duration: Duration) -> String {
-    let seconds = duration.as_secs();
-    match (seconds / 60, seconds % 60) {
-        (0, s) => format!("{s}s"),
-        (m, 0) => format!("{m}m"),
-        (m, s) => format!("{m}m{s}s"),
-    }
-}
+pub use cluster_client::format_duration;
 
 /// An ordered list of steps, plus the facts it was built from (printed by `--dry-run`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -414,6 +397,8 @@ impl Plan {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]

@@ -9,9 +9,6 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use k8s_openapi::api::networking::v1::Ingress;
-use kube::Api;
-use kube::api::ListParams;
 
 use crate::deploy::Environment;
 use crate::facts::{normalize_reference, parse_image_list};
@@ -258,7 +255,7 @@ impl Runner {
             Action::Pipe(first, second) => self.run_pipe(first, second).await,
             Action::WaitRollout(spec) => {
                 let client = self.client(spec.context.as_deref()).await?;
-                crate::wait::watch_rollout(client, spec, |line| eprintln!("    {line}")).await
+                cluster_client::watch_rollout(client, spec, |line| eprintln!("    {line}")).await
             }
             Action::PrintAccess(spec) => {
                 let minikube_ip = spec
@@ -389,11 +386,11 @@ pub async fn diagnose(
     context: Option<&str>,
     namespace: &str,
 ) -> anyhow::Result<String> {
-    let client = cluster_doctor::kube_client_from(kubeconfig, context).await?;
-    let snapshot = cluster_doctor::fetch_snapshot(
+    let client = cluster_client::kube_client_from(kubeconfig, context).await?;
+    let snapshot = cluster_client::fetch_snapshot(
         &client,
         namespace,
-        &cluster_doctor::FetchOptions::default(),
+        &cluster_client::FetchOptions::default(),
     )
     .await?;
     Ok(cluster_doctor::render_findings(&cluster_doctor::analyze(
@@ -402,20 +399,12 @@ pub async fn diagnose(
 }
 
 impl Runner {
-    async fn client(&self, context: Option<&str>) -> anyhow::Result<kube::Client> {
-        cluster_doctor::kube_client_from(self.env.kubeconfig.as_deref(), context).await
+    async fn client(&self, context: Option<&str>) -> anyhow::Result<cluster_client::Client> {
+        cluster_client::kube_client_from(self.env.kubeconfig.as_deref(), context).await
     }
 
     async fn ingress_hosts(&self, spec: &AccessSpec) -> anyhow::Result<Vec<String>> {
         let client = self.client(spec.context.as_deref()).await?;
-        let ingresses = Api::<Ingress>::namespaced(client, &spec.namespace)
-            .list(&ListParams::default())
-            .await?;
-        Ok(ingresses
-            .items
-            .iter()
-            .flat_map(|i| i.spec.iter().flat_map(|s| s.rules.iter().flatten()))
-            .map(|rule| rule.host.clone().unwrap_or_default())
-            .collect())
+        cluster_client::fetch::ingress_hosts(client, &spec.namespace).await
     }
 }

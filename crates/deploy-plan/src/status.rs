@@ -3,8 +3,8 @@
 
 use std::ffi::OsStr;
 
-use cluster_doctor::pod_state::{container_statuses, pod_name};
-use cluster_doctor::{Snapshot, all_rollouts};
+use cluster_client::pod_state::{container_statuses, pod_name};
+use cluster_client::{Snapshot, all_rollouts};
 use serde_json::Value;
 
 use crate::facts::probe_output;
@@ -199,8 +199,8 @@ pub fn helm_release(release: &str, namespace: &str, path: &OsStr) -> Result<Helm
 /// Gathers and renders the status of `release` in `namespace` (current kube context).
 pub async fn status(release: &str, namespace: &str, path: &OsStr) -> anyhow::Result<String> {
     let helm = helm_release(release, namespace, path);
-    let client = cluster_doctor::kube_client(None).await?;
-    let options = cluster_doctor::FetchOptions { log_tail_lines: 0 };
-    let snapshot = cluster_doctor::fetch_snapshot(&client, namespace, &options).await?;
+    let client = cluster_client::kube_client(None).await?;
+    let options = cluster_client::FetchOptions { log_tail_lines: 0 };
+    let snapshot = cluster_client::fetch_snapshot(&client, namespace, &options).await?;
     Ok(render_status(&helm, &snapshot))
 }

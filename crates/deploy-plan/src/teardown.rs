@@ -27,6 +27,8 @@ pub struct TeardownOptions {
     pub profile: String,
     pub release: String,
     pub namespace: String,
+    /// `--with-kagent`: also remove kagent's releases (see [`crate::kagent`]).
+    pub kagent: bool,
 }
 
 impl Default for TeardownOptions {
@@ -37,6 +39,7 @@ impl Default for TeardownOptions {
             profile: "todo-chatbot".to_string(),
             release: "todo".to_string(),
             namespace: "todo".to_string(),
+            kagent: false,
         }
     }
 }
@@ -176,6 +179,9 @@ pub fn teardown_plan(options: &TeardownOptions, facts: &TeardownFacts) -> Plan {
                 format!("`kubectl get pvc,secret -n {namespace}`"),
             ));
         }
+        if options.kagent {
+            steps.extend(crate::kagent::teardown_steps(context, options.purge));
+        }
     }
     if options.purge && minikube {
         match facts.profile {
@@ -211,8 +217,9 @@ pub fn teardown_plan(options: &TeardownOptions, facts: &TeardownFacts) -> Plan {
     }
     Plan {
         title: format!(
-            "cargo xtask teardown{}{}",
+            "cargo xtask teardown{}{}{}",
             if options.purge { " --purge" } else { "" },
+            if options.kagent { " --with-kagent" } else { "" },
             if minikube { "" } else { " --cluster current" }
         ),
         facts: facts_lines,

@@ -12,7 +12,7 @@ mod support;
 use std::path::Path;
 
 use deploy_plan::{DeployOptions, Environment, ImagesMode, TeardownOptions, commands};
-use support::apiserver::{fixture_cluster, kubeconfig, start_server};
+use fake_apiserver::{FakeApiServer, doctor_fixture};
 use support::{HELM_VERSION, MINIKUBE_VERSION, exec_lock, fake_tool, path_of};
 
 const MANIFEST: &str = r#"{"images":[{"service":"todo-api","name":"todo-api","tag":"3f9a2c1d0b7e","reference":"todo-api:3f9a2c1d0b7e","digest":"sha256:1c","archive":"target/images/todo-api.oci.tar","size":1},{"service":"todo-mcp","name":"todo-mcp","tag":"8d41be07aa19","reference":"todo-mcp:8d41be07aa19","digest":"sha256:2d","archive":"target/images/todo-mcp.oci.tar","size":1},{"service":"todo-web","name":"todo-web","tag":"c02e6f5a9d13","reference":"todo-web:c02e6f5a9d13","digest":"sha256:3e","archive":"target/images/todo-web.oci.tar","size":1}]}"#;
@@ -95,12 +95,12 @@ async fn deploy_runs_the_plan_in_order_and_replans_after_the_build() {
     std::fs::create_dir_all(&root).unwrap();
     let calls_file = dir.path().join("calls");
     install_fakes(&bin, &calls_file, 0);
-    let (url, _cluster) = start_server(fixture_cluster("healthy.yaml")).await;
+    let server = FakeApiServer::with_objects(doctor_fixture("healthy.yaml").unwrap()).unwrap();
     let env = Environment {
         root: root.clone(),
         path: path_of(&bin),
         llm_api_key_set: false,
-        kubeconfig: Some(kubeconfig(dir.path(), &url, "todo-chatbot")),
+        kubeconfig: Some(kubeconfig(dir.path(), &server.url())),
     };
     let options = DeployOptions {
         images: ImagesMode::Native,
@@ -140,12 +140,12 @@ async fn failed_helm_stops_the_deploy_and_says_what_next() {
     let calls_file = dir.path().join("calls");
     install_fakes(&bin, &calls_file, 1);
     // The release never becomes ready: the doctor runs on the namespace after helm fails.
-    let (url, cluster) = start_server(fixture_cluster("crashloop.yaml")).await;
+    let server = FakeApiServer::with_objects(doctor_fixture("crashloop.yaml").unwrap()).unwrap();
     let env = Environment {
         root,
         path: path_of(&bin),
         llm_api_key_set: false,
-        kubeconfig: Some(kubeconfig(dir.path(), &url, "todo-chatbot")),
+        kubeconfig: Some(kubeconfig(dir.path(), &server.url())),
     };
     let options = DeployOptions {
         images: ImagesMode::Native,
@@ -168,7 +168,7 @@ async fn failed_helm_stops_the_deploy_and_says_what_next() {
         "nothing after helm: {made:?}"
     );
     // The doctor read the namespace (its pod list) after the failure.
-    let requests = cluster.requests.lock().unwrap().clone();
+    let requests = server.uris();
     assert!(
         requests
             .iter()
@@ -197,7 +197,7 @@ async fn teardown_purge_runs_in_order() {
     };
     // helm here insists on KUBECONFIG (exit 99 without it): give the tools one.
     let env = Environment {
-        kubeconfig: Some(kubeconfig(dir.path(), "http://127.0.0.1:9", "todo-chatbot")),
+        kubeconfig: Some(kubeconfig(dir.path(), "http://127.0.0.1:9")),
         ..env
     };
     commands::teardown(&options, &env, false).await.unwrap();
@@ -225,7 +225,7 @@ async fn plain_teardown_runs_helm_uninstall_only() {
         root: dir.path().to_path_buf(),
         path: path_of(&bin),
         llm_api_key_set: false,
-        kubeconfig: Some(kubeconfig(dir.path(), "http://127.0.0.1:9", "todo-chatbot")),
+        kubeconfig: Some(kubeconfig(dir.path(), "http://127.0.0.1:9")),
     };
     commands::teardown(&TeardownOptions::default(), &env, false)
         .await
@@ -237,4 +237,45 @@ async fn plain_teardown_runs_helm_uninstall_only() {
             "kubectl --context todo-chatbot get pvc,secret --namespace todo -l app.kubernetes.io/instance=todo",
         ]
     );
+}
+
+/// `teardown --purge --with-kagent`, run: kagent's releases and namespace go after the todo
+/// release and before the minikube profile.
+#[tokio::test]
+async fn teardown_with_kagent_runs_its_steps_in_order() {
+    let _lock = exec_lock();
+    let dir = tempfile::tempdir().unwrap();
+    let bin = dir.path().join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    let calls_file = dir.path().join("calls");
+    install_fakes(&bin, &calls_file, 0);
+    let env = Environment {
+        root: dir.path().to_path_buf(),
+        path: path_of(&bin),
+        llm_api_key_set: false,
+        kubeconfig: Some(kubeconfig(dir.path(), "http://127.0.0.1:9")),
+    };
+    let options = TeardownOptions {
+        purge: true,
+        kagent: true,
+        ..TeardownOptions::default()
+    };
+    commands::teardown(&options, &env, false).await.unwrap();
+    assert_eq!(
+        calls(&calls_file),
+        [
+            "helm --kube-context todo-chatbot uninstall todo --namespace todo --ignore-not-found --wait",
+            "kubectl --context todo-chatbot delete pvc,secret --namespace todo -l app.kubernetes.io/instance=todo --ignore-not-found --wait",
+            "kubectl --context todo-chatbot delete namespace todo --ignore-not-found --wait",
+            "helm --kube-context todo-chatbot uninstall kagent --namespace kagent --ignore-not-found --wait",
+            "helm --kube-context todo-chatbot uninstall kagent-crds --namespace kagent --ignore-not-found --wait",
+            "kubectl --context todo-chatbot delete namespace kagent --ignore-not-found --wait",
+            "minikube delete -p todo-chatbot",
+        ]
+    );
+}
+
+/// A kubeconfig in `dir` whose context `todo-chatbot` (the deploy's) points at `url`.
+fn kubeconfig(dir: &std::path::Path, url: &str) -> std::path::PathBuf {
+    fake_apiserver::write_kubeconfig(dir, url, "todo-chatbot", "todo").unwrap()
 }

@@ -792,3 +792,179 @@ fn the_nodes_architecture_picks_the_archive_to_load() {
             .contains("linux/amd64 and linux/arm64")
     );
 }
+
+fn running_profile_facts(llm_api_key_set: bool) -> DeployFacts {
+    DeployFacts {
+        preflight: minikube_tools(HELM_V3),
+        profile: ProfileState::Running,
+        addons: Some(BTreeSet::from([
+            "ingress".to_string(),
+            "metrics-server".to_string(),
+        ])),
+        current_context: Some("todo-chatbot".into()),
+        manifest: Some(manifest()),
+        present: present(&[
+            "todo-api:3f9a2c1d0b7e",
+            "todo-mcp:8d41be07aa19",
+            "todo-web:c02e6f5a9d13",
+        ]),
+        llm_api_key_set,
+        node_architectures: BTreeSet::from(["amd64".to_string()]),
+        host_architecture: "amd64".into(),
+        host_os: "linux".into(),
+        minikube_driver: None,
+    }
+}
+
+const KAGENT_NAMESPACE: &str = "$ kubectl --context todo-chatbot create namespace kagent --dry-run=client -o yaml | \
+                                kubectl --context todo-chatbot apply -f -";
+const KAGENT_SECRET: &str = "$ kubectl --context todo-chatbot create secret generic todo-llm-api-key --namespace kagent \
+                             --from-literal=api-key=<redacted> --dry-run=client -o yaml | kubectl --context todo-chatbot \
+                             apply -f -  # value read from $LLM_API_KEY, never printed";
+const KAGENT_CRDS: &str = "$ helm --kube-context todo-chatbot upgrade --install kagent-crds \
+                           oci://ghcr.io/kagent-dev/kagent/helm/kagent-crds --version 0.10.1 --namespace kagent --wait --timeout 10m";
+
+/// `--with-kagent`: after the release is up and smoke-tested, kagent's namespace, its copy of
+/// the release's LLM key Secret, the CRDs chart and the kagent chart pointed at that Secret and
+/// at the chat's model and endpoint.
+#[test]
+fn with_kagent_installs_its_charts_with_the_llm_key_after_the_release() {
+    let options = DeployOptions {
+        kagent: Some(deploy_plan::KagentOptions {
+            model: Some("llama-3.3-70b".into()),
+            base_url: Some("https://api.groq.com/openai/v1".into()),
+        }),
+        ..DeployOptions::default()
+    };
+    let plan = deploy_plan(&options, &running_profile_facts(true));
+    let steps = plan.descriptions();
+    assert_eq!(
+        steps[0],
+        "check minikube >= 1.33.0, helm >= 3.16.0, kubectl >= 1.28.0, LLM_API_KEY for --with-kagent: ok"
+    );
+    let smoke = steps
+        .iter()
+        .position(|s| s == "$ cargo xtask smoke --namespace todo")
+        .unwrap();
+    assert_eq!(
+        steps[smoke + 1..],
+        [
+            KAGENT_NAMESPACE.to_string(),
+            KAGENT_SECRET.to_string(),
+            KAGENT_CRDS.to_string(),
+            "$ helm --kube-context todo-chatbot upgrade --install kagent oci://ghcr.io/kagent-dev/kagent/helm/kagent \
+             --version 0.10.1 --namespace kagent --wait --timeout 10m --set providers.default=openAI \
+             --set providers.openAI.apiKeySecretRef=todo-llm-api-key --set providers.openAI.apiKeySecretKey=api-key \
+             --set-string providers.openAI.model=llama-3.3-70b \
+             --set-string providers.openAI.config.baseUrl=https://api.groq.com/openai/v1"
+                .to_string(),
+        ]
+    );
+    for step in &plan.steps[smoke + 1..] {
+        assert_eq!(step.phase.label(), "kagent");
+    }
+    // The release's own steps are those of a plain deploy.
+    let plain = deploy_plan(&DeployOptions::default(), &running_profile_facts(true));
+    assert_eq!(steps[1..=smoke], plain.descriptions()[1..]);
+    assert!(plain.descriptions().iter().all(|s| !s.contains("kagent")));
+    let text = plan.render();
+    assert!(
+        text.contains("kagent: charts 0.10.1 into namespace kagent, model llama-3.3-70b at https://api.groq.com/openai/v1"),
+        "{text}"
+    );
+    assert!(
+        text.contains("[kagent] $ helm --kube-context todo-chatbot upgrade --install kagent-crds")
+    );
+    assert!(!text.contains("LLM_API_KEY=") || text.contains("<redacted>"));
+
+    // Without the chat's model settings, the chart's OpenAI default.
+    let defaults = DeployOptions {
+        kagent: Some(deploy_plan::KagentOptions::from_vars(|_| None)),
+        ..DeployOptions::default()
+    };
+    let last = deploy_plan(&defaults, &running_profile_facts(true))
+        .descriptions()
+        .pop()
+        .unwrap();
+    assert!(
+        last.ends_with("--set providers.openAI.apiKeySecretKey=api-key"),
+        "{last}"
+    );
+}
+
+#[test]
+fn with_kagent_needs_the_llm_key() {
+    let options = DeployOptions {
+        kagent: Some(deploy_plan::KagentOptions::default()),
+        ..DeployOptions::default()
+    };
+    let plan = deploy_plan(&options, &running_profile_facts(false));
+    assert_eq!(
+        plan.problems(),
+        [
+            "--with-kagent: kagent's agents call the LLM with the key from LLM_API_KEY; set it \
+          (`export LLM_API_KEY=...`), or drop --with-kagent"
+        ]
+    );
+    assert!(
+        plan.render()
+            .contains("A real run would stop at preflight (1 problem(s) above)")
+    );
+}
+
+#[test]
+fn teardown_with_kagent_removes_its_releases_and_with_purge_its_namespace() {
+    let options = TeardownOptions {
+        kagent: true,
+        ..TeardownOptions::default()
+    };
+    let plan = teardown_plan(
+        &options,
+        &teardown_facts(ProfileState::Running, "todo-chatbot", true),
+    );
+    assert_eq!(plan.title, "cargo xtask teardown --with-kagent");
+    assert_eq!(
+        plan.descriptions(),
+        [
+            "check helm >= 3.16.0, kubectl >= 1.28.0: ok",
+            "skip: targets kubeconfig context todo-chatbot",
+            "$ helm --kube-context todo-chatbot uninstall todo --namespace todo --ignore-not-found --wait",
+            KEPT,
+            "$ kubectl --context todo-chatbot get pvc,secret --namespace todo -l app.kubernetes.io/instance=todo",
+            "$ helm --kube-context todo-chatbot uninstall kagent --namespace kagent --ignore-not-found --wait",
+            "$ helm --kube-context todo-chatbot uninstall kagent-crds --namespace kagent --ignore-not-found --wait",
+            "skip: keeps namespace kagent with its copy of the LLM key Secret todo-llm-api-key; `--purge` deletes it",
+        ]
+    );
+
+    let purge = TeardownOptions {
+        purge: true,
+        kagent: true,
+        ..TeardownOptions::default()
+    };
+    let plan = teardown_plan(
+        &purge,
+        &teardown_facts(ProfileState::Running, "todo-chatbot", true),
+    );
+    assert_eq!(plan.title, "cargo xtask teardown --purge --with-kagent");
+    assert_eq!(
+        plan.descriptions()[5..],
+        [
+            "$ helm --kube-context todo-chatbot uninstall kagent --namespace kagent --ignore-not-found --wait",
+            "$ helm --kube-context todo-chatbot uninstall kagent-crds --namespace kagent --ignore-not-found --wait",
+            "$ kubectl --context todo-chatbot delete namespace kagent --ignore-not-found --wait",
+            "$ minikube delete -p todo-chatbot",
+        ]
+    );
+
+    // A stopped profile: nothing to talk to, so no kagent steps either.
+    let stopped = teardown_plan(
+        &options,
+        &teardown_facts(ProfileState::Stopped, "todo-chatbot", true),
+    );
+    assert!(
+        stopped.descriptions().iter().all(|s| !s.contains("kagent")),
+        "{:?}",
+        stopped.descriptions()
+    );
+}

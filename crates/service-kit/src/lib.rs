@@ -14,6 +14,7 @@ pub mod probe;
 pub mod request_log;
 pub mod server;
 pub mod telemetry;
+pub mod trace;
 
 pub use api_error::ApiError;
 pub use client_addr::TrustedProxies;

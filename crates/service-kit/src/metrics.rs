@@ -1,8 +1,10 @@
 //! Prometheus metrics, once for every service: `GET /metrics` in the Prometheus text format,
 //! an HTTP layer counting requests, and a small API for the events only one service sees.
 //!
-//! [`crate::serve`] adds both to every service's router (see [`instrument`]), so the three
-//! services export the same HTTP series with no code of their own:
+//! [`crate::serve`] adds both to every service's router (see [`instrument`]; the counting is
+//! done by [`crate::request_log::RequestLayer`], the one layer per request, with each
+//! endpoint's series registered on its first request), so the three services export the same
+//! HTTP series with no code of their own:
 //!
 //! - `http_server_requests_total{service,method,route,status_class}`
 //! - `http_server_request_duration_seconds{service,method,route,status_class}` (histogram,
@@ -30,14 +32,12 @@
 //! path under `/` to todo-web) and gets 404.
 
 use axum::Router;
-use axum::extract::{MatchedPath, Request};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
-use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use std::collections::HashMap;
-use std::sync::{Mutex, OnceLock, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, Instant};
 
 /// The path Prometheus scrapes.
@@ -383,12 +383,10 @@ pub fn instrument(app: Router, service: &'static str, version: &'static str) -> 
         1.0,
     );
     app.route(PATH, get(metrics_handler))
-        // Runs after routing, where the route template is known; hands it to the outer layer
-        // (which also sees requests no route matched) through the response's extensions.
-        .route_layer(axum::middleware::from_fn(carry_route))
-        .layer(axum::middleware::from_fn(
-            move |req: Request, next: Next| track(service, req, next),
-        ))
+        // One layer for the request's id, span, log line and series (see `crate::request_log`).
+        .layer(crate::request_log::RequestLayer::new(Some(
+            HttpMetrics::new(service),
+        )))
 }
 
 /// Headers a reverse proxy (the ingress controller, a Gateway, `cargo xtask dev`'s router)
@@ -413,10 +411,6 @@ async fn metrics_handler(headers: HeaderMap) -> Response {
     );
     response
 }
-
-/// The route template of the request that produced a response.
-#[derive(Clone)]
-struct Route(&'static str);
 
 /// How many distinct route templates and tool names become label values; later ones are
 /// `other`. Far above what the services register, so it only guards against a bug.
@@ -447,18 +441,6 @@ fn intern(route: &str) -> &'static str {
     leaked
 }
 
-async fn carry_route(req: Request, next: Next) -> Response {
-    let route = req
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|m| intern(m.as_str()));
-    let mut response = next.run(req).await;
-    if let Some(route) = route {
-        response.extensions_mut().insert(Route(route));
-    }
-    response
-}
-
 /// The handles of one HTTP series (service, method, route, status class), looked up in the
 /// recorder once: a lookup builds and hashes the key, which costs more than the update.
 type HttpSeries = (metrics::Counter, metrics::Histogram);
@@ -484,84 +466,134 @@ fn http_series(labels: [(&'static str, &'static str); 4]) -> HttpSeries {
     series
 }
 
-/// Decrements the in-flight gauge however the request ends (a client going away included).
-struct InFlight(metrics::Gauge);
+/// The HTTP series of one service: its in-flight gauge, registered once.
+pub(crate) struct HttpMetrics {
+    service: &'static str,
+    in_flight: metrics::Gauge,
+}
 
-impl InFlight {
-    fn start(service: &'static str) -> InFlight {
-        type Cache = RwLock<HashMap<&'static str, metrics::Gauge>>;
-        static CACHE: OnceLock<Cache> = OnceLock::new();
-        let cache = CACHE.get_or_init(Default::default);
-        let known = cache.read().ok().and_then(|c| c.get(service).cloned());
-        let gauge = known.unwrap_or_else(|| {
-            let gauge = metrics::gauge!(names::HTTP_IN_FLIGHT, "service" => service);
-            if let Ok(mut c) = cache.write() {
-                c.insert(service, gauge.clone());
-            }
-            gauge
-        });
-        gauge.increment(1.0);
-        InFlight(gauge)
+impl HttpMetrics {
+    pub(crate) fn new(service: &'static str) -> Arc<HttpMetrics> {
+        metrics();
+        Arc::new(HttpMetrics {
+            service,
+            in_flight: metrics::gauge!(names::HTTP_IN_FLIGHT, "service" => service),
+        })
+    }
+
+    /// The cache of one layered endpoint (see [`RouteSeries`]).
+    pub(crate) fn route_series(self: &Arc<Self>) -> RouteSeries {
+        RouteSeries {
+            http: self.clone(),
+            route: OnceLock::new(),
+            series: std::array::from_fn(|_| std::array::from_fn(|_| OnceLock::new())),
+        }
     }
 }
 
-impl Drop for InFlight {
+/// Decrements the in-flight gauge however the request ends (a client going away included).
+pub(crate) struct InFlight<'a>(&'a metrics::Gauge);
+
+impl Drop for InFlight<'_> {
     fn drop(&mut self) {
         self.0.decrement(1.0);
     }
 }
 
-async fn track(service: &'static str, req: Request, next: Next) -> Response {
-    metrics();
-    let started = Instant::now();
-    let method = method_label(req.method());
-    let _in_flight = InFlight::start(service);
-    let response = next.run(req).await;
-    let route = response
-        .extensions()
-        .get::<Route>()
-        .map_or("unmatched", |r| r.0);
-    let labels = [
-        ("service", service),
-        ("method", method),
-        ("route", route),
-        ("status_class", status_class(response.status().as_u16())),
-    ];
-    let (requests, duration) = http_series(labels);
-    requests.increment(1);
-    duration.record(started.elapsed().as_secs_f64());
-    // Every rate limit answers 429 (ApiError::too_many_requests): counted here, once, by the
-    // route whose limit it was, instead of at each limit.
-    if response.status() == StatusCode::TOO_MANY_REQUESTS {
-        counter(
-            names::RATE_LIMITED,
-            &[("service", service), ("route", route)],
-            1,
-        );
-    }
-    response
+/// Standard methods plus `other`, and the five status classes: the series of one route.
+const METHODS: usize = 8;
+const CLASSES: usize = 5;
+
+/// The series of one layered endpoint, registered on its first request and then reused
+/// without a lookup: axum applies a router's layer to each route (and each method of it)
+/// separately, so an endpoint serves one route template, and its series differ only by
+/// method and status class. Per request that leaves a string comparison and the atomic
+/// updates; a request with another route (which axum does not send) takes the general path.
+pub(crate) struct RouteSeries {
+    http: Arc<HttpMetrics>,
+    /// The route template this endpoint saw first (`None`: no route matched) and its label.
+    route: OnceLock<(Option<Box<str>>, &'static str)>,
+    series: [[OnceLock<HttpSeries>; CLASSES]; METHODS],
 }
 
-fn method_label(method: &Method) -> &'static str {
+impl RouteSeries {
+    /// Counts the request in flight until the guard drops.
+    pub(crate) fn start(&self) -> InFlight<'_> {
+        self.http.in_flight.increment(1.0);
+        InFlight(&self.http.in_flight)
+    }
+
+    /// Records one answered request: `matched` is its route template (axum's `MatchedPath`).
+    pub(crate) fn record(
+        &self,
+        matched: Option<&str>,
+        method: &Method,
+        status: StatusCode,
+        took: Duration,
+    ) {
+        let (m, method) = method_label(method);
+        let (c, class) = status_class(status.as_u16());
+        let (seen, label) = self
+            .route
+            .get_or_init(|| (matched.map(Box::from), matched.map_or("unmatched", intern)));
+        let route = if seen.as_deref() == matched {
+            let (requests, duration) = self.series[m][c].get_or_init(|| {
+                http_series([
+                    ("service", self.http.service),
+                    ("method", method),
+                    ("route", label),
+                    ("status_class", class),
+                ])
+            });
+            requests.increment(1);
+            duration.record(took.as_secs_f64());
+            *label
+        } else {
+            let route = matched.map_or("unmatched", intern);
+            let (requests, duration) = http_series([
+                ("service", self.http.service),
+                ("method", method),
+                ("route", route),
+                ("status_class", class),
+            ]);
+            requests.increment(1);
+            duration.record(took.as_secs_f64());
+            route
+        };
+        // Every rate limit answers 429 (ApiError::too_many_requests): counted here, once, by
+        // the route whose limit it was, instead of at each limit.
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            counter(
+                names::RATE_LIMITED,
+                &[("service", self.http.service), ("route", route)],
+                1,
+            );
+        }
+    }
+}
+
+/// The method's label and its index in [`RouteSeries`].
+fn method_label(method: &Method) -> (usize, &'static str) {
     match *method {
-        Method::GET => "GET",
-        Method::POST => "POST",
-        Method::PUT => "PUT",
-        Method::PATCH => "PATCH",
-        Method::DELETE => "DELETE",
-        Method::HEAD => "HEAD",
-        Method::OPTIONS => "OPTIONS",
-        _ => "other",
+        Method::GET => (0, "GET"),
+        Method::POST => (1, "POST"),
+        Method::PUT => (2, "PUT"),
+        Method::PATCH => (3, "PATCH"),
+        Method::DELETE => (4, "DELETE"),
+        Method::HEAD => (5, "HEAD"),
+        Method::OPTIONS => (6, "OPTIONS"),
+        _ => (7, "other"),
     }
 }
 
-fn status_class(status: u16) -> &'static str {
+/// The status class's label and its index in [`RouteSeries`].
+fn status_class(status: u16) -> (usize, &'static str) {
     match status {
-        100..=199 => "1xx",
-        200..=299 => "2xx",
-        300..=399 => "3xx",
-        400..=499 => "4xx",
-        _ => "5xx",
+        100..=199 => (0, "1xx"),
+        200..=299 => (1, "2xx"),
+        300..=399 => (2, "3xx"),
+        400..=499 => (3, "4xx"),
+        _ => (4, "5xx"),
     }
 }
 
@@ -571,12 +603,74 @@ mod tests {
 
     #[test]
     fn labels_are_bounded() {
-        assert_eq!(method_label(&Method::GET), "GET");
+        assert_eq!(method_label(&Method::GET).1, "GET");
         let custom = Method::from_bytes(b"PROPFIND").unwrap_or(Method::GET);
-        assert_eq!(method_label(&custom), "other");
-        assert_eq!(status_class(204), "2xx");
-        assert_eq!(status_class(404), "4xx");
-        assert_eq!(status_class(503), "5xx");
+        assert_eq!(method_label(&custom).1, "other");
+        assert_eq!(status_class(204).1, "2xx");
+        assert_eq!(status_class(404).1, "4xx");
+        assert_eq!(status_class(503).1, "5xx");
+        assert!(method_label(&custom).0 < METHODS && status_class(599).0 < CLASSES);
         assert_eq!(intern("/api/tasks/{id}"), intern("/api/tasks/{id}"));
+    }
+
+    #[test]
+    fn an_endpoint_caches_its_route_and_other_routes_still_count() {
+        let sample = |text: &str, series: &str| {
+            text.lines()
+                .find_map(|l| l.strip_prefix(series)?.trim().parse::<f64>().ok())
+        };
+        let endpoint = HttpMetrics::new("unit").route_series();
+        let ok = StatusCode::OK;
+        let took = Duration::from_millis(3);
+        endpoint.record(Some("/a/{id}"), &Method::GET, ok, took);
+        endpoint.record(Some("/a/{id}"), &Method::GET, StatusCode::NOT_FOUND, took);
+        endpoint.record(Some("/a/{id}"), &Method::GET, ok, took);
+        // Not what axum sends to one endpoint, but counted under its own route all the same.
+        endpoint.record(
+            Some("/b"),
+            &Method::POST,
+            StatusCode::TOO_MANY_REQUESTS,
+            took,
+        );
+        endpoint.record(None, &Method::GET, ok, took);
+        let text = render();
+        let series = |route: &str, method: &str, class: &str| {
+            format!(
+                "http_server_requests_total{{service=\"unit\",method=\"{method}\",route=\"{route}\",status_class=\"{class}\"}}"
+            )
+        };
+        assert_eq!(
+            sample(&text, &series("/a/{id}", "GET", "2xx")),
+            Some(2.0),
+            "{text}"
+        );
+        assert_eq!(
+            sample(&text, &series("/a/{id}", "GET", "4xx")),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(
+            sample(&text, &series("/b", "POST", "4xx")),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(
+            sample(&text, &series("unmatched", "GET", "2xx")),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(
+            sample(
+                &text,
+                r#"todo_rate_limit_rejections_total{service="unit",route="/b"}"#
+            ),
+            Some(1.0),
+            "{text}"
+        );
+        let guard = endpoint.start();
+        let in_flight = r#"http_server_requests_in_flight{service="unit"}"#;
+        assert_eq!(sample(&render(), in_flight), Some(1.0));
+        drop(guard);
+        assert_eq!(sample(&render(), in_flight), Some(0.0));
     }
 }

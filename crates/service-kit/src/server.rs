@@ -76,7 +76,7 @@ pub async fn serve(
     let app = if settings.metrics {
         crate::metrics::instrument(app, health.service(), health.version())
     } else {
-        app
+        app.layer(crate::request_log::RequestLayer::without_metrics())
     };
     // HTTP/1.1 only, as axum::serve (without its http2 feature) served before. Header and idle
     // timeouts are our connection deadlines, not hyper's (see `crate::connections`).

@@ -8,10 +8,11 @@
 //!   survives a restart of the api and the database.
 //! - [`checks`]: one function per check; each error says what was expected and what came back.
 //! - [`report`]: the pass/fail table and the exit code.
-//! - [`cluster`]: the cluster side of `--restart` (delete the pods, wait for replacements).
+//!
+//! The cluster side of `--restart` (delete the pods, wait for replacements) is cluster-client's
+//! `restart`.
 
 pub mod checks;
-pub mod cluster;
 pub mod http;
 pub mod report;
 pub mod suite;

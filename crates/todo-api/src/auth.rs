@@ -1,5 +1,7 @@
 //! `/api/auth`: register, login, refresh, logout, me (read, and `PATCH` for the name and the
-//! time zone).
+//! time zone), password (change it, which revokes every token of the account: sign-in
+//! sessions, OAuth grants of connected apps, all access tokens; the caller gets a new
+//! session).
 //!
 //! Tokens: login and register start a server-side session (a row in `sessions`) and answer
 //! a short-lived access token (a JWT naming the session in `sid`, `TOKEN_TTL_SECONDS`) plus
@@ -224,6 +226,117 @@ pub async fn update_me(
         .map_err(from_store)?;
     let user = user.ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
     Ok(Json(Me { user }))
+}
+
+/// `POST /api/auth/password`: the current password and the new one.
+#[derive(
+    Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePassword {
+    #[schemars(length(min = 1, max = 1024))]
+    pub current_password: String,
+    /// The same rules as at registration: 8 to 1024 characters, not easy to guess.
+    #[schemars(length(min = 8, max = 1024))]
+    pub new_password: String,
+}
+
+/// `POST /api/auth/password`: checks the current password (403 `WRONG_PASSWORD` when wrong,
+/// counted against the account's failed-login budget as a login is, so a stolen token cannot
+/// guess it quickly), then the new one (422 naming `new_password`), stores the
+/// new one and revokes every token of the account in the same transaction: every sign-in
+/// session, every connected app's grant, every access token (the version bump), on todo-api
+/// and todo-mcp alike. Answers a new session, so the device that changed it stays signed in.
+pub async fn change_password(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    JsonBody(req): JsonBody<ChangePassword>,
+) -> Result<Json<Session>, ApiError> {
+    let current_len = req.current_password.chars().count();
+    if current_len == 0 || current_len > PASSWORD_MAX {
+        return Err(ApiError::validation(
+            "current_password",
+            format!("must be 1 to {PASSWORD_MAX} characters"),
+        ));
+    }
+    let len = req.new_password.chars().count();
+    if len < PASSWORD_MIN {
+        return Err(ApiError::validation(
+            "new_password",
+            format!("must be at least {PASSWORD_MIN} characters"),
+        ));
+    }
+    if len > PASSWORD_MAX {
+        return Err(ApiError::validation(
+            "new_password",
+            format!("must be at most {PASSWORD_MAX} characters"),
+        ));
+    }
+    let users = state.store.users();
+    let user = users
+        .get(auth.id)
+        .await
+        .map_err(from_store)?
+        .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
+    let limits = &state.login_limiter;
+    let hash = users
+        .password_hash(auth.id)
+        .await
+        .map_err(from_store)?
+        .ok_or_else(|| ApiError::unauthorized("this account no longer exists"))?;
+    let permit = state.passwords.permit(Lane::Login).await?;
+    let account = LoginThrottle::key(&user.email);
+    let throttle = state.store.login_throttle();
+    if let Attempt::Blocked { retry_after } = throttle
+        .begin(&account, &limits.account)
+        .await
+        .map_err(from_store)?
+    {
+        let secs = retry_after.as_secs().max(1);
+        let mut e = ApiError::too_many_requests(secs);
+        e.message = format!("too many wrong passwords for this account; try again in {secs} s");
+        return Err(e);
+    }
+    let same = req.new_password == req.current_password;
+    if !permit.verify(req.current_password, hash).await? {
+        service_kit::metrics::login_failure("bad_credentials");
+        // 403, not 422: the request is well-formed, the caller just does not know the
+        // password. It is checked before the new one is judged, so a guess learns nothing
+        // else (and the schema-conformance run, which cannot know it, sees a refusal).
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "WRONG_PASSWORD",
+            "is not your current password; nothing was changed",
+        )
+        .with_field("current_password"));
+    }
+    throttle.succeeded(&account).await.map_err(from_store)?;
+    if same {
+        return Err(ApiError::validation(
+            "new_password",
+            "is the current password; choose a different one",
+        ));
+    }
+    strong_enough(
+        &req.new_password,
+        &user.email,
+        &user.name,
+        limits.password_min_score,
+    )
+    .map_err(|mut e| {
+        e.field = Some("new_password".into());
+        e
+    })?;
+    let new_hash = state.passwords.hash(req.new_password).await?;
+    if !users
+        .change_password(auth.id, &new_hash)
+        .await
+        .map_err(from_store)?
+    {
+        return Err(ApiError::unauthorized("this account no longer exists"));
+    }
+    tracing::info!(user = %auth.id, "password changed: every token of the account revoked");
+    Ok(Json(session(&state, &user).await?))
 }
 
 /// Starts a session for `user`: a refresh token stored (hashed) in a new family, and an

@@ -1,5 +1,7 @@
-//! `/api/chat` and `/api/conversations`: the chatbot over HTTP. Each turn is stateless (the
-//! history comes from the database), so any replica can serve any conversation.
+//! `/api/chat`, `/api/chat/stream` and `/api/conversations`: the chatbot over HTTP. Each
+//! turn is stateless (the history comes from the database), so any replica can serve any
+//! conversation; the stream variant sends the reply as server-sent events while it is
+//! written.
 
 use crate::errors::from_store;
 use crate::json::JsonBody;
@@ -7,14 +9,18 @@ use crate::state::AppState;
 use crate::tasks::path_segment;
 use axum::Json;
 use axum::extract::{FromRequestParts, State};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode};
+use axum::response::sse::{Event, KeepAlive, Sse};
+use axum::response::{IntoResponse, Response};
+use futures::StreamExt as _;
 use service_kit::ApiError;
 use todo_auth::AuthUser;
-use todo_chat::{TurnError, TurnRequest};
+use todo_chat::{TurnError, TurnEvent, TurnEvents, TurnRequest};
 use todo_store::validate::message_rule;
-use todo_wire::chat::ChatTurnRequest;
+use todo_wire::chat::{ChatDelta, ChatError, ChatStreamEvent, ChatStreamStart, ChatTurnRequest};
 use todo_wire::{ChatTurn, ConversationDetail, ConversationList};
+use tokio::task::JoinHandle;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -27,6 +33,125 @@ pub async fn chat(
     auth: AuthUser,
     JsonBody(req): JsonBody<ChatTurnRequest>,
 ) -> Result<Json<ChatTurn>, ApiError> {
+    let (turn, client_message_id) = spawn_turn(&state, auth, req, TurnEvents::none()).await?;
+    let waiting = ClientWatch::new(client_message_id);
+    let result = turn.await;
+    waiting.answered();
+    Ok(Json(joined(result)?))
+}
+
+/// The same turn as [`chat`], answered as server-sent events while it runs:
+///
+/// - `start` `{"conversation_id"}`: the message is stored, the engine starts;
+/// - `delta` `{"text"}`: the next piece of the reply, in order (the built-in engine's
+///   answer, and a replayed one, come as one piece);
+/// - `tool` (a `ToolCall`): a tool call, as soon as it returned;
+/// - `error` `{"code","message"}`: the turn failed (the engine, its tools, or storing it);
+/// - `done` (a `ChatTurn`, as `POST /api/chat` answers): the turn is stored; the last event.
+///
+/// What is refused before the turn starts (validation, an unknown conversation, a message
+/// still being answered, chat not configured) is answered as by [`chat`], with a status and
+/// the JSON error. The turn runs in a task of its own: a client that goes away mid-stream
+/// loses the rest of the events, not the turn, which is stored once as usual.
+pub async fn chat_stream(
+    State(state): State<AppState>,
+    auth: AuthUser,
+    JsonBody(req): JsonBody<ChatTurnRequest>,
+) -> Result<Response, ApiError> {
+    let (events, mut rx) = TurnEvents::channel();
+    let (turn, client_message_id) = spawn_turn(&state, auth, req, events).await?;
+    let waiting = ClientWatch::new(client_message_id);
+    // Rejections come before any event; a turn that runs starts with one (a replayed
+    // answer with its text), so the status can still be chosen here.
+    let first = rx.recv().await;
+    let mut turn = Some(turn);
+    if first.is_none()
+        && let Some(handle) = turn.take()
+    {
+        let result = joined(handle.await);
+        waiting.answered();
+        // No event at all: a rejection, answered with its status; or a stored answer with
+        // nothing to send before its end (a replayed error).
+        return Ok(sse(futures::stream::iter(ending(&result?))));
+    }
+    let stream = futures::stream::unfold(
+        (first, rx, turn, Some(waiting)),
+        |(first, mut rx, mut turn, mut waiting)| async move {
+            let next = match first {
+                Some(event) => Some(event),
+                None => rx.recv().await,
+            };
+            if let Some(event) = next {
+                return Some((vec![turn_event(event)], (None, rx, turn, waiting)));
+            }
+            // Every event is out (the turn dropped its sender): the end.
+            let handle = turn.take()?;
+            let result = joined(handle.await);
+            if let Some(w) = waiting.take() {
+                w.answered();
+            }
+            let events = match result {
+                Ok(done) => ending(&done),
+                Err(e) => vec![error_event(e.code, &e.message)],
+            };
+            Some((events, (None, rx, turn, waiting)))
+        },
+    )
+    .flat_map(futures::stream::iter);
+    Ok(sse(stream))
+}
+
+fn sse(stream: impl futures::Stream<Item = Event> + Send + 'static) -> Response {
+    let mut response = Sse::new(stream.map(Ok::<_, std::convert::Infallible>))
+        .keep_alive(KeepAlive::default())
+        .into_response();
+    // Proxies that buffer responses (ingress-nginx does by default) would hold the reply
+    // back until it is finished.
+    response
+        .headers_mut()
+        .insert("x-accel-buffering", HeaderValue::from_static("no"));
+    response
+}
+
+fn turn_event(event: TurnEvent) -> Event {
+    sse_event(match event {
+        TurnEvent::Accepted { conversation_id } => {
+            ChatStreamEvent::Start(ChatStreamStart { conversation_id })
+        }
+        TurnEvent::Delta(text) => ChatStreamEvent::Delta(ChatDelta { text }),
+        TurnEvent::Tool(call) => ChatStreamEvent::Tool(call),
+    })
+}
+
+fn error_event(code: &str, message: &str) -> Event {
+    sse_event(ChatStreamEvent::Error(ChatError::new(code, message)))
+}
+
+/// The last events of a stored turn: its error if it failed, then `done`.
+fn ending(turn: &ChatTurn) -> Vec<Event> {
+    let mut out = Vec::new();
+    if let Some(error) = &turn.error {
+        out.push(sse_event(ChatStreamEvent::Error(error.clone())));
+    }
+    out.push(sse_event(ChatStreamEvent::Done(Box::new(turn.clone()))));
+    out
+}
+
+fn sse_event(event: ChatStreamEvent) -> Event {
+    Event::default().event(event.name()).data(event.data())
+}
+
+/// A spawned turn: its task, and the message's client id.
+type Spawned = (JoinHandle<Result<ChatTurn, TurnError>>, Option<Uuid>);
+
+/// Checks what can be checked before a turn, then starts it in a task of its own (so that a
+/// client going away cannot cancel it), reporting to `events`.
+async fn spawn_turn(
+    state: &AppState,
+    auth: AuthUser,
+    req: ChatTurnRequest,
+    events: TurnEvents,
+) -> Result<Spawned, ApiError> {
     let message = message_rule("message", &req.message)
         .map_err(|e| ApiError::validation(e.field, e.message))?;
     let Some(chat) = state.chat.clone() else {
@@ -48,14 +173,17 @@ pub async fn chat(
     let turn = tokio::spawn(
         async move {
             let result = chat
-                .turn_once(TurnRequest {
-                    user,
-                    token: &token,
-                    conversation,
-                    message: &message,
-                    client_message_id,
-                    zone: zone.name(),
-                })
+                .turn_streamed(
+                    TurnRequest {
+                        user,
+                        token: &token,
+                        conversation,
+                        message: &message,
+                        client_message_id,
+                        zone: zone.name(),
+                    },
+                    events,
+                )
                 .await;
             service_kit::metrics::chat_turn(
                 chat.engine_name(),
@@ -74,10 +202,14 @@ pub async fn chat(
         }
         .instrument(tracing::Span::current()),
     );
-    let waiting = ClientWatch::new(client_message_id);
-    let result = turn.await;
-    waiting.answered();
-    let turn = result
+    Ok((turn, client_message_id))
+}
+
+/// A finished turn task as the API answers it.
+fn joined(
+    result: Result<Result<ChatTurn, TurnError>, tokio::task::JoinError>,
+) -> Result<ChatTurn, ApiError> {
+    result
         .map_err(|e| {
             tracing::error!(error = %e, "the chat turn task failed");
             ApiError::internal()
@@ -103,8 +235,7 @@ pub async fn chat(
             )
             .with_field("client_message_id"),
             TurnError::Store(e) => from_store(e),
-        })?;
-    Ok(Json(turn))
+        })
 }
 
 /// Logs when the client stops waiting for a turn (the handler is dropped before the answer).

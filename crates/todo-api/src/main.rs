@@ -74,7 +74,13 @@ fn main() -> ExitCode {
                 Ok(readiness) => readiness.install(),
                 Err(e) => return binary::config_error(SERVICE, e),
             }
-            service_kit::telemetry::init(config.log_format);
+            // Logs, and OpenTelemetry traces when OTEL_EXPORTER_OTLP_ENDPOINT is set; the
+            // guard flushes the last spans when `main` returns.
+            let _tracing =
+                match service_kit::telemetry::init_service(SERVICE, config.log_format, &env) {
+                    Ok(guard) => guard,
+                    Err(e) => return binary::config_error(SERVICE, e),
+                };
             binary::run_async(SERVICE, async move {
                 let listener = binary::bind(config.port).await?;
                 todo_api::run(config, listener, service_kit::shutdown_signal()).await

@@ -4,8 +4,19 @@
 //! being sign-in sessions), so any replica serves any step.
 //!
 //! - `GET /.well-known/oauth-authorization-server`: RFC 8414 metadata.
+//! - `GET /.well-known/openid-configuration`: 404 with a JSON body pointing at the RFC 8414
+//!   document. MCP 2025-11-25 has clients try both, and asks servers for at least one; this
+//!   server is no OpenID Provider (no ID tokens, no UserInfo, no JWKS: OpenID Connect
+//!   Discovery 1.0 §3 requires `jwks_uri` and the ID token algorithms), so publishing the
+//!   document would be a false claim.
 //! - `POST /oauth/register`: RFC 7591 dynamic registration of public clients (no secret;
 //!   `token_endpoint_auth_method` `none`), redirect URIs checked as OAuth 2.1 asks.
+//! - Client ID Metadata Documents (draft-ietf-oauth-client-id-metadata-document-00): a
+//!   `client_id` that is an https URL is fetched ([`todo_oauth::metadata_fetch`]: size, time,
+//!   no redirects, JSON, `client_id` equal to the URL, SSRF guard after DNS resolution) the
+//!   first time it is seen and again once its cache lifetime ends; the cached copy is a row of
+//!   `oauth_clients`, so every replica shares it. Its redirect URIs are enforced like a
+//!   registered client's.
 //! - `GET /oauth/authorize`: checks the request (code flow, PKCE S256, a registered redirect
 //!   URI, `resource` = todo-mcp's URL, scopes) and sends the browser to todo-web's consent
 //!   page ([`todo_oauth::CONSENT_PATH`], same query). Errors before the redirect URI is
@@ -16,12 +27,18 @@
 //! - `POST /oauth/token`: `authorization_code` and `refresh_token` (rotation; reuse revokes
 //!   the grant), answering audience-bound, scoped access tokens ([`todo_oauth::access`]).
 //! - `POST /oauth/revoke`: RFC 7009, for refresh and access tokens; revokes the grant.
+//! - `GET /api/oauth/grants`, `DELETE /api/oauth/grants/{id}` (in the OpenAPI table): the
+//!   signed-in user's connected apps, and disconnecting one (every grant of that client to
+//!   that user revoked: its access tokens get 401 at todo-mcp, its refresh tokens
+//!   `invalid_grant`).
 //!
-//! Settings: `MCP_PUBLIC_URL` (the one resource; default `MCP_URL`) and `OAUTH_ISSUER`
-//! (default the resource's origin: todo-api behind the same ingress host).
+//! Settings: `MCP_PUBLIC_URL` (the one resource; default `MCP_URL`), `OAUTH_ISSUER`
+//! (default the resource's origin: todo-api behind the same ingress host) and
+//! `OAUTH_CLIENT_METADATA_ALLOW_LOOPBACK` (default `false`; tests only: lets metadata
+//! documents be fetched over http from loopback).
 
 use axum::body::Bytes;
-use axum::extract::{ConnectInfo, Query, State};
+use axum::extract::{ConnectInfo, Path, Query, State};
 use axum::http::HeaderMap;
 use axum::http::header::{CACHE_CONTROL, LOCATION, PRAGMA};
 use axum::http::{HeaderValue, StatusCode};
@@ -35,9 +52,12 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use todo_auth::AuthUser;
 use todo_oauth::access::Grant;
+use todo_oauth::apps::{ConnectedApp, ConnectedApps};
+use todo_oauth::client_metadata::{self, FetchPolicy};
 use todo_oauth::grant::{self, Exchange, IssuedCode, OAuthError};
+use todo_oauth::metadata_fetch::Fetcher;
 use todo_oauth::{AccessTokens, Scope, Scopes, pkce, redirect};
-use todo_store::oauth::{CodeGrant, Redemption};
+use todo_store::oauth::{Client, CodeGrant, Redemption};
 use todo_store::sessions::Rotation;
 
 use crate::state::AppState;
@@ -49,6 +69,21 @@ pub struct Settings {
     pub issuer: String,
     /// `MCP_PUBLIC_URL`: the only resource tokens are issued for.
     pub resource: String,
+}
+
+/// The limits of the client metadata document fetch, with `OAUTH_CLIENT_METADATA_ALLOW_LOOPBACK`
+/// (tests only). Not a [`Settings`] field, so the struct literals elsewhere need none:
+/// [`Settings::from_env`] checks it (a bad value stops start-up) and [`Server::new`] reads it
+/// from the process environment, as `REFRESH_TOKEN_TTL_SECONDS` is read.
+pub fn client_metadata_policy(env: &Env) -> Result<FetchPolicy, ConfigError> {
+    Ok(FetchPolicy {
+        allow_loopback: env.parse_or(
+            "OAUTH_CLIENT_METADATA_ALLOW_LOOPBACK",
+            false,
+            "true or false (true only in tests: it allows http and loopback addresses)",
+        )?,
+        ..FetchPolicy::default()
+    })
 }
 
 impl Settings {
@@ -68,6 +103,7 @@ impl Settings {
             Some(v) => todo_oauth::resource::canonical(&v).map_err(|m| bad("OAUTH_ISSUER", m))?,
             None => todo_oauth::resource::origin(&resource).unwrap_or_default(),
         };
+        client_metadata_policy(env)?;
         Ok(Settings { issuer, resource })
     }
 }
@@ -78,14 +114,23 @@ pub struct Server {
     pub issuer: String,
     pub resource: String,
     pub access: AccessTokens,
+    /// The client metadata document fetcher, or why it could not be built (then URL client
+    /// ids are refused with that reason).
+    pub fetcher: Result<Fetcher, String>,
 }
 
 impl Server {
     pub fn new(settings: Settings, jwt_secret: &str) -> Server {
+        let policy = client_metadata_policy(&Env::from_process()).unwrap_or_default();
+        let fetcher = Fetcher::new(policy);
+        if let Err(e) = &fetcher {
+            tracing::error!(error = %e, "client metadata documents cannot be fetched");
+        }
         Server {
             issuer: settings.issuer,
             resource: settings.resource,
             access: AccessTokens::new(jwt_secret),
+            fetcher,
         }
     }
 
@@ -98,6 +143,10 @@ impl Server {
 pub fn router() -> Router<AppState> {
     Router::new()
         .route("/.well-known/oauth-authorization-server", get(metadata))
+        .route(
+            "/.well-known/openid-configuration",
+            get(no_openid_configuration),
+        )
         .route("/oauth/register", post(register))
         .route("/oauth/authorize", get(authorize))
         .route("/oauth/consent", get(consent_preview).post(consent_decide))
@@ -150,8 +199,29 @@ async fn metadata(State(state): State<AppState>) -> Response {
         "revocation_endpoint_auth_methods_supported": ["none"],
         "scopes_supported": Scope::ALL.map(Scope::as_str),
         "authorization_response_iss_parameter_supported": true,
-        "client_id_metadata_document_supported": false,
+        "client_id_metadata_document_supported": true,
     }))
+    .into_response();
+    r.headers_mut().insert(
+        axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        HeaderValue::from_static("*"),
+    );
+    r
+}
+
+/// OpenID Connect Discovery is not offered (see the module docs): a 404 whose body says where
+/// the RFC 8414 metadata is, so a person reading a client's log knows what to fix.
+async fn no_openid_configuration(State(state): State<AppState>) -> Response {
+    let mut r = ApiError::not_found(
+        "NOT_AN_OPENID_PROVIDER",
+        format!(
+            "this authorization server does not offer OpenID Connect; its OAuth 2.0 metadata \
+             (RFC 8414) is at {}",
+            state
+                .oauth
+                .endpoint("/.well-known/oauth-authorization-server")
+        ),
+    )
     .into_response();
     r.headers_mut().insert(
         axum::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
@@ -164,9 +234,6 @@ async fn metadata(State(state): State<AppState>) -> Response {
 fn registration_error(error: &'static str, description: impl Into<String>) -> Response {
     oauth_error(OAuthError::new(error, description))
 }
-
-const MAX_REDIRECT_URIS: usize = 10;
-const MAX_CLIENT_NAME: usize = 100;
 
 /// RFC 7591 registration is open to anyone, so it spends the same per-address budget as
 /// account registration (`REGISTER_ATTEMPTS_PER_MINUTE`): a script cannot fill the client
@@ -190,68 +257,11 @@ async fn register(
             "the body must be a JSON object of client metadata (RFC 7591 §2)",
         );
     };
-    let Some(uris) = meta.get("redirect_uris").and_then(|v| v.as_array()) else {
-        return registration_error(
-            "invalid_redirect_uri",
-            "redirect_uris is required: a list of 1 to 10 redirect URIs",
-        );
+    let checked = match client_metadata::check_metadata(&meta, "MCP client") {
+        Ok(m) => m,
+        Err(e) => return oauth_error(e),
     };
-    if uris.is_empty() || uris.len() > MAX_REDIRECT_URIS {
-        return registration_error(
-            "invalid_redirect_uri",
-            "redirect_uris must list 1 to 10 redirect URIs",
-        );
-    }
-    let mut redirect_uris = Vec::new();
-    for uri in uris {
-        let Some(uri) = uri.as_str() else {
-            return registration_error("invalid_redirect_uri", "redirect_uris must be strings");
-        };
-        if let Err(e) = redirect::check_registrable(uri) {
-            return registration_error("invalid_redirect_uri", e.0);
-        }
-        redirect_uris.push(uri.to_owned());
-    }
-    let text = |field: &str| meta.get(field).and_then(|v| v.as_str());
-    if let Some(method) = text("token_endpoint_auth_method")
-        && method != "none"
-    {
-        return registration_error(
-            "invalid_client_metadata",
-            format!(
-                "token_endpoint_auth_method {method:?} is not supported: this server registers \
-                 public clients only (\"none\"), which PKCE protects"
-            ),
-        );
-    }
-    let listed_in = |field: &str, allowed: &[&str]| {
-        meta.get(field).and_then(|v| v.as_array()).is_none_or(|a| {
-            a.iter()
-                .all(|x| x.as_str().is_some_and(|x| allowed.contains(&x)))
-        })
-    };
-    if !listed_in("grant_types", &["authorization_code", "refresh_token"]) {
-        return registration_error(
-            "invalid_client_metadata",
-            "grant_types may hold only authorization_code and refresh_token",
-        );
-    }
-    if !listed_in("response_types", &["code"]) {
-        return registration_error(
-            "invalid_client_metadata",
-            "response_types may hold only code",
-        );
-    }
-    let name = text("client_name").unwrap_or("MCP client").trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_CLIENT_NAME
-        || name.chars().any(char::is_control)
-    {
-        return registration_error(
-            "invalid_client_metadata",
-            "client_name must be 1 to 100 characters without control characters",
-        );
-    }
+    let (name, redirect_uris) = (checked.client_name.as_str(), checked.redirect_uris);
     let client_id = uuid::Uuid::new_v4().to_string();
     if let Err(e) = state
         .store
@@ -311,6 +321,69 @@ enum Refusal {
     Redirect(String),
 }
 
+/// Why a client could not be looked up.
+enum ClientLookup {
+    /// Its metadata document could not be fetched or is not acceptable (the message says why).
+    Document(String),
+    /// Fetching it would exceed the address's registration budget: retry after these seconds.
+    Limited(u64),
+    Store(todo_store::StoreError),
+}
+
+/// A registered client, or the client a metadata document describes: the cached copy while
+/// it is fresh, else fetched (and cached) now.
+///
+/// A fetch is a registration on the fly, so it spends the same per-address budget as
+/// `/oauth/register` (`REGISTER_ATTEMPTS_PER_MINUTE`): one address cannot make this server
+/// fetch an unbounded stream of URLs.
+async fn find_client(
+    state: &AppState,
+    client_id: &str,
+    fetcher_ip: Option<std::net::IpAddr>,
+) -> Result<Option<Client>, ClientLookup> {
+    let oauth = state.store.oauth();
+    let cached = oauth.client(client_id).await.map_err(ClientLookup::Store)?;
+    if !client_metadata::is_document_id(client_id) {
+        return Ok(cached);
+    }
+    if let Some(c) = cached
+        && !c.stale
+    {
+        return Ok(Some(c));
+    }
+    let fetcher = state
+        .oauth
+        .fetcher
+        .as_ref()
+        .map_err(|e| ClientLookup::Document(format!("client metadata documents are unavailable here ({e}); register the client at /oauth/register instead")))?;
+    if let Some(ip) = fetcher_ip {
+        state
+            .login_limiter
+            .register
+            .check(ip)
+            .map_err(ClientLookup::Limited)?;
+    }
+    let fetched = match fetcher.fetch(client_id).await {
+        Ok(f) => f,
+        Err(message) => {
+            tracing::warn!(client_id, error = %message, "a client metadata document was refused");
+            return Err(ClientLookup::Document(message));
+        }
+    };
+    let m = fetched.metadata;
+    oauth
+        .cache_document_client(client_id, &m.client_name, &m.redirect_uris, fetched.ttl)
+        .await
+        .map_err(ClientLookup::Store)?;
+    tracing::info!(client_id, client_name = %m.client_name, ttl_secs = fetched.ttl.as_secs(), "fetched a client metadata document");
+    Ok(Some(Client {
+        client_id: client_id.to_owned(),
+        client_name: m.client_name,
+        redirect_uris: m.redirect_uris,
+        stale: false,
+    }))
+}
+
 fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
     let mut q = form_urlencoded::Serializer::new(String::new());
     for (k, v) in pairs {
@@ -320,7 +393,14 @@ fn with_query(base: &str, pairs: &[(&str, &str)]) -> String {
     format!("{base}{sep}{}", q.finish())
 }
 
-async fn check_authorize(state: &AppState, p: &AuthorizeParams) -> Result<Checked, Refusal> {
+/// Checks an authorization request. `fetcher_ip` is the browser's address at
+/// `/oauth/authorize`, whose registration budget a metadata document fetch spends (the
+/// consent calls come from todo-web, by when the document is cached: `None`).
+async fn check_authorize(
+    state: &AppState,
+    p: &AuthorizeParams,
+    fetcher_ip: Option<std::net::IpAddr>,
+) -> Result<Checked, Refusal> {
     let here = |field: &str, message: String| {
         Refusal::Here(
             ApiError::new(
@@ -335,17 +415,26 @@ async fn check_authorize(state: &AppState, p: &AuthorizeParams) -> Result<Checke
     let Some(client_id) = p.client_id.as_deref() else {
         return Err(here("client_id", "client_id is required".into()));
     };
-    let client = match state.store.oauth().client(client_id).await {
+    let client = match find_client(state, client_id, fetcher_ip).await {
         Ok(Some(c)) => c,
         Ok(None) => {
             return Err(here(
                 "client_id",
                 format!(
-                    "unknown client_id {client_id:?}: register the client at /oauth/register first"
+                    "unknown client_id {client_id:?}: register the client at /oauth/register \
+                     first, or use the https URL of a client metadata document"
                 ),
             ));
         }
-        Err(e) => return Err(Refusal::Here(store_failed(e))),
+        Err(ClientLookup::Document(message)) => return Err(here("client_id", message)),
+        Err(ClientLookup::Limited(secs)) => {
+            let mut e = ApiError::too_many_requests(secs);
+            e.message = format!(
+                "too many new client metadata documents from this address; try again in {secs} s"
+            );
+            return Err(Refusal::Here(e.into_response()));
+        }
+        Err(ClientLookup::Store(e)) => return Err(Refusal::Here(store_failed(e))),
     };
     let Some(presented) = p.redirect_uri.as_deref() else {
         return Err(here("redirect_uri", "redirect_uri is required".into()));
@@ -428,10 +517,13 @@ fn see_other(location: &str) -> Response {
 
 async fn authorize(
     State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
     Query(p): Query<AuthorizeParams>,
     raw: axum::http::Uri,
 ) -> Response {
-    match check_authorize(&state, &p).await {
+    let ip = state.login_limiter.client_ip(peer, &headers);
+    match check_authorize(&state, &p, Some(ip)).await {
         Ok(_) => see_other(&format!(
             "{}{}?{}",
             state.oauth.issuer,
@@ -449,7 +541,7 @@ async fn consent_preview(
     _user: AuthUser,
     Query(p): Query<AuthorizeParams>,
 ) -> Response {
-    match check_authorize(&state, &p).await {
+    match check_authorize(&state, &p, None).await {
         Ok(c) => no_store(
             Json(json!({
                 "client_id": c.client_id,
@@ -486,7 +578,7 @@ async fn consent_decide(State(state): State<AppState>, user: AuthUser, body: Byt
             .into_response();
         }
     };
-    let c = match check_authorize(&state, &decision.params).await {
+    let c = match check_authorize(&state, &decision.params, None).await {
         Ok(c) => c,
         Err(Refusal::Here(r)) => return r,
         Err(Refusal::Redirect(to)) => {
@@ -759,4 +851,56 @@ async fn revoke(State(state): State<AppState>, body: Bytes) -> Response {
         tracing::info!(%session, "an OAuth grant was revoked (RFC 7009)");
     }
     no_store(StatusCode::OK.into_response())
+}
+
+/// `GET /api/oauth/grants`: the apps the caller has connected.
+pub async fn list_grants(
+    State(state): State<AppState>,
+    user: AuthUser,
+) -> Result<Json<ConnectedApps>, ApiError> {
+    let apps = state
+        .store
+        .oauth()
+        .connected_apps(user.id)
+        .await
+        .map_err(crate::errors::from_store)?;
+    let apps = apps
+        .into_iter()
+        .map(|a| ConnectedApp {
+            // Several grants of one client may repeat a scope; Scopes keeps each once, in order.
+            scopes: Scopes::parse(&a.scope)
+                .unwrap_or_default()
+                .iter()
+                .map(|s| s.as_str().to_owned())
+                .collect(),
+            client_id: a.client_id,
+            client_name: a.client_name,
+            granted_at: a.granted_at,
+            last_used_at: a.last_used_at,
+        })
+        .collect();
+    Ok(Json(ConnectedApps { apps }))
+}
+
+/// `DELETE /api/oauth/grants/{id}`: disconnects the app `id` (a client id): every grant it
+/// holds from the caller is revoked. 404 when the caller has none (whoever else may).
+pub async fn disconnect(
+    State(state): State<AppState>,
+    user: AuthUser,
+    Path(client_id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    let revoked = state
+        .store
+        .oauth()
+        .disconnect(user.id, &client_id)
+        .await
+        .map_err(crate::errors::from_store)?;
+    if revoked == 0 {
+        return Err(ApiError::not_found(
+            "GRANT_NOT_FOUND",
+            format!("no app with client_id {client_id:?} is connected to your account"),
+        ));
+    }
+    tracing::info!(client_id, user = %user.id, grants = revoked, "an app was disconnected");
+    Ok(StatusCode::NO_CONTENT)
 }

@@ -68,6 +68,8 @@ pub struct Operation {
     replies: Vec<Reply>,
     /// `None` for routes another crate mounts (service-kit's health routes).
     handler: Option<MethodRouter<AppState>>,
+    /// The 200 answer is `text/event-stream` (its events described in words), not JSON.
+    event_stream: bool,
 }
 
 fn filter(method: &Method) -> MethodFilter {
@@ -117,6 +119,7 @@ impl Operation {
             path_id: None,
             replies: Vec::new(),
             handler: None,
+            event_stream: false,
         }
     }
 
@@ -163,6 +166,18 @@ impl Operation {
             status,
             description: description.to_owned(),
             schema: Some(schema),
+            headers: &[],
+        });
+        self
+    }
+
+    /// A 200 answer of server-sent events; `description` names them and their data.
+    fn event_stream(mut self, description: &str) -> Operation {
+        self.event_stream = true;
+        self.replies.push(Reply {
+            status: 200,
+            description: description.to_owned(),
+            schema: Some(todo_wire::chat::ChatStreamEvent::event_schema),
             headers: &[],
         });
         self
@@ -316,7 +331,11 @@ impl Operation {
             if let Some(schema) = reply.schema {
                 r.insert(
                     "content".into(),
-                    json!({ "application/json": { "schema": portable(schema(g)) } }),
+                    if self.event_stream && status == 200 {
+                        json!({ "text/event-stream": { "schema": portable(schema(g)) } })
+                    } else {
+                        json!({ "application/json": { "schema": portable(schema(g)) } })
+                    },
                 );
             }
             if !reply.headers.is_empty() {
@@ -556,6 +575,53 @@ pub fn operations() -> Vec<Operation> {
         .json_body::<todo_wire::UpdateMe>()
         .reply::<Me>(200, "The account, changed"),
         Operation::new(
+            M::POST,
+            "/api/auth/password",
+            "changePassword",
+            "Change the password: every token of the account is revoked (sign-in sessions, connected apps, access tokens); answers a new session",
+            auth::change_password,
+        )
+        .secured()
+        .database()
+        .json_body::<auth::ChangePassword>()
+        .reply::<Session>(
+            200,
+            "A new session; every other token of the account is refused from now on",
+        )
+        .error(
+            403,
+            "`current_password` is not the account's password: WRONG_PASSWORD (nothing changed)",
+        )
+        .error(
+            429,
+            "Too many wrong current passwords for this account: RATE_LIMITED",
+        ),
+        Operation::new(
+            M::GET,
+            "/api/oauth/grants",
+            "listConnectedApps",
+            "The apps (MCP hosts, OAuth clients) the caller has connected",
+            crate::oauth::list_grants,
+        )
+        .secured()
+        .database()
+        .reply::<todo_oauth::apps::ConnectedApps>(200, "Connected apps, most recently used first"),
+        Operation::new(
+            M::DELETE,
+            "/api/oauth/grants/{id}",
+            "disconnectApp",
+            "Disconnect an app: revoke every grant it holds from the caller (its access and refresh tokens stop working)",
+            crate::oauth::disconnect,
+        )
+        .secured()
+        .database()
+        .path_id::<String>("The app's client_id (percent-encoded when it is a URL)")
+        .no_content("Disconnected")
+        .error(
+            404,
+            "No app with this client_id is connected to the caller's account: GRANT_NOT_FOUND",
+        ),
+        Operation::new(
             M::GET,
             "/api/tasks",
             "listTasks",
@@ -651,6 +717,28 @@ pub fn operations() -> Vec<Operation> {
         .reply::<ChatTurn>(
             200,
             "The chatbot's answer (with `error` when the engine or its tools failed; `replayed` when it is the stored answer to an earlier send of the same `client_message_id`)",
+        )
+        .error(
+            404,
+            "No such conversation (or not yours): CONVERSATION_NOT_FOUND",
+        )
+        .error(
+            409,
+            "The first send of this `client_message_id` is still being answered: TURN_IN_PROGRESS (retry after `Retry-After` seconds); or it was used for a different message: CLIENT_MESSAGE_ID_REUSED",
+        )
+        .error(503, "Chat is not configured on this server: UNAVAILABLE"),
+        Operation::new(
+            M::POST,
+            "/api/chat/stream",
+            "chatStream",
+            "Say something to the chatbot; the answer streams as server-sent events while it is written",
+            chat::chat_stream,
+        )
+        .secured()
+        .database()
+        .json_body::<todo_wire::chat::ChatTurnRequest>()
+        .event_stream(
+            "Server-sent events, each `data` one JSON value: `start` {conversation_id} once the message is stored; `delta` {text}, the next piece of the reply, in order (the built-in engine's answer and a replayed one come as one piece); `tool` (a ToolCall) as each tool call returns; `error` {code, message} when the turn failed; `done` (a ChatTurn, as POST /api/chat answers) last, once the turn is stored. A client that disconnects loses the events, not the turn: it is stored once, and a retry with the same `client_message_id` gets it",
         )
         .error(
             404,

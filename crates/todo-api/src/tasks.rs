@@ -250,7 +250,7 @@ fn read_list_query(raw: &str) -> Result<ListQuery, ApiError> {
             return ApiError::bad_request(
                 "UNKNOWN_PARAMETER",
                 format!(
-                    "unknown query parameter {name:?}; known: status, priority, tag, q, due, due_before, due_after, sort, order, limit, offset, cursor"
+                    "unknown query parameter {name:?}; known: status, priority, tag, q, due, due_before, due_after, sort, order, limit, offset, cursor, count"
                 ),
             )
             .with_field(name);
@@ -351,6 +351,7 @@ fn task_query(q: ListQuery, zone: &UserZone) -> Result<TaskQuery, ApiError> {
         order: q.order.unwrap_or_default(),
         limit: q.limit.unwrap_or(LIMIT_DEFAULT),
         paging,
+        count: q.count.unwrap_or_default(),
     }
     .validated()
     .map_err(validation)
@@ -411,6 +412,18 @@ mod tests {
         );
         assert!(parse_list_query("", &UserZone::utc()).is_ok());
         assert!(parse_list_query("q=&tag=", &UserZone::utc()).is_ok());
+        assert_eq!(
+            parse_list_query("count=exact", &UserZone::utc())
+                .ok()
+                .map(|q| q.count),
+            Some(todo_store::query::CountMode::Exact)
+        );
+        assert_eq!(
+            parse_list_query("", &UserZone::utc()).ok().map(|q| q.count),
+            Some(todo_store::query::CountMode::Capped),
+            "capped unless asked"
+        );
+        assert_eq!(field("count=all").as_deref(), Some("count"));
     }
 
     #[test]

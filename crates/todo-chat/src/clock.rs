@@ -116,9 +116,15 @@ impl UserClock {
         let local = at.to_offset(offset);
         let date = local.date();
         let t = local.time();
+        // `{:04}` writes year -1 as "-001"; ISO 8601 wants four digits after the sign, so a
+        // year out of the tools' range reaches them readable and is refused by its number.
+        let year = if date.year() < 0 {
+            format!("-{:04}", date.year().unsigned_abs())
+        } else {
+            format!("{:04}", date.year())
+        };
         let base = format!(
-            "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}",
-            date.year(),
+            "{year}-{:02}-{:02}T{:02}:{:02}:{:02}",
             u8::from(date.month()),
             date.day(),
             t.hour(),
@@ -202,6 +208,11 @@ mod tests {
         assert_eq!(
             utc.rfc3339(utc.start_of_day(date!(2026 - 11 - 25))),
             "2026-11-25T00:00:00Z"
+        );
+        // Four digits after a minus too, so the tools can name the year they refuse.
+        assert_eq!(
+            utc.rfc3339(utc.start_of_day(date!(-0001 - 01 - 01))),
+            "-0001-01-01T00:00:00Z"
         );
     }
 

@@ -2,6 +2,7 @@
 //! tool runner that calls todo-mcp as the user (and records each call for the reply).
 
 use crate::clock::UserClock;
+use crate::events::{TurnEvent, TurnEvents};
 use crate::mcp_client::{McpClient, McpError, ToolOutcome};
 use futures::future::BoxFuture;
 use serde_json::{Map, Value};
@@ -31,11 +32,13 @@ impl From<McpError> for ChatError {
     }
 }
 
-/// Calls tools as the current user and keeps a record of every call.
+/// Calls tools as the current user and keeps a record of every call; each call is also
+/// reported to the turn's [`TurnEvents`] as soon as it returned.
 pub struct ToolRunner<'a> {
     mcp: &'a McpClient,
     token: &'a str,
     calls: Mutex<Vec<ToolCallRecord>>,
+    events: TurnEvents,
 }
 
 impl<'a> ToolRunner<'a> {
@@ -44,6 +47,25 @@ impl<'a> ToolRunner<'a> {
             mcp,
             token,
             calls: Mutex::new(Vec::new()),
+            events: TurnEvents::none(),
+        }
+    }
+
+    /// Reports the calls, and whatever the engine streams, to `events`.
+    pub fn with_events(mut self, events: TurnEvents) -> ToolRunner<'a> {
+        self.events = events;
+        self
+    }
+
+    /// Where the engine sends the reply's text as it is written ([`TurnEvents::delta`]).
+    pub fn events(&self) -> &TurnEvents {
+        &self.events
+    }
+
+    fn record(&self, call: ToolCallRecord) {
+        self.events.send(TurnEvent::Tool(call.clone()));
+        if let Ok(mut calls) = self.calls.lock() {
+            calls.push(call);
         }
     }
 
@@ -61,14 +83,12 @@ impl<'a> ToolRunner<'a> {
         arguments: Map<String, Value>,
     ) -> Result<ToolOutcome, ChatError> {
         let outcome = self.mcp.call(self.token, tool, arguments.clone()).await?;
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.push(ToolCallRecord {
-                tool: tool.to_owned(),
-                arguments: Value::Object(arguments),
-                result: outcome.value.clone(),
-                is_error: outcome.is_error,
-            });
-        }
+        self.record(ToolCallRecord {
+            tool: tool.to_owned(),
+            arguments: Value::Object(arguments),
+            result: outcome.value.clone(),
+            is_error: outcome.is_error,
+        });
         Ok(outcome)
     }
 
@@ -83,14 +103,12 @@ impl<'a> ToolRunner<'a> {
 
     /// Records a call the engine refused to send (unknown tool, unreadable arguments).
     pub fn record_refused(&self, tool: &str, arguments: Value, result: Value) {
-        if let Ok(mut calls) = self.calls.lock() {
-            calls.push(ToolCallRecord {
-                tool: tool.to_owned(),
-                arguments,
-                result,
-                is_error: true,
-            });
-        }
+        self.record(ToolCallRecord {
+            tool: tool.to_owned(),
+            arguments,
+            result,
+            is_error: true,
+        });
     }
 
     pub fn take_calls(&self) -> Vec<ToolCallRecord> {

@@ -5,10 +5,13 @@
 //!   OpenAI-compatible LLM engine with tool calling.
 //! - [`ChatService`]: a stateless turn: load the history window from the database, store the
 //!   user's message, run the engine, store the reply with its tool calls.
+//! - [`TurnEvents`]: what a turn reports while it runs (text pieces, tool calls), for
+//!   streaming clients.
 
 pub mod builtin;
 pub mod clock;
 pub mod engine;
+pub mod events;
 pub mod llm;
 pub mod mcp_client;
 pub mod service;
@@ -18,6 +21,7 @@ pub use engine::{
     ChatEngine, ChatError, ConversationState, Engine, HistoryMessage, ToolCall, ToolCallRecord,
     ToolRunner, Turn,
 };
+pub use events::{TurnEvent, TurnEvents};
 pub use mcp_client::{McpClient, McpError};
 pub use service::{
     ChatService, ChatTurn, DEFAULT_TURN_BUDGET, HistoryLimits, TurnError, TurnRequest,

@@ -2,8 +2,15 @@
 //! Groq, Ollama, vLLM). todo-mcp's tool schemas become the function definitions; the engine
 //! loops (model -> tools -> model) until the model answers in words, at most `max_rounds`
 //! times, each request bounded by a timeout.
+//!
+//! Answers are requested as a stream (`"stream": true`, server-sent events of
+//! `chat.completion.chunk`s): each piece of text goes to the turn's [`TurnEvents`] as it
+//! arrives, tool calls are assembled from their fragments, and a stream that breaks off or
+//! reports an error mid-way ends the turn with a clear error. A server that ignores
+//! `stream` and answers one JSON body is read as before.
 
 use crate::engine::{ChatEngine, ChatError, Engine, ToolRunner, Turn};
+use crate::events::TurnEvents;
 use futures::future::BoxFuture;
 use serde_json::{Map, Value, json};
 use std::time::Duration;
@@ -98,9 +105,11 @@ impl ChatEngine for LlmEngine {
             messages.push(json!({"role": "user", "content": turn.message}));
 
             for _round in 0..self.config.max_rounds {
-                let reply =
-                    service_kit::metrics::llm_call("llm", self.complete(&messages, &functions))
-                        .await?;
+                let reply = service_kit::metrics::llm_call(
+                    "llm",
+                    self.complete(&messages, &functions, turn.tools.events()),
+                )
+                .await?;
                 let message = reply["choices"][0]["message"].clone();
                 let calls = message["tool_calls"]
                     .as_array()
@@ -175,7 +184,14 @@ pub fn compact_result(value: &Value) -> Value {
 }
 
 impl LlmEngine {
-    async fn complete(&self, messages: &[Value], functions: &[Value]) -> Result<Value, ChatError> {
+    /// One round: the model's message (`choices[0].message`, with `usage` when reported),
+    /// its text streamed to `events` as it comes.
+    async fn complete(
+        &self,
+        messages: &[Value],
+        functions: &[Value],
+        events: &TurnEvents,
+    ) -> Result<Value, ChatError> {
         let url = format!(
             "{}/chat/completions",
             self.config.base_url.trim_end_matches('/')
@@ -186,24 +202,41 @@ impl LlmEngine {
             "tools": functions,
             "tool_choice": "auto",
             "parallel_tool_calls": true,
+            "stream": true,
+            // The token counts come in a last chunk (for the LLM metrics).
+            "stream_options": {"include_usage": true},
         }));
         if let Some(key) = &self.config.api_key {
             request = request.bearer_auth(key);
         }
         let response = request.send().await.map_err(|e| {
             if e.is_timeout() {
-                ChatError::new("LLM_TIMEOUT", "The assistant took too long to answer. Nothing more was changed; please try again.")
+                timed_out()
             } else {
                 tracing::warn!(error = %e, "LLM request failed");
-                ChatError::new("LLM_UNAVAILABLE", "The assistant is unavailable right now. Please try again in a moment.")
+                ChatError::new(
+                    "LLM_UNAVAILABLE",
+                    "The assistant is unavailable right now. Please try again in a moment.",
+                )
             }
         })?;
         let status = response.status();
+        let streamed = response
+            .headers()
+            .get(reqwest::header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("text/event-stream"));
+        if status.is_success() && streamed {
+            return read_stream(response, events).await;
+        }
         let body: Value = response.json().await.map_err(|e| {
             if e.is_timeout() {
-                ChatError::new("LLM_TIMEOUT", "The assistant took too long to answer. Nothing more was changed; please try again.")
+                timed_out()
             } else {
-                ChatError::new("LLM_BAD_RESPONSE", "The assistant sent an answer I could not read.")
+                ChatError::new(
+                    "LLM_BAD_RESPONSE",
+                    "The assistant sent an answer I could not read.",
+                )
             }
         })?;
         if !status.is_success() {
@@ -224,6 +257,159 @@ impl LlmEngine {
             ));
         }
         Ok(body)
+    }
+}
+
+fn timed_out() -> ChatError {
+    ChatError::new(
+        "LLM_TIMEOUT",
+        "The assistant took too long to answer. Nothing more was changed; please try again.",
+    )
+}
+
+/// A stream that stopped before its end, or said it failed.
+fn interrupted() -> ChatError {
+    ChatError::new(
+        "LLM_INTERRUPTED",
+        "The assistant stopped in the middle of its answer. Anything listed under tool calls was done; please try again.",
+    )
+}
+
+/// Reads a streamed answer (server-sent events, one `chat.completion.chunk` per `data:`
+/// line, `data: [DONE]` at the end) into the shape of a non-streamed one, sending each
+/// piece of text to `events` as it arrives.
+async fn read_stream(
+    mut response: reqwest::Response,
+    events: &TurnEvents,
+) -> Result<Value, ChatError> {
+    let mut answer = StreamedAnswer::default();
+    let mut pending: Vec<u8> = Vec::new();
+    let mut data = String::new();
+    loop {
+        let chunk = response.chunk().await.map_err(|e| {
+            if e.is_timeout() {
+                timed_out()
+            } else {
+                tracing::warn!(error = %e, "the LLM stream broke off");
+                interrupted()
+            }
+        })?;
+        let Some(chunk) = chunk else { break };
+        pending.extend_from_slice(&chunk);
+        // Whole lines only: a piece of UTF-8 or JSON may be split across chunks.
+        while let Some(end) = pending.iter().position(|b| *b == b'\n') {
+            let line: Vec<u8> = pending.drain(..=end).collect();
+            let line = String::from_utf8_lossy(&line);
+            let line = line.trim_end_matches(['\n', '\r']);
+            if line.is_empty() {
+                // The end of an event: its data lines, joined, are one chunk.
+                if !data.is_empty() && answer.take(&std::mem::take(&mut data), events)? {
+                    return Ok(answer.into_message());
+                }
+            } else if let Some(value) = line.strip_prefix("data:") {
+                if !data.is_empty() {
+                    data.push('\n');
+                }
+                data.push_str(value.strip_prefix(' ').unwrap_or(value));
+            }
+            // Comments (`: keep-alive`), `event:`, `id:` and `retry:` lines carry nothing here.
+        }
+    }
+    if !data.is_empty() && answer.take(&data, events)? {
+        return Ok(answer.into_message());
+    }
+    // No `[DONE]`: a stream that said how it finished is whole; one that did not was cut.
+    if answer.finished {
+        Ok(answer.into_message())
+    } else {
+        Err(interrupted())
+    }
+}
+
+/// A streamed answer so far.
+#[derive(Default)]
+struct StreamedAnswer {
+    content: String,
+    /// Tool calls by their `index`, assembled from fragments.
+    calls: Vec<(Value, String, String)>,
+    usage: Value,
+    finished: bool,
+}
+
+impl StreamedAnswer {
+    /// Takes one event's data; `true` at `[DONE]`.
+    fn take(&mut self, data: &str, events: &TurnEvents) -> Result<bool, ChatError> {
+        if data.trim() == "[DONE]" {
+            return Ok(true);
+        }
+        let chunk: Value = serde_json::from_str(data).map_err(|_| {
+            ChatError::new(
+                "LLM_BAD_RESPONSE",
+                "The assistant sent an answer I could not read.",
+            )
+        })?;
+        if let Some(error) = chunk.get("error") {
+            tracing::warn!(error = %error, "the LLM reported an error mid-stream");
+            return Err(interrupted());
+        }
+        if chunk["usage"].is_object() {
+            self.usage = chunk["usage"].clone();
+        }
+        let choice = &chunk["choices"][0];
+        if let Some(text) = choice["delta"]["content"].as_str() {
+            self.content.push_str(text);
+            events.delta(text);
+        }
+        if let Some(fragments) = choice["delta"]["tool_calls"].as_array() {
+            for (n, fragment) in fragments.iter().enumerate() {
+                let index = fragment["index"]
+                    .as_u64()
+                    .and_then(|i| usize::try_from(i).ok())
+                    .unwrap_or(n);
+                // An index far past the calls so far is not a real call: refuse the answer
+                // rather than allocate for it.
+                if index > self.calls.len() + 64 {
+                    return Err(ChatError::new(
+                        "LLM_BAD_RESPONSE",
+                        "The assistant sent an answer I could not read.",
+                    ));
+                }
+                while self.calls.len() <= index {
+                    self.calls.push((Value::Null, String::new(), String::new()));
+                }
+                let call = &mut self.calls[index];
+                if !fragment["id"].is_null() {
+                    call.0 = fragment["id"].clone();
+                }
+                if let Some(name) = fragment["function"]["name"].as_str() {
+                    call.1.push_str(name);
+                }
+                if let Some(arguments) = fragment["function"]["arguments"].as_str() {
+                    call.2.push_str(arguments);
+                }
+            }
+        }
+        if !choice["finish_reason"].is_null() {
+            self.finished = true;
+        }
+        Ok(false)
+    }
+
+    /// As a non-streamed answer: `choices[0].message` and `usage`.
+    fn into_message(self) -> Value {
+        // No text is `null`, as in a non-streamed answer with only tool calls.
+        let content = Some(self.content).filter(|c| !c.is_empty());
+        let mut message = json!({"role": "assistant", "content": content});
+        if !self.calls.is_empty() {
+            message["tool_calls"] = self
+                .calls
+                .into_iter()
+                .map(|(id, name, arguments)| {
+                    json!({"id": id, "type": "function", "function": {"name": name, "arguments": arguments}})
+                })
+                .collect();
+        }
+        json!({"choices": [{"message": message}], "usage": self.usage})
     }
 }
 

@@ -66,6 +66,7 @@ impl McpClient {
             .bearer_auth(token)
             .header("accept", "application/json, text/event-stream")
             .header("mcp-protocol-version", PROTOCOL_VERSION)
+            .headers(service_kit::trace::headers())
             .json(&body)
             .send()
             .await

@@ -5,6 +5,7 @@ use crate::clock::UserClock;
 use crate::engine::{
     ChatEngine, ChatError, ConversationState, Engine, HistoryMessage, ToolRunner, Turn,
 };
+use crate::events::{TurnEvent, TurnEvents};
 use crate::mcp_client::McpClient;
 use serde_json::Value;
 use std::sync::Arc;
@@ -147,6 +148,37 @@ impl ChatService {
     /// tool runs twice. The user's message and the reply are both stored before this returns,
     /// so run it where a dropped connection cannot cancel it (todo-api spawns it).
     pub async fn turn_once(&self, req: TurnRequest<'_>) -> Result<ChatTurn, TurnError> {
+        self.turn_streamed(req, TurnEvents::none()).await
+    }
+
+    /// [`ChatService::turn_once`], reporting to `events` as it goes: [`TurnEvent::Accepted`]
+    /// once the user's message is stored, then the tool calls and the reply's text in the
+    /// order they happen. An engine that answers in one piece (the built-in one) sends its
+    /// text as one [`TurnEvent::Delta`] at the end; a replayed answer sends its tool calls and
+    /// text the same way. Errors are not sent as text: they are the returned turn's `error`.
+    /// Whatever happens to the receiver, the turn is stored exactly as without one.
+    pub async fn turn_streamed(
+        &self,
+        req: TurnRequest<'_>,
+        events: TurnEvents,
+    ) -> Result<ChatTurn, TurnError> {
+        let turn = self.run_turn(req, &events).await?;
+        if turn.replayed {
+            for call in &turn.tool_calls {
+                events.send(TurnEvent::Tool(call.clone()));
+            }
+        }
+        if turn.error.is_none() && !events.text_sent() {
+            events.delta(&turn.response);
+        }
+        Ok(turn)
+    }
+
+    async fn run_turn(
+        &self,
+        req: TurnRequest<'_>,
+        events: &TurnEvents,
+    ) -> Result<ChatTurn, TurnError> {
         let TurnRequest {
             user,
             token,
@@ -204,7 +236,7 @@ impl ChatService {
             error_code: None,
         };
         match conversations.add(user, conversation_id, &asked).await? {
-            Added::Stored(_) => {}
+            Added::Stored(_) => events.send(TurnEvent::Accepted { conversation_id }),
             Added::NoConversation => return Err(TurnError::ConversationNotFound),
             Added::Duplicate => {
                 // A concurrent send of the same id got in first: answer as a repeat.
@@ -219,7 +251,7 @@ impl ChatService {
             }
         }
 
-        let tools = ToolRunner::new(&self.mcp, token);
+        let tools = ToolRunner::new(&self.mcp, token).with_events(events.clone());
         let state = ConversationState::new(stored_state.clone());
         let outcome = tokio::time::timeout(
             self.budget,

@@ -392,6 +392,43 @@ async fn the_engine_does_what_each_utterance_means() {
     );
 }
 
+/// Dates at the ends of the calendar (what a user may type, or a model may send) are planned
+/// or refused, never a panic: "show tasks due 9999-12-31" once overflowed the day after.
+#[test]
+fn dates_at_the_ends_of_the_calendar_never_panic() {
+    let dates = [
+        "9999-12-31",
+        "0001-01-01",
+        "dec 31 9999",
+        "jan 1 0001",
+        "10000-01-01",
+    ];
+    let forms = [
+        "show tasks due {}",
+        "what's due on {}",
+        "add edge case on {}",
+        "add edge case {} at 11pm",
+        "set 1 due {}",
+        "move 1 to {}",
+    ];
+    let mut planned = 0;
+    for zone in [Z, LA, AK, IN, "Pacific/Kiritimati", "Etc/GMT+12"] {
+        let clock = clock(zone);
+        for form in forms {
+            for date in dates {
+                let utterance = form.replace("{}", date);
+                let intent = parse(&utterance, &clock);
+                if let Some((_, args)) = planned_call(&intent, &clock) {
+                    planned += 1;
+                    // Whatever is planned is something the tools can read back.
+                    assert!(args.is_object(), "{zone} {utterance:?}: {args}");
+                }
+            }
+        }
+    }
+    assert!(planned > 0, "no utterance was planned at all");
+}
+
 /// The engine answers "not understood" in one short line; the full list only on "help".
 #[tokio::test]
 async fn help_is_one_line_unless_asked_for() {

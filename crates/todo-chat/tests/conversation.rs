@@ -665,3 +665,48 @@ async fn a_new_users_conversation_goes_right() {
         );
     }
 }
+
+/// The built-in engine does not stream: its answer goes out as one piece of text after its
+/// tool calls; a repeat of the same client message id sends the stored answer the same way.
+#[tokio::test]
+async fn built_in_answers_stream_as_one_piece_and_replays_alike() {
+    use todo_chat::{TurnEvent, TurnEvents};
+    let rig = rig().await;
+    let id = Uuid::new_v4();
+    let request = || TurnRequest {
+        user: rig.user,
+        token: &rig.token,
+        conversation: None,
+        message: "add call mom friday",
+        client_message_id: Some(id),
+        zone: "UTC",
+    };
+    let (events, mut rx) = TurnEvents::channel();
+    let turn = rig.service.turn_streamed(request(), events).await.unwrap();
+    assert!(turn.error.is_none(), "{:?}", turn.error);
+    let mut seen = Vec::new();
+    while let Some(e) = rx.recv().await {
+        seen.push(e);
+    }
+    assert_eq!(
+        seen,
+        [
+            TurnEvent::Accepted {
+                conversation_id: turn.conversation_id
+            },
+            TurnEvent::Tool(turn.tool_calls[0].clone()),
+            TurnEvent::Delta(turn.response.clone()),
+        ]
+    );
+    assert_eq!(turn.tool_calls.len(), 1);
+
+    let (events, mut rx) = TurnEvents::channel();
+    let again = rig.service.turn_streamed(request(), events).await.unwrap();
+    assert!(again.replayed);
+    let mut replay = Vec::new();
+    while let Some(e) = rx.recv().await {
+        replay.push(e);
+    }
+    assert_eq!(replay, seen[1..], "the stored answer, nothing run again");
+    assert_eq!(rig.tasks().await.len(), 1, "one task added");
+}

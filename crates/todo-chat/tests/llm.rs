@@ -2,62 +2,18 @@
 //! real todo-mcp and PostgreSQL behind the tools.
 #![allow(clippy::unwrap_used)]
 
-use axum::extract::State;
-use axum::http::HeaderMap;
-use axum::routing::post;
+#[path = "support/scripted_llm.rs"]
+mod scripted_llm;
+
+use scripted_llm::{Reply, Script, answer, tool_calls};
 use serde_json::{Value, json};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 use todo_chat::llm::{LlmConfig, LlmEngine};
 use todo_chat::{ChatService, HistoryLimits, McpClient};
 use todo_store::{PoolSettings, Store, TaskQuery};
 
 const SECRET: &str = "llm-test-secret-llm-test-secret-llm!";
-
-/// Each request the scripted server got: its JSON body and its Authorization header.
-type Recorded = Arc<Mutex<Vec<(Value, Option<String>)>>>;
-
-/// Answers the n-th request with `replies[n]` (the last one repeats) and records requests.
-#[derive(Clone, Default)]
-struct Script {
-    replies: Arc<Vec<Value>>,
-    requests: Recorded,
-    delay: Duration,
-}
-
-async fn completions(
-    State(script): State<Script>,
-    headers: HeaderMap,
-    body: axum::Json<Value>,
-) -> axum::Json<Value> {
-    let n = {
-        let mut requests = script.requests.lock().unwrap();
-        requests.push((
-            body.0.clone(),
-            headers
-                .get("authorization")
-                .map(|v| v.to_str().unwrap().to_owned()),
-        ));
-        requests.len() - 1
-    };
-    tokio::time::sleep(script.delay).await;
-    let reply = script
-        .replies
-        .get(n)
-        .or(script.replies.last())
-        .cloned()
-        .unwrap();
-    axum::Json(reply)
-}
-
-fn tool_calls(calls: &[(&str, &str, &str)]) -> Value {
-    let calls: Vec<Value> = calls.iter().map(|(id, name, args)| json!({"id": id, "type": "function", "function": {"name": name, "arguments": args}})).collect();
-    json!({"choices": [{"message": {"role": "assistant", "content": null, "tool_calls": calls}, "finish_reason": "tool_calls"}]})
-}
-
-fn answer(text: &str) -> Value {
-    json!({"choices": [{"message": {"role": "assistant", "content": text}, "finish_reason": "stop"}]})
-}
 
 struct Rig {
     service: ChatService,
@@ -67,7 +23,7 @@ struct Rig {
     script: Script,
 }
 
-async fn rig(replies: Vec<Value>, delay: Duration, timeout: Duration) -> Rig {
+async fn rig(replies: Vec<Reply>, delay: Duration, timeout: Duration) -> Rig {
     let db = throwaway_postgres::fresh_database().unwrap();
     let store = Store::connect_lazy(&db, &PoolSettings::default()).unwrap();
     store.migrate().await.unwrap();
@@ -85,18 +41,7 @@ async fn rig(replies: Vec<Value>, delay: Duration, timeout: Duration) -> Rig {
     };
     tokio::spawn(todo_mcp::run(config, mcp_listener, std::future::pending()));
 
-    let script = Script {
-        replies: Arc::new(replies),
-        requests: Arc::default(),
-        delay,
-    };
-    let llm_listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let llm_url = format!("http://{}/v1", llm_listener.local_addr().unwrap());
-    let app = axum::Router::new()
-        .route("/v1/chat/completions", post(completions))
-        .with_state(script.clone());
-    tokio::spawn(async move { axum::serve(llm_listener, app).await });
-
+    let (llm_url, script) = scripted_llm::serve(replies, delay).await;
     let engine = LlmEngine::new(LlmConfig {
         base_url: llm_url,
         model: "scripted".into(),
@@ -134,7 +79,7 @@ async fn rig(replies: Vec<Value>, delay: Duration, timeout: Duration) -> Rig {
 
 impl Rig {
     fn requests(&self) -> Vec<(Value, Option<String>)> {
-        self.script.requests.lock().unwrap().clone()
+        self.script.requests()
     }
 
     async fn titles(&self) -> Vec<String> {
@@ -391,7 +336,7 @@ async fn tool_rounds_are_capped() {
 #[tokio::test]
 async fn a_refused_key_or_broken_answer_is_explained() {
     let rig = rig(
-        vec![json!({"unexpected": true})],
+        vec![Reply::Json(json!({"unexpected": true}))],
         Duration::ZERO,
         Duration::from_secs(5),
     )
@@ -486,4 +431,220 @@ async fn a_poisoned_tool_call_is_refused_by_the_tools_and_the_turn_is_still_stor
         .await
         .unwrap();
     assert_eq!(stored.len(), 2, "the reply and its tool calls were stored");
+}
+
+/// Receives the next event, or fails the test after a generous bound (never a timing check:
+/// a healthy run gets each event within milliseconds).
+async fn next(
+    rx: &mut tokio::sync::mpsc::UnboundedReceiver<todo_chat::TurnEvent>,
+    what: &str,
+) -> Option<todo_chat::TurnEvent> {
+    tokio::time::timeout(Duration::from_secs(20), rx.recv())
+        .await
+        .unwrap_or_else(|_| panic!("no event in 20 s while waiting for {what}"))
+}
+
+fn request<'a>(rig: &'a Rig, message: &'a str) -> todo_chat::TurnRequest<'a> {
+    todo_chat::TurnRequest {
+        user: rig.user,
+        token: &rig.token,
+        conversation: None,
+        message,
+        client_message_id: Some(uuid::Uuid::new_v4()),
+        zone: "UTC",
+    }
+}
+
+#[tokio::test]
+async fn a_streamed_answer_arrives_piece_by_piece_with_its_tool_calls_before_it_ends() {
+    use scripted_llm::{streamed_answer, streamed_tool_calls};
+    use todo_chat::TurnEvent;
+    let rig = rig(
+        vec![
+            streamed_tool_calls(&[(
+                "c1",
+                "add_task",
+                r#"{"title":"buy milk","priority":"high"}"#,
+            )]),
+            streamed_answer(&["Added ", "#1 ", "“buy milk”."]),
+        ],
+        Duration::ZERO,
+        Duration::from_secs(20),
+    )
+    .await;
+    let (events, mut rx) = todo_chat::TurnEvents::channel();
+    let turn = rig
+        .service
+        .turn_streamed(request(&rig, "add buy milk, important"), events);
+    let watch = async {
+        let mut seen = Vec::new();
+        // The gate before the last piece is shut: the stream cannot have ended yet, so
+        // these arrived while the model was still writing.
+        for what in [
+            "the start",
+            "the tool call",
+            "the first piece",
+            "the second piece",
+        ] {
+            seen.push(next(&mut rx, what).await.unwrap());
+        }
+        rig.script.open();
+        while let Some(e) = next(&mut rx, "the end").await {
+            seen.push(e);
+        }
+        seen
+    };
+    let (turn, seen) = tokio::join!(turn, watch);
+    let turn = turn.unwrap();
+    assert!(
+        matches!(&seen[0], TurnEvent::Accepted { conversation_id } if *conversation_id == turn.conversation_id),
+        "{seen:?}"
+    );
+    match &seen[1] {
+        TurnEvent::Tool(call) => {
+            assert_eq!(call.tool, "add_task");
+            assert_eq!(
+                call.arguments,
+                json!({"title": "buy milk", "priority": "high"}),
+                "assembled from fragments"
+            );
+            assert_eq!(call.result["task"]["title"], "buy milk");
+        }
+        other => panic!("expected the tool call, got {other:?}"),
+    }
+    let pieces: Vec<&str> = seen[2..]
+        .iter()
+        .map(|e| match e {
+            TurnEvent::Delta(t) => t.as_str(),
+            other => panic!("expected text, got {other:?}"),
+        })
+        .collect();
+    assert_eq!(
+        pieces,
+        ["Added ", "#1 ", "“buy milk”."],
+        "in order, one event per piece"
+    );
+    assert_eq!(turn.response, "Added #1 “buy milk”.");
+    assert!(turn.error.is_none(), "{:?}", turn.error);
+    assert_eq!(turn.tool_calls.len(), 1);
+    assert_eq!(rig.titles().await, ["buy milk"]);
+
+    let requests = rig.requests();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[0].0["stream"], true,
+        "the answer is asked for as a stream"
+    );
+    let results = tool_messages(&requests[1].0);
+    assert_eq!(
+        results[0]["tool_call_id"], "c1",
+        "the call's id went back with its result"
+    );
+    let stored = rig
+        .store
+        .conversations()
+        .recent_messages(rig.user, turn.conversation_id, 10)
+        .await
+        .unwrap();
+    assert_eq!(
+        stored
+            .iter()
+            .map(|m| m.content.as_str())
+            .collect::<Vec<_>>(),
+        ["add buy milk, important", "Added #1 “buy milk”."],
+        "the turn is stored once, whole"
+    );
+    assert_eq!(
+        stored[1]
+            .tool_calls
+            .as_ref()
+            .and_then(|c| c.as_array())
+            .map(Vec::len),
+        Some(1)
+    );
+}
+
+#[tokio::test]
+async fn a_stream_that_breaks_off_or_reports_an_error_ends_the_turn_with_a_clear_error() {
+    use scripted_llm::{Piece, text_chunk};
+    for (name, tail) in [
+        ("cut off", vec![]),
+        (
+            "an error event",
+            vec![Piece::Chunk(
+                json!({"error": {"message": "overloaded", "type": "server_error"}}),
+            )],
+        ),
+    ] {
+        let mut pieces = vec![text_chunk("I'll add ")];
+        pieces.extend(tail);
+        let rig = rig(
+            vec![Reply::Stream(pieces)],
+            Duration::ZERO,
+            Duration::from_secs(20),
+        )
+        .await;
+        let (events, mut rx) = todo_chat::TurnEvents::channel();
+        let turn = rig
+            .service
+            .turn_streamed(request(&rig, "add milk"), events)
+            .await
+            .unwrap();
+        let error = turn
+            .error
+            .clone()
+            .unwrap_or_else(|| panic!("{name}: no error"));
+        assert_eq!(error.code, "LLM_INTERRUPTED", "{name}");
+        assert!(
+            turn.response.contains("stopped in the middle"),
+            "{name}: {}",
+            turn.response
+        );
+        let mut texts = Vec::new();
+        while let Ok(e) = rx.try_recv() {
+            if let todo_chat::TurnEvent::Delta(t) = e {
+                texts.push(t);
+            }
+        }
+        assert_eq!(
+            texts,
+            ["I'll add "],
+            "{name}: the piece before the break was sent, the error was not sent as text"
+        );
+        let stored = rig
+            .store
+            .conversations()
+            .recent_messages(rig.user, turn.conversation_id, 10)
+            .await
+            .unwrap();
+        assert_eq!(
+            stored.len(),
+            2,
+            "{name}: the message and the error reply are stored"
+        );
+        assert_eq!(stored[1].content, turn.response);
+    }
+}
+
+#[tokio::test]
+async fn a_garbled_chunk_is_a_bad_response_not_a_hang() {
+    use scripted_llm::{Piece, text_chunk};
+    let rig = rig(
+        vec![Reply::Stream(vec![
+            text_chunk("ok"),
+            Piece::Raw("data: {not json\n\n".into()),
+        ])],
+        Duration::ZERO,
+        Duration::from_secs(20),
+    )
+    .await;
+    let turn = rig
+        .service
+        .turn(rig.user, &rig.token, None, "hello")
+        .await
+        .unwrap();
+    assert_eq!(
+        turn.error.map(|e| e.code).as_deref(),
+        Some("LLM_BAD_RESPONSE")
+    );
 }

@@ -26,7 +26,6 @@ use rmcp::model::{
 use rmcp::service::RequestContext;
 use rmcp::{ErrorData, Json, RoleServer, ServerHandler, tool, tool_handler, tool_router};
 use schemars::JsonSchema;
-use schemars::generate::SchemaSettings;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::sync::{Arc, LazyLock};
@@ -38,7 +37,6 @@ use todo_wire::mcp::{
     AddTaskArgs, CompleteTaskArgs, ListTasksArgs, TaskIdArgs, TaskListResult, TaskResult,
     UpdateTaskArgs,
 };
-use todo_wire::schema::Portable;
 use todo_wire::{ErrorBody, ErrorDetail, Patch, UserZone};
 
 /// A tool failure with a stable code a model (or program) can branch on.
@@ -261,14 +259,11 @@ fn request_id(context: &RequestContext<RoleServer>) -> Option<String> {
 /// dropped, as rmcp does: they are the Rust type's name and doc). `serialize`: what `T`
 /// writes (output schemas) rather than what it accepts.
 fn tool_schema<T: JsonSchema>(serialize: bool) -> Arc<JsonObject> {
-    let mut settings = SchemaSettings::draft2020_12();
+    let mut settings = todo_wire::schema::settings();
     if serialize {
         settings = settings.for_serialize();
     }
-    let schema = settings
-        .with_transform(Portable)
-        .into_generator()
-        .into_root_schema_for::<T>();
+    let schema = settings.into_generator().into_root_schema_for::<T>();
     let mut object = match schema.to_value() {
         Value::Object(map) => map,
         _ => Map::new(),
@@ -428,6 +423,7 @@ impl TaskTools {
         Ok(Json(TaskListResult {
             tasks: page.items,
             total: page.total,
+            total_is_lower_bound: page.total_is_lower_bound,
             time_zone: Some(zone.name().to_owned()),
         }))
     }
@@ -806,6 +802,8 @@ mod tests {
                     "{}: {schema}",
                     tool.name
                 );
+                // 2020-12 by MCP's default; draft-07 validators refuse the meta-schema URI.
+                assert!(schema.get("$schema").is_none(), "{}: {schema}", tool.name);
             }
             assert!(
                 tool.title.as_deref().is_some_and(|t| !t.is_empty()),

@@ -4,7 +4,9 @@
 //! consent (the calls todo-web's page makes), code exchange, a tool call, refresh rotation,
 //! RFC 7009 revocation, and the negative cases the RFCs name: wrong PKCE verifier, reused
 //! code (revokes what it gave), reused refresh token (revokes the family), wrong or
-//! unregistered redirect URI, another resource, plain PKCE, missing scope.
+//! unregistered redirect URI, another resource, plain PKCE, missing scope. Then the
+//! connected-apps API (listing, disconnecting, only one's own) and a password change, each
+//! checked by what todo-mcp and the token endpoint then refuse.
 #![allow(clippy::unwrap_used)]
 
 mod common;
@@ -822,4 +824,351 @@ async fn client_registration_is_rate_limited_per_address() {
     assert!(r.headers().contains_key("retry-after"));
     let (_, e) = body(r).await;
     assert_eq!(e["error"]["code"], "RATE_LIMITED", "{e}");
+}
+
+impl Stack {
+    /// An approved, exchanged grant: (access token, refresh token).
+    async fn connect(&self, user: &str, client: &str) -> (String, String) {
+        let params = self.params(client, VERIFIER, "tasks:read tasks:write");
+        let code = self.code(user, &params).await;
+        let (status, t) = self.exchange(client, &code, VERIFIER).await;
+        assert_eq!(status, 200, "{t}");
+        (
+            t["access_token"].as_str().unwrap().to_owned(),
+            t["refresh_token"].as_str().unwrap().to_owned(),
+        )
+    }
+
+    async fn apps(&self, user: &str) -> Value {
+        let (status, b) = body(
+            self.http
+                .get(format!("{}/api/oauth/grants", self.api))
+                .bearer_auth(user)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+        assert_eq!(status, 200, "{b}");
+        b["apps"].clone()
+    }
+
+    async fn disconnect(&self, user: &str, client: &str) -> (u16, Value) {
+        let id: String = form_urlencoded::byte_serialize(client.as_bytes()).collect();
+        body(
+            self.http
+                .delete(format!("{}/api/oauth/grants/{id}", self.api))
+                .bearer_auth(user)
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await
+    }
+}
+
+#[tokio::test]
+async fn disconnecting_an_app_revokes_its_tokens_and_only_the_owner_can() {
+    let s = stack().await;
+    let client = s.register_client().await;
+    let ann = s.user("ann-apps@x.io").await;
+    let bob = s.user("bob-apps@x.io").await;
+    let (ann_access, ann_refresh) = s.connect(&ann, &client).await;
+    // Two grants of one client (signed in twice) are one app.
+    let (ann_access2, _) = s.connect(&ann, &client).await;
+    let (bob_access, bob_refresh) = s.connect(&bob, &client).await;
+
+    let apps = s.apps(&ann).await;
+    assert_eq!(apps.as_array().unwrap().len(), 1, "{apps}");
+    assert_eq!(apps[0]["client_id"], client);
+    assert_eq!(apps[0]["client_name"], "Test Host");
+    assert_eq!(apps[0]["scopes"], json!(["tasks:read", "tasks:write"]));
+    for t in ["granted_at", "last_used_at"] {
+        let at = apps[0][t].as_str().unwrap();
+        assert!(
+            time::OffsetDateTime::parse(at, &time::format_description::well_known::Rfc3339).is_ok(),
+            "{t}: {at}"
+        );
+    }
+    // Someone with no grants sees none, and cannot disconnect Ann's app: 404, nothing revoked.
+    let eve = s.user("eve-apps@x.io").await;
+    assert_eq!(s.apps(&eve).await, json!([]));
+    let (status, e) = s.disconnect(&eve, &client).await;
+    assert_eq!(status, 404, "{e}");
+    assert_eq!(e["error"]["code"], "GRANT_NOT_FOUND");
+    assert_eq!(s.tool(&ann_access, "list_tasks", json!({})).await.0, 200);
+    // An MCP access token is not a todo-api token: it cannot list or disconnect apps.
+    let r = s
+        .http
+        .get(format!("{}/api/oauth/grants", s.api))
+        .bearer_auth(&ann_access)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+
+    // Ann disconnects: every grant of hers to that client dies at once.
+    let (status, b) = s.disconnect(&ann, &client).await;
+    assert_eq!(status, 204, "{b}");
+    assert_eq!(s.tool(&ann_access, "list_tasks", json!({})).await.0, 401);
+    assert_eq!(s.tool(&ann_access2, "list_tasks", json!({})).await.0, 401);
+    let (status, e) = s.refresh(&client, &ann_refresh).await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{e}"
+    );
+    assert_eq!(s.apps(&ann).await, json!([]));
+    assert_eq!(s.disconnect(&ann, &client).await.0, 404, "already gone");
+    // Bob's grant of the same client is untouched.
+    assert_eq!(s.tool(&bob_access, "list_tasks", json!({})).await.0, 200);
+    assert_eq!(s.refresh(&client, &bob_refresh).await.0, 200);
+    assert_eq!(s.apps(&bob).await.as_array().unwrap().len(), 1);
+    // Without a token: 401.
+    let r = s
+        .http
+        .delete(format!("{}/api/oauth/grants/{client}", s.api))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+}
+
+#[tokio::test]
+async fn changing_the_password_revokes_every_token_of_the_account() {
+    let s = stack().await;
+    let client = s.register_client().await;
+    const OLD: &str = "correct horse battery staple 91!";
+    const NEW: &str = "a different horse, quite unguessable 7";
+    let login = |password: &'static str| {
+        let s = &s;
+        async move {
+            body(
+                s.http
+                    .post(format!("{}/api/auth/login", s.api))
+                    .json(&json!({"email": "pw@x.io", "password": password}))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    let web = s.user("pw@x.io").await;
+    let (status, other_device) = login(OLD).await;
+    assert_eq!(status, 200, "{other_device}");
+    let other_token = other_device["token"].as_str().unwrap().to_owned();
+    let other_refresh = other_device["refresh_token"].as_str().unwrap().to_owned();
+    let (access, refresh) = s.connect(&web, &client).await;
+    // A token that todo-mcp accepts for the same user (the chat agent forwards these).
+    assert_eq!(s.tool(&other_token, "list_tasks", json!({})).await.0, 200);
+
+    let change = |token: String, current: &'static str, new: &'static str| {
+        let s = &s;
+        async move {
+            body(
+                s.http
+                    .post(format!("{}/api/auth/password", s.api))
+                    .bearer_auth(token)
+                    .json(&json!({"current_password": current, "new_password": new}))
+                    .send()
+                    .await
+                    .unwrap(),
+            )
+            .await
+        }
+    };
+    // Refusals name the field, and change nothing.
+    for (current, new, status_code, field) in [
+        ("wrong password entirely", NEW, 403, "current_password"),
+        (OLD, "password1", 422, "new_password"),
+        (OLD, "short", 422, "new_password"),
+        (OLD, OLD, 422, "new_password"),
+    ] {
+        let (status, e) = change(web.clone(), current, new).await;
+        assert_eq!(status, status_code, "{current} -> {new}: {e}");
+        assert_eq!(e["error"]["field"], field, "{e}");
+    }
+    assert_eq!(s.tool(&access, "list_tasks", json!({})).await.0, 200);
+
+    let (status, fresh) = change(web.clone(), OLD, NEW).await;
+    assert_eq!(status, 200, "{fresh}");
+    let fresh_token = fresh["token"].as_str().unwrap().to_owned();
+
+    // Every earlier token is refused: sign-in tokens (todo-api and todo-mcp), their refresh
+    // tokens, the OAuth grant's access and refresh tokens.
+    for t in [&web, &other_token] {
+        let r = s
+            .http
+            .get(format!("{}/api/auth/me", s.api))
+            .bearer_auth(t)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 401);
+    }
+    assert_eq!(s.tool(&other_token, "list_tasks", json!({})).await.0, 401);
+    let r = s
+        .http
+        .post(format!("{}/api/auth/refresh", s.api))
+        .json(&json!({"refresh_token": other_refresh}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert_eq!(s.tool(&access, "list_tasks", json!({})).await.0, 401);
+    let (status, e) = s.refresh(&client, &refresh).await;
+    assert_eq!(
+        (status, e["error"].as_str()),
+        (400, Some("invalid_grant")),
+        "{e}"
+    );
+    // The new session works and lists no connected app; the old password no longer logs in.
+    assert_eq!(s.apps(&fresh_token).await, json!([]));
+    assert_eq!(login(OLD).await.0, 401);
+    assert_eq!(login(NEW).await.0, 200);
+}
+
+#[tokio::test]
+async fn the_connected_apps_page_lists_an_app_and_disconnects_it() {
+    let s = stack().await;
+    // todo-web as it runs, for signing up...
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let web = format!("http://{}", listener.local_addr().unwrap());
+    let env = service_kit::Env::from_pairs([
+        ("API_URL", s.api.as_str()),
+        ("COOKIE_SECURE", "false"),
+        ("LOG_FORMAT", "text"),
+    ]);
+    let config = todo_web::config::Config::from_env(&env).unwrap();
+    tokio::spawn(todo_web::run(config, listener, std::future::pending()));
+    common::wait_for(&format!("{web}/readyz")).await;
+    // ...and the connected-apps handlers behind the same session layer, served apart: the
+    // session (token and CSRF secret) lives in the cookies, so the same browser is signed in
+    // on both.
+    let api = todo_web::api::Api::new(&s.api, Duration::from_secs(10)).unwrap();
+    let apps_app = axum::Router::new()
+        .route("/apps", axum::routing::get(todo_web::routes::apps::page))
+        .route(
+            "/apps/disconnect",
+            axum::routing::post(todo_web::routes::apps::disconnect),
+        )
+        .layer(axum::middleware::from_fn_with_state(
+            todo_web::session::SessionSettings::default(),
+            todo_web::session::middleware_with,
+        ))
+        .layer(axum::middleware::map_response(
+            todo_web::pages::render_rejection,
+        ))
+        .with_state(todo_web::routes::AppState { api });
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let apps_base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(
+        axum::serve(
+            listener,
+            apps_app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+        )
+        .into_future(),
+    );
+
+    let mut b = Browser {
+        base: web,
+        http: s.http.clone(),
+        jar: Default::default(),
+    };
+    let signup = b.get("/signup").await;
+    let csrf = signup.input("csrf").unwrap();
+    let fields = |pairs: &[(&str, &str)]| -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    };
+    let r = b
+        .post(
+            "/signup",
+            &fields(&[
+                ("name", "Apps User"),
+                ("email", "apps-web@x.io"),
+                ("password", "correct horse battery staple 91!"),
+                ("next", ""),
+                ("csrf", &csrf),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    b.base = apps_base;
+
+    // Nothing connected yet.
+    let page = b.get("/apps").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(
+        page.body.contains("No apps are connected."),
+        "{}",
+        page.body
+    );
+
+    // Connect an app through the consent API as the same user (the token in the cookie).
+    let login = s
+        .http
+        .post(format!("{}/api/auth/login", s.api))
+        .json(&json!({"email": "apps-web@x.io", "password": "correct horse battery staple 91!"}))
+        .send()
+        .await
+        .unwrap();
+    let (_, login) = body(login).await;
+    let user = login["token"].as_str().unwrap().to_owned();
+    let client = s.register_client().await;
+    let (access, refresh) = s.connect(&user, &client).await;
+
+    let page = b.get("/apps").await;
+    assert_eq!(page.status, 200, "{}", page.body);
+    assert!(page.body.contains("<h2>Test Host</h2>"), "{}", page.body);
+    assert!(page.body.contains("See your tasks"), "{}", page.body);
+    assert!(page.body.contains("Last used"), "{}", page.body);
+    assert!(page.body.contains("Disconnect Test Host"), "{}", page.body);
+    assert_eq!(page.input("client_id").as_deref(), Some(client.as_str()));
+
+    // Without the CSRF token the form is refused and nothing is revoked.
+    let r = b
+        .post("/apps/disconnect", &fields(&[("client_id", &client)]))
+        .await;
+    assert_eq!(r.status, 403, "{}", r.body);
+    assert_eq!(s.tool(&access, "list_tasks", json!({})).await.0, 200);
+
+    let r = b
+        .post(
+            "/apps/disconnect",
+            &fields(&[
+                ("client_id", &client),
+                ("csrf", &page.input("csrf").unwrap()),
+            ]),
+        )
+        .await;
+    assert_eq!(r.status, 303, "{}", r.body);
+    assert_eq!(r.location, "/apps?done=disconnected");
+    assert_eq!(s.tool(&access, "list_tasks", json!({})).await.0, 401);
+    assert_eq!(s.refresh(&client, &refresh).await.0, 400);
+    let page = b.get(&r.location).await;
+    assert!(
+        page.body.contains("The app was disconnected."),
+        "{}",
+        page.body
+    );
+    assert!(
+        page.body.contains("No apps are connected."),
+        "{}",
+        page.body
+    );
+    // Disconnecting again: told it is not connected.
+    let r = b
+        .post(
+            "/apps/disconnect",
+            &fields(&[
+                ("client_id", &client),
+                ("csrf", &page.input("csrf").unwrap()),
+            ]),
+        )
+        .await;
+    assert_eq!(r.location, "/apps?done=gone");
 }

@@ -10,12 +10,20 @@
 //! - RFC 7636 (PKCE), RFC 8707 (resource indicators), RFC 9728 (Protected Resource Metadata),
 //!   RFC 6750 (Bearer challenges).
 //!
+//! - OAuth Client ID Metadata Document (draft-ietf-oauth-client-id-metadata-document-00),
+//!   RFC 7591 (client metadata).
+//!
 //! Modules: [`pkce`], [`redirect`], [`scope`], [`resource`] (canonical resource URIs and
 //! their metadata URLs), [`access`] (the access token todo-mcp accepts), [`grant`] (the token
-//! endpoint's code and refresh rules).
+//! endpoint's code and refresh rules), [`apps`] (the connected-apps view), [`client_metadata`] (registration and metadata
+//! document rules) and [`metadata_fetch`] (the crate's one I/O: the guarded fetch of a
+//! client's metadata document).
 
 pub mod access;
+pub mod apps;
+pub mod client_metadata;
 pub mod grant;
+pub mod metadata_fetch;
 pub mod pkce;
 pub mod redirect;
 pub mod resource;

@@ -2,11 +2,14 @@
 //!
 //! A grant is a sign-in session (`sessions`) plus its `oauth_grants` row, so refresh-token
 //! rotation with reuse detection and revocation are the session machinery's
-//! ([`crate::sessions::SessionStore::rotate`]); this module adds what is OAuth's own. Codes and
+//! ([`crate::sessions::SessionStore::rotate`]; every revocation goes through its one
+//! statement); this module adds what is OAuth's own: clients (registered, or cached from a
+//! client metadata document), codes, grants and the connected-apps view. Codes and
 //! tokens are opaque random strings chosen by the caller, stored only as their SHA-256.
 
 use crate::Store;
 use crate::error::StoreError;
+use crate::sessions::{Revoked, revoke_session, start_session};
 use sqlx::{PgPool, Row};
 use std::time::Duration;
 use uuid::Uuid;
@@ -17,6 +20,20 @@ pub struct Client {
     pub client_id: String,
     pub client_name: String,
     pub redirect_uris: Vec<String>,
+    /// A client metadata document whose cached copy has expired: fetch it again before use.
+    /// Always false for a registered client.
+    pub stale: bool,
+}
+
+/// An app the user has connected (live grants of one client), for the connected-apps page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectedApp {
+    pub client_id: String,
+    pub client_name: String,
+    pub granted_at: time::OffsetDateTime,
+    pub last_used_at: time::OffsetDateTime,
+    /// The scopes of its grants, space-separated (may repeat; the caller parses them).
+    pub scope: String,
 }
 
 /// What an authorization code was issued for.
@@ -82,7 +99,9 @@ impl OAuthStore<'_> {
 
     pub async fn client(&self, client_id: &str) -> Result<Option<Client>, StoreError> {
         let row = sqlx::query(
-            "SELECT client_id, client_name, redirect_uris FROM oauth_clients WHERE client_id = $1",
+            "SELECT client_id, client_name, redirect_uris,
+                    coalesce(metadata_expires_at <= now(), false) AS stale
+             FROM oauth_clients WHERE client_id = $1",
         )
         .bind(client_id)
         .fetch_optional(self.pool)
@@ -92,6 +111,7 @@ impl OAuthStore<'_> {
                 client_id: r.try_get("client_id")?,
                 client_name: r.try_get("client_name")?,
                 redirect_uris: r.try_get("redirect_uris")?,
+                stale: r.try_get("stale")?,
             })
         })
         .transpose()
@@ -145,13 +165,7 @@ impl OAuthStore<'_> {
         if row.try_get::<bool, _>("used")? {
             let session: Option<Uuid> = row.try_get("session_id")?;
             if let Some(session) = session {
-                sqlx::query(
-                    "UPDATE sessions SET revoked_at = now(), revoked_reason = 'reuse'
-                     WHERE id = $1 AND revoked_at IS NULL",
-                )
-                .bind(session)
-                .execute(&mut *tx)
-                .await?;
+                revoke_session(&mut tx, session, None, Revoked::Reuse).await?;
                 tracing::warn!(%session, "an authorization code was used twice: its grant is revoked");
             }
             tx.commit().await?;
@@ -188,16 +202,9 @@ impl OAuthStore<'_> {
         refresh_token: &str,
         ttl: Duration,
     ) -> Result<(Uuid, i32), StoreError> {
-        let id = Uuid::new_v4();
         let mut tx = self.pool.begin().await?;
-        let version: i32 = sqlx::query_scalar(
-            "WITH s AS (INSERT INTO sessions (id, user_id) VALUES ($1, $2))
-             SELECT token_version FROM users WHERE id = $2",
-        )
-        .bind(id)
-        .bind(grant.user_id)
-        .fetch_one(&mut *tx)
-        .await?;
+        let started = start_session(&mut tx, grant.user_id, refresh_token, ttl).await?;
+        let (id, version) = (started.id, started.token_version);
         sqlx::query(
             "INSERT INTO oauth_grants (session_id, client_id, resource, scope) VALUES ($1, $2, $3, $4)",
         )
@@ -205,15 +212,6 @@ impl OAuthStore<'_> {
         .bind(&grant.client_id)
         .bind(&grant.resource)
         .bind(&grant.scope)
-        .execute(&mut *tx)
-        .await?;
-        sqlx::query(
-            "INSERT INTO refresh_tokens (token_hash, session_id, expires_at)
-             VALUES (sha256(convert_to($1, 'UTF8')), $2, now() + make_interval(secs => $3))",
-        )
-        .bind(refresh_token)
-        .bind(id)
-        .bind(ttl.as_secs_f64())
         .execute(&mut *tx)
         .await?;
         sqlx::query("UPDATE oauth_codes SET session_id = $1 WHERE code_hash = $2")
@@ -253,16 +251,100 @@ impl OAuthStore<'_> {
         .transpose()
     }
 
-    /// Revokes an OAuth grant (RFC 7009, disconnect). True when it was live.
+    /// Revokes an OAuth grant (RFC 7009). True when it was live. A sign-in session is not an
+    /// OAuth grant and is left alone.
     pub async fn revoke_grant(&self, session_id: Uuid) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = now(), revoked_reason = 'revoked'
-             WHERE id = $1 AND revoked_at IS NULL
-               AND EXISTS (SELECT 1 FROM oauth_grants WHERE session_id = $1)",
+        let mut tx = self.pool.begin().await?;
+        let is_grant: bool =
+            sqlx::query_scalar("SELECT EXISTS (SELECT 1 FROM oauth_grants WHERE session_id = $1)")
+                .bind(session_id)
+                .fetch_one(&mut *tx)
+                .await?;
+        let revoked = is_grant && revoke_session(&mut tx, session_id, None, Revoked::Grant).await?;
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// The apps `user` has connected: their live grants (not revoked, a refresh token still
+    /// usable), one entry per client, most recently used first. "Last used" is the last
+    /// refresh, which an app in use makes at least every access token lifetime.
+    pub async fn connected_apps(&self, user: Uuid) -> Result<Vec<ConnectedApp>, StoreError> {
+        let rows = sqlx::query(
+            "SELECT g.client_id, c.client_name,
+                    min(s.created_at) AS granted_at, max(s.refreshed_at) AS last_used_at,
+                    string_agg(DISTINCT g.scope, ' ') AS scope
+             FROM oauth_grants g
+             JOIN sessions s ON s.id = g.session_id
+             JOIN oauth_clients c ON c.client_id = g.client_id
+             WHERE s.user_id = $1 AND s.revoked_at IS NULL
+               AND EXISTS (SELECT 1 FROM refresh_tokens r
+                           WHERE r.session_id = s.id AND r.used_at IS NULL AND r.expires_at > now())
+             GROUP BY g.client_id, c.client_name
+             ORDER BY max(s.refreshed_at) DESC, g.client_id",
         )
-        .bind(session_id)
+        .bind(user)
+        .fetch_all(self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                Ok(ConnectedApp {
+                    client_id: r.try_get("client_id")?,
+                    client_name: r.try_get("client_name")?,
+                    granted_at: r.try_get("granted_at")?,
+                    last_used_at: r.try_get("last_used_at")?,
+                    scope: r.try_get("scope")?,
+                })
+            })
+            .collect()
+    }
+
+    /// Disconnects `client_id` from `user`: revokes every grant of that user to that client
+    /// (their access and refresh tokens stop working at once). The number revoked; 0 when
+    /// the user had none (another user's grants are never touched).
+    pub async fn disconnect(&self, user: Uuid, client_id: &str) -> Result<u64, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let sessions: Vec<Uuid> = sqlx::query_scalar(
+            "SELECT s.id FROM sessions s JOIN oauth_grants g ON g.session_id = s.id
+             WHERE s.user_id = $1 AND g.client_id = $2 AND s.revoked_at IS NULL
+             FOR UPDATE OF s",
+        )
+        .bind(user)
+        .bind(client_id)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut revoked = 0;
+        for session in sessions {
+            if revoke_session(&mut tx, session, Some(user), Revoked::Grant).await? {
+                revoked += 1;
+            }
+        }
+        tx.commit().await?;
+        Ok(revoked)
+    }
+
+    /// Stores (or refreshes) the client a fetched metadata document describes, reusable for
+    /// `ttl`. Never overwrites a registered client.
+    pub async fn cache_document_client(
+        &self,
+        client_id: &str,
+        client_name: &str,
+        redirect_uris: &[String],
+        ttl: Duration,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO oauth_clients (client_id, client_name, redirect_uris, metadata_expires_at)
+             VALUES ($1, $2, $3, now() + make_interval(secs => $4))
+             ON CONFLICT (client_id) DO UPDATE
+                 SET client_name = EXCLUDED.client_name, redirect_uris = EXCLUDED.redirect_uris,
+                     metadata_expires_at = EXCLUDED.metadata_expires_at
+                 WHERE oauth_clients.metadata_expires_at IS NOT NULL",
+        )
+        .bind(client_id)
+        .bind(client_name)
+        .bind(redirect_uris)
+        .bind(ttl.as_secs_f64())
         .execute(self.pool)
         .await?;
-        Ok(done.rows_affected() == 1)
+        Ok(())
     }
 }

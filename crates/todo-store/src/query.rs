@@ -7,9 +7,9 @@ use serde::{Deserialize, Serialize};
 use time::OffsetDateTime;
 use uuid::Uuid;
 
-pub use todo_wire::query::{LIMIT_DEFAULT, LIMIT_MAX};
+pub use todo_wire::query::{LIMIT_DEFAULT, LIMIT_MAX, TOTAL_CAP};
 pub use todo_wire::zone::DueWindow;
-pub use todo_wire::{DueFilter, Order, SortKey, StatusFilter, TaskPage, UserZone};
+pub use todo_wire::{CountMode, DueFilter, Order, SortKey, StatusFilter, TaskPage, UserZone};
 
 /// The `NULLS` clause of a key's ORDER BY. Only `due_at` can be NULL (those tasks go last
 /// either way); the others say nothing, because an explicit `NULLS LAST` on a `DESC` sort
@@ -32,6 +32,15 @@ pub(crate) fn sql(order: Order) -> &'static str {
         Order::Asc => "ASC",
         Order::Desc => "DESC",
     }
+}
+
+/// A list statement as SQL text (`$1`, `$2`, ... placeholders) and the text form of each
+/// parameter, in order. PostgreSQL reads each text as the type its placeholder needs. Made by
+/// [`crate::TaskStore::list_statement`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ListStatement {
+    pub sql: String,
+    pub params: Vec<String>,
 }
 
 /// Where a page starts.
@@ -170,6 +179,8 @@ pub struct TaskQuery {
     pub order: Order,
     pub limit: u32,
     pub paging: Paging,
+    /// How `total` is counted: capped (the default; the same cost at any list size) or exact.
+    pub count: CountMode,
 }
 
 impl TaskQuery {
@@ -196,6 +207,7 @@ impl Default for TaskQuery {
             order: Order::Desc,
             limit: LIMIT_DEFAULT,
             paging: Paging::Offset(0),
+            count: CountMode::Capped,
         }
     }
 }

@@ -93,22 +93,10 @@ impl SessionStore<'_> {
         refresh_token: &str,
         ttl: Duration,
     ) -> Result<NewSession, StoreError> {
-        let id = Uuid::new_v4();
         let mut tx = self.pool.begin().await?;
-        let version: i32 = sqlx::query_scalar(
-            "WITH s AS (INSERT INTO sessions (id, user_id) VALUES ($1, $2))
-             SELECT token_version FROM users WHERE id = $2",
-        )
-        .bind(id)
-        .bind(user)
-        .fetch_one(&mut *tx)
-        .await?;
-        insert_token(&mut tx, id, refresh_token, ttl).await?;
+        let started = start_session(&mut tx, user, refresh_token, ttl).await?;
         tx.commit().await?;
-        Ok(NewSession {
-            id,
-            token_version: version,
-        })
+        Ok(started)
     }
 
     /// Uses `presented` once: on success it is marked used and `new_token` (valid for `ttl`)
@@ -139,12 +127,7 @@ impl SessionStore<'_> {
             return Ok(Rotation::Invalid);
         }
         if row.try_get::<bool, _>("used")? {
-            sqlx::query(
-                "UPDATE sessions SET revoked_at = now(), revoked_reason = 'reuse' WHERE id = $1",
-            )
-            .bind(session)
-            .execute(&mut *tx)
-            .await?;
+            revoke_session(&mut tx, session, None, Revoked::Reuse).await?;
             tx.commit().await?;
             tracing::warn!(%session, "a used refresh token was presented again: session revoked");
             return Ok(Rotation::Reused);
@@ -181,32 +164,15 @@ impl SessionStore<'_> {
     /// Signs `session` out (only if it is `user`'s): its access and refresh tokens stop
     /// working at once. True when it was live.
     pub async fn revoke(&self, user: Uuid, session: Uuid) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE sessions SET revoked_at = now(), revoked_reason = 'logout'
-             WHERE id = $1 AND user_id = $2 AND revoked_at IS NULL",
-        )
-        .bind(session)
-        .bind(user)
-        .execute(self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut conn = self.pool.acquire().await?;
+        revoke_session(&mut conn, session, Some(user), Revoked::Logout).await
     }
 
     /// Revokes every token of `user`: bumps the version (access tokens) and signs out every
     /// session (refresh tokens).
     pub async fn revoke_all(&self, user: Uuid) -> Result<(), StoreError> {
         let mut tx = self.pool.begin().await?;
-        sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
-            .bind(user)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::query(
-            "UPDATE sessions SET revoked_at = now(), revoked_reason = 'logout'
-             WHERE user_id = $1 AND revoked_at IS NULL",
-        )
-        .bind(user)
-        .execute(&mut *tx)
-        .await?;
+        revoke_all_of(&mut tx, user, Revoked::Logout).await?;
         tx.commit().await?;
         Ok(())
     }
@@ -226,6 +192,98 @@ impl SessionStore<'_> {
         .await?;
         Ok(tokens)
     }
+}
+
+/// Why a session was revoked (`sessions.revoked_reason`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Revoked {
+    /// Signed out (one session, or all of them).
+    Logout,
+    /// A used refresh token or authorization code was presented again.
+    Reuse,
+    /// An OAuth grant revoked: RFC 7009, or disconnected on the connected-apps page.
+    Grant,
+    /// The password changed: every session of the user.
+    Password,
+}
+
+impl Revoked {
+    fn as_str(self) -> &'static str {
+        match self {
+            Revoked::Logout => "logout",
+            Revoked::Reuse => "reuse",
+            Revoked::Grant => "revoked",
+            Revoked::Password => "password",
+        }
+    }
+}
+
+/// The one statement that revokes a session (sign-out, reuse, OAuth revocation), for the
+/// whole crate: its access tokens (which carry its id) and refresh tokens die with it. With
+/// `owner`, only if the session is that user's. True when it was live.
+pub(crate) async fn revoke_session(
+    conn: &mut sqlx::PgConnection,
+    session: Uuid,
+    owner: Option<Uuid>,
+    reason: Revoked,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = $3
+         WHERE id = $1 AND revoked_at IS NULL AND ($2::uuid IS NULL OR user_id = $2)",
+    )
+    .bind(session)
+    .bind(owner)
+    .bind(reason.as_str())
+    .execute(conn)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Revokes every token of `user`: bumps the version (every access token, sign-in and OAuth)
+/// and revokes every session (every refresh token and OAuth grant). Run inside the caller's
+/// transaction, so a password change and the revocation land together.
+pub(crate) async fn revoke_all_of(
+    conn: &mut sqlx::PgConnection,
+    user: Uuid,
+    reason: Revoked,
+) -> Result<(), StoreError> {
+    sqlx::query("UPDATE users SET token_version = token_version + 1 WHERE id = $1")
+        .bind(user)
+        .execute(&mut *conn)
+        .await?;
+    sqlx::query(
+        "UPDATE sessions SET revoked_at = now(), revoked_reason = $2
+         WHERE user_id = $1 AND revoked_at IS NULL",
+    )
+    .bind(user)
+    .bind(reason.as_str())
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
+}
+
+/// The one way a session starts (a sign-in, or an OAuth grant, which adds its binding in the
+/// same transaction): the row, and its first refresh token valid for `ttl`.
+pub(crate) async fn start_session(
+    tx: &mut sqlx::PgConnection,
+    user: Uuid,
+    refresh_token: &str,
+    ttl: Duration,
+) -> Result<NewSession, StoreError> {
+    let id = Uuid::new_v4();
+    let version: i32 = sqlx::query_scalar(
+        "WITH s AS (INSERT INTO sessions (id, user_id) VALUES ($1, $2))
+         SELECT token_version FROM users WHERE id = $2",
+    )
+    .bind(id)
+    .bind(user)
+    .fetch_one(&mut *tx)
+    .await?;
+    insert_token(tx, id, refresh_token, ttl).await?;
+    Ok(NewSession {
+        id,
+        token_version: version,
+    })
 }
 
 async fn insert_token(

@@ -4,7 +4,8 @@
 use crate::error::StoreError;
 use crate::model::{Task, TaskRef};
 use crate::query::{
-    Cursor, CursorValue, DueWindow, Order, Paging, SortKey, StatusFilter, TaskPage, TaskQuery,
+    CountMode, Cursor, CursorValue, DueWindow, ListStatement, Order, Paging, SortKey, StatusFilter,
+    TOTAL_CAP, TaskPage, TaskQuery,
 };
 use crate::validate::{NewTask, TaskPatch};
 use sqlx::{FromRow, PgPool, Postgres, QueryBuilder, Row};
@@ -12,10 +13,14 @@ use uuid::Uuid;
 
 /// `due_at` clamped into the range the row type can hold (see [`COLUMNS`]); lists sort and
 /// page on this same expression, so a clamped row still pages exactly once.
+///
+/// The times are written without `:` (ISO 8601 basic, the same instants): `cargo xtask bench
+/// api` runs the list's SQL under pgbench, which reads every `:name` as a variable. The
+/// indexes of migration 20261203000001 are on this expression, character for character.
 macro_rules! due_expr {
     () => {
-        "(CASE WHEN tasks.due_at > '9999-12-31 23:59:59.999999+00' THEN '9999-12-31 23:59:59.999999+00'::timestamptz \
-         WHEN tasks.due_at < '4713-01-01 00:00:00+00 BC' THEN '4713-01-01 00:00:00+00 BC'::timestamptz \
+        "(CASE WHEN tasks.due_at > '9999-12-31 235959.999999+00' THEN '9999-12-31 235959.999999+00'::timestamptz \
+         WHEN tasks.due_at < '4713-01-01 000000+00 BC' THEN '4713-01-01 000000+00 BC'::timestamptz \
          ELSE tasks.due_at END)"
     };
 }
@@ -29,6 +34,10 @@ const COLUMNS: &str = concat!(
 );
 
 const DUE_EXPR: &str = due_expr!();
+
+/// What `q` searches: title and description as one text, exactly as the trigram index of
+/// migration 20261203000001 is built (the planner only uses it for the same expression).
+const SEARCH_EXPR: &str = "(tasks.title || E'\\x1f' || coalesce(tasks.description, ''))";
 
 /// The CHECK constraint keeping due dates in year 1..=9999 (migration 2).
 const DUE_CHECK: &str = "tasks_due_at_year_range";
@@ -150,41 +159,14 @@ impl<'a> TaskStore<'a> {
         Ok(q.build_query_as::<Task>().fetch_optional(self.pool).await?)
     }
 
+    /// One page of the user's tasks. Its cost depends on the page, not on how many tasks the
+    /// user has: rows come from an index in sort order (keyset after a cursor), and `total`
+    /// stops counting at [`TOTAL_CAP`] unless the query asks for [`CountMode::Exact`].
     pub async fn list(&self, user: Uuid, query: &TaskQuery) -> Result<TaskPage, StoreError> {
-        query.check_values()?;
-        // "Now" is fixed once, so the page and its total count the same days.
-        let query = &TaskQuery {
-            now: Some(query.now.unwrap_or_else(time::OffsetDateTime::now_utc)),
-            ..query.clone()
-        };
-        // The total rides along as an uncorrelated subquery (run once): one round trip, and
-        // unlike `count(*) OVER ()` it does not make the page query read every matching row.
-        let mut q = QueryBuilder::<Postgres>::new(format!(
-            "SELECT {COLUMNS}, (SELECT count(*) FROM tasks WHERE user_id = "
-        ));
-        q.push_bind(user);
-        push_filters(&mut q, query);
-        q.push(") AS total_count FROM tasks WHERE user_id = ");
-        q.push_bind(user);
-        push_filters(&mut q, query);
-        let column = match query.sort {
-            SortKey::DueAt => DUE_EXPR,
-            other => crate::query::column(other),
-        };
-        let cmp = if query.order == Order::Asc { ">" } else { "<" };
-        if let Paging::Cursor(cursor) = &query.paging {
-            push_keyset(&mut q, cursor, column, cmp);
-        }
-        let dir = crate::query::sql(query.order);
-        let nulls = crate::query::nulls(query.sort);
-        q.push(format!(" ORDER BY {column} {dir}{nulls}, id {dir} LIMIT "));
-        // One extra row tells whether another page exists.
-        q.push_bind(i64::from(query.limit) + 1);
-        if let Paging::Offset(offset) = query.paging {
-            q.push(" OFFSET ").push_bind(i64::from(offset));
-        }
-        let rows = q.build().fetch_all(self.pool).await?;
-        let page_total: Option<i64> = match rows.first() {
+        let query = &fixed_now(query)?;
+        let mut page = page_statement(user, query);
+        let rows = page.q.build().fetch_all(self.pool).await?;
+        let counted: Option<i64> = match rows.first() {
             Some(row) => Some(row.try_get("total_count")?),
             None => None,
         };
@@ -192,16 +174,20 @@ impl<'a> TaskStore<'a> {
             .iter()
             .map(Task::from_row)
             .collect::<Result<Vec<_>, _>>()?;
-        let total = match page_total {
-            Some(total) => total,
+        let counted = match counted {
+            Some(counted) => counted,
             // An empty page (no tasks, or past the end) carries no total: count separately.
             None => {
-                let mut count =
-                    QueryBuilder::<Postgres>::new("SELECT count(*) FROM tasks WHERE user_id = ");
-                count.push_bind(user);
-                push_filters(&mut count, query);
-                count.build_query_scalar().fetch_one(self.pool).await?
+                let mut count = Stmt::new("");
+                push_count(&mut count, user, query);
+                count.q.build_query_scalar().fetch_one(self.pool).await?
             }
+        };
+        let total_is_lower_bound = query.count == CountMode::Capped && counted > TOTAL_CAP;
+        let total = if total_is_lower_bound {
+            TOTAL_CAP
+        } else {
+            counted
         };
         let has_more = items.len() > query.limit as usize;
         items.truncate(query.limit as usize);
@@ -219,11 +205,162 @@ impl<'a> TaskStore<'a> {
         Ok(TaskPage {
             items,
             total,
+            total_is_lower_bound,
             limit: query.limit,
             offset,
             next_cursor,
             has_more,
         })
+    }
+
+    /// The statement [`TaskStore::list`] sends for a page, with its parameters as text: what
+    /// `pgbench -M prepared` needs to run the very same SQL (`cargo xtask bench api`), and
+    /// what a test needs to EXPLAIN it.
+    pub fn list_statement(user: Uuid, query: &TaskQuery) -> Result<ListStatement, StoreError> {
+        let query = fixed_now(query)?;
+        let page = page_statement(user, &query);
+        Ok(ListStatement {
+            sql: page.q.sql().as_str().to_owned(),
+            params: page.params,
+        })
+    }
+}
+
+/// Checks the query's values and fixes "now" once, so the page and its total count the same
+/// days.
+fn fixed_now(query: &TaskQuery) -> Result<TaskQuery, StoreError> {
+    query.check_values()?;
+    Ok(TaskQuery {
+        now: Some(query.now.unwrap_or_else(time::OffsetDateTime::now_utc)),
+        ..query.clone()
+    })
+}
+
+/// The page: its rows in sort order, one more than the limit (to tell whether another page
+/// exists), and the total as an uncorrelated subquery (run once): one round trip, and unlike
+/// `count(*) OVER ()` it does not make the page query read every matching row.
+fn page_statement(user: Uuid, query: &TaskQuery) -> Stmt {
+    let mut q = Stmt::new(format!("SELECT {COLUMNS}, ("));
+    push_count(&mut q, user, query);
+    q.push(") AS total_count FROM tasks WHERE user_id = ");
+    q.bind(user);
+    push_filters(&mut q, query);
+    let column = match query.sort {
+        SortKey::DueAt => DUE_EXPR,
+        other => crate::query::column(other),
+    };
+    let cmp = if query.order == Order::Asc { ">" } else { "<" };
+    if let Paging::Cursor(cursor) = &query.paging {
+        push_keyset(&mut q, cursor, column, cmp);
+    }
+    let dir = crate::query::sql(query.order);
+    let nulls = crate::query::nulls(query.sort);
+    q.push(format!(" ORDER BY {column} {dir}{nulls}, id {dir} LIMIT "));
+    q.bind(i64::from(query.limit) + 1);
+    if let Paging::Offset(offset) = query.paging
+        && offset > 0
+    {
+        q.push(" OFFSET ");
+        q.bind(i64::from(offset));
+    }
+    q
+}
+
+/// `count(*)` of the matching tasks: exact, or stopping at one past [`TOTAL_CAP`] (a LIMIT
+/// under the count, so at most that many index entries are read whatever the list's size).
+fn push_count(q: &mut Stmt, user: Uuid, query: &TaskQuery) {
+    match query.count {
+        CountMode::Exact => {
+            q.push("SELECT count(*) FROM tasks WHERE user_id = ");
+            q.bind(user);
+            push_filters(q, query);
+        }
+        CountMode::Capped => {
+            q.push("SELECT count(*) FROM (SELECT 1 FROM tasks WHERE user_id = ");
+            q.bind(user);
+            push_filters(q, query);
+            q.push(format!(" LIMIT {}) AS capped", TOTAL_CAP + 1));
+        }
+    }
+}
+
+/// A statement being built: the SQL with its bound values, and the same values as text
+/// (see [`ListStatement`]), kept side by side so the two cannot drift apart.
+struct Stmt {
+    q: QueryBuilder<Postgres>,
+    params: Vec<String>,
+}
+
+impl Stmt {
+    fn new(sql: impl Into<String>) -> Stmt {
+        Stmt {
+            q: QueryBuilder::new(sql.into()),
+            params: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, sql: impl std::fmt::Display) -> &mut Self {
+        self.q.push(sql);
+        self
+    }
+
+    fn bind<T: Param>(&mut self, value: T) -> &mut Self {
+        self.params.push(value.text());
+        self.q.push_bind(value);
+        self
+    }
+}
+
+/// A value a list binds, and its text form for PostgreSQL.
+trait Param: for<'q> sqlx::Encode<'q, Postgres> + sqlx::Type<Postgres> {
+    fn text(&self) -> String;
+}
+
+impl Param for Uuid {
+    fn text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Param for String {
+    fn text(&self) -> String {
+        self.clone()
+    }
+}
+
+impl Param for i64 {
+    fn text(&self) -> String {
+        self.to_string()
+    }
+}
+
+impl Param for crate::model::Priority {
+    fn text(&self) -> String {
+        self.as_str().to_owned()
+    }
+}
+
+impl Param for time::OffsetDateTime {
+    fn text(&self) -> String {
+        // Years RFC 3339 cannot write (a forged cursor's) in PostgreSQL's own notation.
+        self.format(&time::format_description::well_known::Rfc3339)
+            .unwrap_or_else(|_| {
+                let utc = self.to_offset(time::UtcOffset::UTC);
+                let (year, era) = if utc.year() <= 0 {
+                    (1 - utc.year(), " BC")
+                } else {
+                    (utc.year(), "")
+                };
+                format!(
+                    "{year:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:06}+00{era}",
+                    u8::from(utc.month()),
+                    utc.day(),
+                    utc.hour(),
+                    utc.minute(),
+                    utc.second(),
+                    utc.microsecond()
+                )
+            })
     }
 }
 
@@ -248,7 +385,7 @@ fn push_ref(q: &mut QueryBuilder<Postgres>, task: TaskRef) {
     };
 }
 
-fn push_filters(q: &mut QueryBuilder<Postgres>, query: &TaskQuery) {
+fn push_filters(q: &mut Stmt, query: &TaskQuery) {
     match query.status {
         StatusFilter::All => {}
         StatusFilter::Pending => {
@@ -259,50 +396,56 @@ fn push_filters(q: &mut QueryBuilder<Postgres>, query: &TaskQuery) {
         }
     }
     if let Some(priority) = query.priority {
-        q.push(" AND priority = ").push_bind(priority);
+        q.push(" AND priority = ").bind(priority);
     }
     if let Some(tag) = &query.tag {
-        // Containment, so the GIN index on tags is used.
+        // Containment, so the GIN index on (user_id, tags) is used.
         q.push(" AND tags @> ARRAY[")
-            .push_bind(tag.clone())
+            .bind(tag.clone())
             .push("]::text[]");
     }
     if let Some(search) = &query.search {
+        // One expression over title and description, the one the trigram index is built on
+        // (migration 20261203000001). A search text holds no control characters, so no match
+        // can span the U+001F between the two.
         let pattern = format!("%{}%", escape_like(search));
-        q.push(" AND (title ILIKE ").push_bind(pattern.clone());
-        q.push(" ESCAPE '\\' OR description ILIKE ")
-            .push_bind(pattern)
-            .push(" ESCAPE '\\')");
+        q.push(format!(" AND {SEARCH_EXPR} ILIKE "))
+            .bind(pattern)
+            .push(" ESCAPE '\\'");
     }
+    // Due filters compare the clamped expression the list sorts on (DUE_EXPR), so one index
+    // serves the range and the order. The same rows as on `due_at`: the bounds are in year
+    // 1..=9999, inside the clamp, where clamping does not change a comparison.
     if let Some(before) = query.due_before {
-        q.push(" AND due_at < ").push_bind(before);
+        q.push(format!(" AND {DUE_EXPR} < ")).bind(before);
     }
     if let Some(after) = query.due_after {
-        q.push(" AND due_at >= ").push_bind(after);
+        q.push(format!(" AND {DUE_EXPR} >= ")).bind(after);
     }
     match query.due_window() {
         None => {}
         Some(DueWindow::Range { from, before }) => {
-            q.push(" AND due_at IS NOT NULL");
+            q.push(format!(" AND {DUE_EXPR} IS NOT NULL"));
             if let Some(from) = from {
-                q.push(" AND due_at >= ").push_bind(from);
+                q.push(format!(" AND {DUE_EXPR} >= ")).bind(from);
             }
             if let Some(before) = before {
-                q.push(" AND due_at < ").push_bind(before);
+                q.push(format!(" AND {DUE_EXPR} < ")).bind(before);
             }
         }
         Some(DueWindow::Overdue { today_starts, now }) => {
-            // A due date at the start of today is "today, no time": due all day, not late.
-            q.push(" AND NOT completed AND (due_at < ")
-                .push_bind(today_starts);
-            q.push(" OR (due_at > ").push_bind(today_starts);
-            q.push(" AND due_at < ").push_bind(now).push("))");
+            // Before now, except exactly the start of today: that is "today, no time", due
+            // all day, not late. (today_starts <= now, so this is "before today, or today at
+            // a time that has passed" as one range the index can read.)
+            q.push(format!(" AND NOT completed AND {DUE_EXPR} < "))
+                .bind(now);
+            q.push(format!(" AND {DUE_EXPR} <> ")).bind(today_starts);
         }
     }
 }
 
 /// Rows strictly after the cursor in `ORDER BY column dir [NULLS LAST], id dir`.
-fn push_keyset(q: &mut QueryBuilder<Postgres>, cursor: &Cursor, column: &str, cmp: &str) {
+fn push_keyset(q: &mut Stmt, cursor: &Cursor, column: &str, cmp: &str) {
     let nullable = cursor.sort == SortKey::DueAt;
     let cast = if cursor.sort == SortKey::Priority {
         "::task_priority"
@@ -313,14 +456,14 @@ fn push_keyset(q: &mut QueryBuilder<Postgres>, cursor: &Cursor, column: &str, cm
         CursorValue::Null => {
             // Nulls sort last: only later null rows remain.
             q.push(format!(" AND {column} IS NULL AND id {cmp} "))
-                .push_bind(cursor.id);
+                .bind(cursor.id);
         }
         value if !nullable => {
-            // A row comparison, so the (user_id, created_at DESC, id DESC) index can seek
-            // straight to the cursor instead of filtering from the first row.
+            // A row comparison, so the (user_id, column, id) index can seek straight to the
+            // cursor instead of filtering from the first row.
             q.push(format!(" AND ({column}, id) {cmp} ("));
             push_value(q, value);
-            q.push(format!("{cast}, ")).push_bind(cursor.id).push(")");
+            q.push(format!("{cast}, ")).bind(cursor.id).push(")");
         }
         value => {
             q.push(format!(" AND ({column} {cmp} "));
@@ -328,7 +471,7 @@ fn push_keyset(q: &mut QueryBuilder<Postgres>, cursor: &Cursor, column: &str, cm
             q.push(format!("{cast} OR ({column} = "));
             push_value(q, value);
             q.push(format!("{cast} AND id {cmp} "))
-                .push_bind(cursor.id)
+                .bind(cursor.id)
                 .push(")");
             // due_at: the NULLs come after every dated task.
             q.push(format!(" OR {column} IS NULL)"));
@@ -336,11 +479,11 @@ fn push_keyset(q: &mut QueryBuilder<Postgres>, cursor: &Cursor, column: &str, cm
     }
 }
 
-fn push_value(q: &mut QueryBuilder<Postgres>, value: &CursorValue) {
+fn push_value(q: &mut Stmt, value: &CursorValue) {
     match value {
         CursorValue::Null => q.push("NULL"),
-        CursorValue::Text(s) => q.push_bind(s.clone()),
-        CursorValue::Time(t) => q.push_bind(*t),
+        CursorValue::Text(s) => q.bind(s.clone()),
+        CursorValue::Time(t) => q.bind(*t),
     };
 }
 

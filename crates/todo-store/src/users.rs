@@ -1,4 +1,5 @@
-//! Users: sign-up, the credential lookup behind login, settings (name, time zone), the time
+//! Users: sign-up, the credential lookup behind login, password change (which revokes every
+//! token of the user), settings (name, time zone), the time
 //! zone every date of the user is read in ([`UserStore::zone_of`]), and deletion (which takes
 //! the user's tasks, conversations and sessions with it: every token of the user is refused
 //! after).
@@ -139,6 +140,35 @@ impl<'a> UserStore<'a> {
 }
 
 impl UserStore<'_> {
+    /// The account's stored password hash; `None` when it does not exist.
+    pub async fn password_hash(&self, id: Uuid) -> Result<Option<String>, StoreError> {
+        Ok(
+            sqlx::query_scalar("SELECT password_hash FROM users WHERE id = $1")
+                .bind(id)
+                .fetch_optional(self.pool)
+                .await?,
+        )
+    }
+
+    /// Sets a new password hash and, in the same transaction, revokes every token of the
+    /// user: the version bump refuses every access token (sign-in and OAuth), and every
+    /// session (sign-in sessions and OAuth grants, with their refresh tokens) is revoked.
+    /// False when the account does not exist.
+    pub async fn change_password(&self, id: Uuid, password_hash: &str) -> Result<bool, StoreError> {
+        let mut tx = self.pool.begin().await?;
+        let done = sqlx::query("UPDATE users SET password_hash = $2 WHERE id = $1")
+            .bind(id)
+            .bind(password_hash)
+            .execute(&mut *tx)
+            .await?;
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        crate::sessions::revoke_all_of(&mut tx, id, crate::sessions::Revoked::Password).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
     /// Deletes the account and everything it owns. True when it existed.
     pub async fn delete(&self, id: Uuid) -> Result<bool, StoreError> {
         let done = sqlx::query("DELETE FROM users WHERE id = $1")

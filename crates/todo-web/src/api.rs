@@ -50,6 +50,8 @@ pub use todo_wire::{
     Task, TaskPage, ToolCall, UpdateMe, UpdateTask, User,
 };
 
+use todo_wire::chat::ChatStreamEvent;
+
 /// The API's routes (one place, so a moved route is one change).
 pub mod routes {
     pub const LIVEZ: &str = "/livez";
@@ -60,6 +62,7 @@ pub mod routes {
     pub const ME: &str = "/api/auth/me";
     pub const TASKS: &str = "/api/tasks";
     pub const CHAT: &str = "/api/chat";
+    pub const CHAT_STREAM: &str = "/api/chat/stream";
     pub const CONVERSATIONS: &str = "/api/conversations";
 }
 
@@ -377,6 +380,47 @@ impl Api {
         })
     }
 
+    /// [`Api::chat`], answered as the API's event stream (`POST /api/chat/stream`): the
+    /// reply's pieces as they are written. Refusals before the turn starts are failures as
+    /// in [`Api::chat`].
+    pub async fn chat_stream(
+        &self,
+        token: &str,
+        conversation_id: Option<Uuid>,
+        message: &str,
+        client_message_id: Uuid,
+    ) -> Result<ChatEvents, ChatFailure> {
+        let body = todo_wire::chat::ChatTurnRequest {
+            conversation_id,
+            message: message.to_owned(),
+            client_message_id: Some(client_message_id),
+        };
+        let response = self
+            .authed(token, |t| {
+                self.client
+                    .post(self.url(routes::CHAT_STREAM))
+                    .bearer_auth(t)
+                    .header(reqwest::header::ACCEPT, "text/event-stream")
+                    .timeout(self.chat_timeout)
+                    .json(&body)
+            })
+            .await;
+        let response = match response {
+            Ok(r) => r,
+            Err(e) if e.is_connect() => {
+                return Err(ChatFailure::Api(ApiFailure::Unavailable(describe(&e))));
+            }
+            Err(e) => return Err(ChatFailure::NoAnswer(describe(&e))),
+        };
+        if !response.status().is_success() {
+            return Err(ChatFailure::Api(failure(response).await));
+        }
+        Ok(ChatEvents {
+            response,
+            pending: Vec::new(),
+        })
+    }
+
     pub async fn conversations(&self, token: &str) -> Result<Vec<Conversation>, ApiFailure> {
         let list: ConversationList = self
             .send_authed(token, |t| {
@@ -479,7 +523,8 @@ impl Api {
         build: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, reqwest::Error> {
         let token = self.current_token(token).await;
-        let response = build(&token).send().await?;
+        let trace = service_kit::trace::headers;
+        let response = build(&token).headers(trace()).send().await?;
         if response.status() != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(response);
         }
@@ -495,7 +540,7 @@ impl Api {
             }
         };
         match retry {
-            Some(new) => build(&new).send().await,
+            Some(new) => build(&new).headers(trace()).send().await,
             None => Ok(response),
         }
     }
@@ -521,6 +566,7 @@ impl Api {
         request: reqwest::RequestBuilder,
     ) -> Result<T, ApiFailure> {
         let response = request
+            .headers(service_kit::trace::headers())
             .send()
             .await
             .map_err(|e| ApiFailure::Unavailable(describe(&e)))?;
@@ -540,6 +586,67 @@ impl Api {
             ApiFailure::Unavailable(format!("unexpected answer from todo-api: {e}"))
         })
     }
+}
+
+/// One event of the API's chat stream (see todo-api's `POST /api/chat/stream`).
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatEvent {
+    /// The message is stored; the turn runs in this conversation.
+    Start(Uuid),
+    /// The next piece of the reply.
+    Delta(String),
+    Tool(ToolCall),
+    Error(todo_wire::ChatError),
+    /// The stored turn: the last event.
+    Done(Box<ChatTurn>),
+}
+
+/// The API's chat stream, read event by event.
+pub struct ChatEvents {
+    response: reqwest::Response,
+    pending: Vec<u8>,
+}
+
+impl ChatEvents {
+    /// The next event; `Ok(None)` at the end, `Err` when the stream broke off or sent
+    /// something this client cannot read.
+    pub async fn next(&mut self) -> Result<Option<ChatEvent>, String> {
+        loop {
+            if let Some(end) = self.pending.windows(2).position(|w| w == b"\n\n") {
+                let block: Vec<u8> = self.pending.drain(..end + 2).collect();
+                if let Some(event) = parse_event(&String::from_utf8_lossy(&block))? {
+                    return Ok(Some(event));
+                }
+                continue;
+            }
+            match self.response.chunk().await {
+                Ok(Some(bytes)) => self.pending.extend_from_slice(&bytes),
+                Ok(None) => return Ok(None),
+                Err(e) => return Err(describe(&e)),
+            }
+        }
+    }
+}
+
+/// One server-sent event of the chat stream; `None` for keep-alives and unknown events.
+fn parse_event(block: &str) -> Result<Option<ChatEvent>, String> {
+    let (mut name, mut data) = ("", String::new());
+    for line in block.lines() {
+        if let Some(v) = line.strip_prefix("event:") {
+            name = v.trim();
+        } else if let Some(v) = line.strip_prefix("data:") {
+            data.push_str(v.strip_prefix(' ').unwrap_or(v));
+        }
+    }
+    let event = ChatStreamEvent::parse(name, &data)
+        .map_err(|e| format!("unexpected `{name}` event from todo-api: {e}"))?;
+    Ok(event.map(|event| match event {
+        ChatStreamEvent::Start(start) => ChatEvent::Start(start.conversation_id),
+        ChatStreamEvent::Delta(delta) => ChatEvent::Delta(delta.text),
+        ChatStreamEvent::Tool(call) => ChatEvent::Tool(call),
+        ChatStreamEvent::Error(error) => ChatEvent::Error(error),
+        ChatStreamEvent::Done(turn) => ChatEvent::Done(turn),
+    }))
 }
 
 /// Sorts a non-2xx answer.
@@ -618,6 +725,17 @@ mod tests {
             list_query_string(&ListQuery::default()).ok().as_deref(),
             Some("")
         );
+    }
+
+    #[test]
+    fn chat_stream_events_are_read() {
+        assert_eq!(
+            parse_event("event: delta\ndata: {\"text\":\"Hel\"}\n\n"),
+            Ok(Some(ChatEvent::Delta("Hel".into())))
+        );
+        assert_eq!(parse_event(": keep-alive\n\n"), Ok(None));
+        assert_eq!(parse_event("event: later\ndata: 1\n\n"), Ok(None));
+        assert!(parse_event("event: delta\ndata: {\n\n").is_err());
     }
 
     #[test]

@@ -40,7 +40,7 @@ pub static JS: LazyLock<Asset> = LazyLock::new(|| {
     Asset::new(
         "app",
         "js",
-        compact(include_str!("../static/app.js"), "//"),
+        join_js(&compact(include_str!("../static/app.js"), "//")),
         "text/javascript; charset=utf-8",
     )
 });
@@ -67,6 +67,23 @@ pub fn compact(source: &str, comment: &str) -> String {
         }
         out.push_str(line);
         out.push('\n');
+    }
+    out
+}
+
+/// Joins compacted JavaScript lines where the line break means nothing: after `;`, `{` or
+/// `,` no statement can end by automatic semicolon insertion. Lines with `//` (a trailing
+/// comment, or a URL in a string) or a backtick (a template literal may span lines) keep
+/// their line break.
+pub fn join_js(js: &str) -> String {
+    let mut out = String::with_capacity(js.len());
+    for line in js.lines() {
+        out.push_str(line);
+        let joinable =
+            line.ends_with([';', '{', ',']) && !line.contains("//") && !line.contains('`');
+        if !joinable {
+            out.push('\n');
+        }
     }
     out
 }
@@ -147,6 +164,10 @@ mod tests {
         assert_eq!(tighten_css("a {\ngrid: 1fr\n2fr;\n}"), "a{grid:1fr 2fr;}");
         assert!(CSS.body.len() < include_str!("../static/app.css").len());
         assert!(JS.body.contains("'use strict';"));
+        assert_eq!(
+            join_js("if (a) {\ngo(1,\n2);\nx = 'http://h'; // c\ny = `t\n`;\nz()\n(w)\n"),
+            "if (a) {go(1,2);x = 'http://h'; // c\ny = `t\n`;\nz()\n(w)\n"
+        );
     }
 
     #[test]

@@ -63,7 +63,10 @@ pub fn app_with(state: AppState, health: &Health, settings: session::SessionSett
         .route("/tasks/{id}/complete", post(tasks::complete))
         .route("/tasks/{id}/reopen", post(tasks::reopen))
         .route("/chat", post(chat::send))
+        .route("/chat/stream", post(chat::stream))
         .route("/settings", get(settings::page).post(settings::save))
+        .route("/apps", get(routes::apps::page))
+        .route("/apps/disconnect", post(routes::apps::disconnect))
         .route(
             todo_oauth::CONSENT_PATH,
             get(routes::oauth::page).post(routes::oauth::decide),

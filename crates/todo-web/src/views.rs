@@ -37,7 +37,7 @@ impl Layout {
             undo: session
                 .undo
                 .as_deref()
-                .and_then(crate::routes::tasks::Undo::decode)
+                .and_then(crate::routes::tasks::undo::Undo::decode)
                 .is_some_and(|u| u.matches(session.flash)),
             banner: None,
         }
@@ -541,81 +541,19 @@ fn result_summary(v: &Value) -> String {
     short(v, 60)
 }
 
+/// One tool call of the chat log on its own (the same markup as in the page), for the
+/// streamed reply, where each call is shown as soon as it returned.
+#[derive(Template)]
+#[template(path = "chat_tool.html")]
+pub struct ToolItem<'a> {
+    pub t: &'a ToolView,
+}
+
 pub struct MessageView {
     pub role: String,
     pub who: &'static str,
     pub text: String,
     pub tools: Vec<ToolView>,
-}
-
-pub struct ChatPanel {
-    pub conversation_id: String,
-    /// Sent with the message: a repeat with the same id returns the stored answer.
-    pub client_message_id: String,
-    pub conversations: Vec<Link>,
-    pub messages: Vec<MessageView>,
-    pub new_url: String,
-    pub message: String,
-    pub errors: FieldErrors,
-    /// Chat works but something is worth saying (e.g. a conversation that no longer exists).
-    pub notice: Option<String>,
-    /// The chat endpoints could not be reached: the rest of the page still works.
-    pub unavailable: bool,
-}
-
-#[derive(Template)]
-#[template(path = "tasks.html")]
-pub struct TasksPage {
-    pub layout: Layout,
-    /// The user's IANA zone, which the dates on the page are in.
-    pub time_zone: String,
-    /// The page's own query string, sent back with every form so actions return here.
-    pub back: String,
-    pub status: String,
-    pub priority: String,
-    pub tag: String,
-    pub q: String,
-    pub sort: String,
-    pub order: String,
-    pub filtered: bool,
-    pub status_tabs: Vec<Link>,
-    pub clear_url: String,
-    /// The pending tasks (all tasks unless the list shows "All").
-    pub tasks: Vec<TaskView>,
-    /// On "All", the completed tasks of this page, collapsed under the pending ones.
-    pub done: Vec<TaskView>,
-    /// Active filters, each a link to the list without it.
-    pub chips: Vec<Link>,
-    pub total: i64,
-    pub range: String,
-    pub prev_url: Option<String>,
-    pub next_url: Option<String>,
-    pub add: TaskForm,
-    pub add_open: bool,
-    pub list_error: Option<String>,
-    pub chat: ChatPanel,
-}
-
-#[derive(Template)]
-#[template(path = "task_edit.html")]
-pub struct TaskEditPage {
-    pub layout: Layout,
-    pub id: String,
-    pub number: i64,
-    pub back: String,
-    pub cancel_url: String,
-    pub form: TaskForm,
-}
-
-#[derive(Template)]
-#[template(path = "task_delete.html")]
-pub struct TaskDeletePage {
-    pub layout: Layout,
-    pub id: String,
-    pub number: i64,
-    pub title: String,
-    pub back: String,
-    pub cancel_url: String,
 }
 
 #[derive(Template)]

@@ -218,7 +218,7 @@
     input.value = '';
     const button = form.querySelector('button');
     button.disabled = true;
-    const got = await get(form.action, { method: 'POST', body: data });
+    const got = await streamed(data, wait) || await get(form.action, { method: 'POST', body: data });
     mine.remove();
     wait.remove();
     button.disabled = false;
@@ -236,6 +236,38 @@
     if (res.redirected) window.history.replaceState(null, '', res.url);
     scrollLog();
     if (!focusFirst(byId('chat-form'), '[aria-invalid="true"]')) focusFirst(document, '#chat-message');
+  }
+
+  // The reply as it is written: /chat/stream's events (text pieces, tool calls as HTML, an
+  // error, and at `done` the page to load the stored turn from). Null when it cannot stream
+  // (an old browser, a refusal, a break): the form is posted as without this script, with
+  // the same client id, so the message is still answered once.
+  async function streamed(data, li) {
+    const p = li.lastChild;
+    let text = '', buf = '', url, m;
+    try {
+      const res = await fetch('/chat/stream', { method: 'POST', body: data });
+      if (!/event-stream/.test(res.headers.get('content-type'))) return null;
+      const read = res.body.pipeThrough(new TextDecoderStream()).getReader();
+      for (let r; !(r = await read.read()).done;) {
+        buf += r.value;
+        while ((m = /event: (\w+)\ndata: (.*)\n\n/.exec(buf))) {
+          buf = buf.slice(m.index + m[0].length);
+          const v = JSON.parse(m[2]);
+          li.classList.remove('pending');
+          if (m[1] === 'text') p.textContent = text += v;
+          else if (m[1] === 'error') p.textContent = v;
+          else if (m[1] === 'done') url = v;
+          // A tool call: its list, as the page renders it.
+          else li.append(document.adoptNode(parse(v).body.firstChild));
+          scrollLog();
+        }
+      }
+    } catch (e) { /* posted as a form instead */ }
+    // The address names the conversation, as after the form post's redirect.
+    if (!url) return null;
+    window.history.replaceState(null, '', url);
+    return get(url);
   }
 
   // The browser's time zone: sent with sign-up (the select in <noscript> stands in without

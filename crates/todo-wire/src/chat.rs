@@ -147,6 +147,105 @@ pub struct ChatTurn {
     pub replayed: bool,
 }
 
+/// `start`, the first event of `POST /api/chat/stream`: the message is stored, in this
+/// conversation.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChatStreamStart {
+    pub conversation_id: Uuid,
+}
+
+/// `delta`: the next piece of the reply, in order.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ChatDelta {
+    pub text: String,
+}
+
+/// The server-sent events of `POST /api/chat/stream`: each event's name, and its `data`, one
+/// JSON value of the type named here.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ChatStreamEvent {
+    Start(ChatStreamStart),
+    Delta(ChatDelta),
+    /// A tool call, as it returns.
+    Tool(ToolCall),
+    /// The turn failed (sent before `done`).
+    Error(ChatError),
+    /// The stored turn, as `POST /api/chat` answers it; always last.
+    Done(Box<ChatTurn>),
+}
+
+impl ChatStreamEvent {
+    /// The event names, in the order a turn sends them.
+    pub const NAMES: [&'static str; 5] = ["start", "delta", "tool", "error", "done"];
+
+    /// The SSE `event:` name.
+    pub fn name(&self) -> &'static str {
+        match self {
+            ChatStreamEvent::Start(_) => "start",
+            ChatStreamEvent::Delta(_) => "delta",
+            ChatStreamEvent::Tool(_) => "tool",
+            ChatStreamEvent::Error(_) => "error",
+            ChatStreamEvent::Done(_) => "done",
+        }
+    }
+
+    /// The SSE `data:` value, as JSON.
+    pub fn data(&self) -> String {
+        let json = match self {
+            ChatStreamEvent::Start(v) => serde_json::to_string(v),
+            ChatStreamEvent::Delta(v) => serde_json::to_string(v),
+            ChatStreamEvent::Tool(v) => serde_json::to_string(v),
+            ChatStreamEvent::Error(v) => serde_json::to_string(v),
+            ChatStreamEvent::Done(v) => serde_json::to_string(v),
+        };
+        // These types serialize infallibly (string keys, no maps of non-string keys).
+        json.unwrap_or_else(|_| "null".to_owned())
+    }
+
+    /// Reads an event from its name and data; `Ok(None)` for a name this version does not
+    /// know (a newer server may add events; clients skip them).
+    pub fn parse(name: &str, data: &str) -> Result<Option<ChatStreamEvent>, serde_json::Error> {
+        Ok(Some(match name {
+            "start" => ChatStreamEvent::Start(serde_json::from_str(data)?),
+            "delta" => ChatStreamEvent::Delta(serde_json::from_str(data)?),
+            "tool" => ChatStreamEvent::Tool(serde_json::from_str(data)?),
+            "error" => ChatStreamEvent::Error(serde_json::from_str(data)?),
+            "done" => ChatStreamEvent::Done(Box::new(serde_json::from_str(data)?)),
+            _ => return Ok(None),
+        }))
+    }
+
+    /// The schema of one event as an SSE parser hands it over (OpenAPI 3.1 reads a
+    /// `text/event-stream` schema as one event's): `event` one of [`Self::NAMES`], `data` a
+    /// JSON text whose `contentSchema` is that event's type.
+    pub fn event_schema(g: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        let one = |name: &str, data: schemars::Schema| {
+            serde_json::json!({
+                "type": "object",
+                "required": ["event", "data"],
+                "properties": {
+                    "event": { "const": name },
+                    "data": {
+                        "type": "string",
+                        "contentMediaType": "application/json",
+                        "contentSchema": data,
+                    },
+                    "id": { "type": "string" },
+                    "retry": { "type": "integer", "minimum": 0 },
+                },
+            })
+        };
+        let events = vec![
+            one("start", g.subschema_for::<ChatStreamStart>()),
+            one("delta", g.subschema_for::<ChatDelta>()),
+            one("tool", g.subschema_for::<ToolCall>()),
+            one("error", g.subschema_for::<ChatError>()),
+            one("done", g.subschema_for::<ChatTurn>()),
+        ];
+        schemars::json_schema!({ "oneOf": events })
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[cfg_attr(feature = "sqlx", derive(sqlx::FromRow))]
 pub struct Conversation {

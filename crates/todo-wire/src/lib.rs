@@ -27,7 +27,7 @@ pub use chat::{
 };
 pub use error::{ErrorBody, ErrorDetail};
 pub use patch::Patch;
-pub use query::{DueFilter, ListQuery, Order, SortKey, StatusFilter, TaskPage};
+pub use query::{CountMode, DueFilter, ListQuery, Order, SortKey, StatusFilter, TaskPage};
 pub use task::{CreateTask, Priority, Task, TaskKey, UpdateTask};
 pub use user::{LoginRequest, Me, RegisterRequest, Session, UpdateMe, User};
 pub use zone::{UnknownZone, UserZone};

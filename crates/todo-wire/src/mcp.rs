@@ -126,8 +126,11 @@ pub struct TaskResult {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TaskListResult {
     pub tasks: Vec<Task>,
-    /// Tasks matching the filters (may exceed `tasks` when limited).
+    /// Tasks matching the filters (may exceed `tasks` when limited), counted up to 1,000.
     pub total: i64,
+    /// True when more than `total` tasks match (counting stopped at 1,000).
+    #[serde(default)]
+    pub total_is_lower_bound: bool,
     /// The user's IANA time zone, whose days `due` and dates without an offset meant.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::mcp::zone_schema")]

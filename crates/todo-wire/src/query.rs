@@ -6,6 +6,41 @@ use serde::{Deserialize, Serialize};
 
 pub const LIMIT_DEFAULT: u32 = 50;
 pub const LIMIT_MAX: u32 = 200;
+/// How far a list counts its matching tasks unless asked for an exact count: a count that
+/// stops here costs the same for a user with 1,000 tasks as for one with 100,000.
+pub const TOTAL_CAP: i64 = 1000;
+
+/// How a list counts the tasks matching its filters (`total`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum CountMode {
+    /// Count up to 1,000 (`TOTAL_CAP`); past that `total` is 1,000 and
+    /// `total_is_lower_bound` is true. Costs the same at any list size.
+    #[default]
+    Capped,
+    /// Count every matching task. Costs time in proportion to the matches: ask for it when
+    /// the number matters, not on every page.
+    Exact,
+}
+
+impl CountMode {
+    pub const NAMES: &'static str = "capped, exact";
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CountMode::Capped => "capped",
+            CountMode::Exact => "exact",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<CountMode> {
+        match s {
+            "capped" => Some(CountMode::Capped),
+            "exact" => Some(CountMode::Exact),
+            _ => None,
+        }
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
@@ -184,6 +219,10 @@ pub struct ListQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(schema_with = "crate::query::cursor_schema")]
     pub cursor: Option<String>,
+    /// How to count `total`: `capped` (default, stops at 1,000, the same cost at any list
+    /// size) or `exact` (counts every match; slower the more tasks match).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub count: Option<CountMode>,
 }
 
 /// A search text or tag filter: at most 200 characters, no control characters.
@@ -203,8 +242,14 @@ fn cursor_schema(_: &mut SchemaGenerator) -> Schema {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct TaskPage {
     pub items: Vec<Task>,
-    /// Tasks matching the filters, across all pages.
+    /// Tasks matching the filters, across all pages. Counted up to 1,000 unless the query
+    /// asked for `count=exact`: when more match, this is 1,000 and `total_is_lower_bound` is
+    /// true.
     pub total: i64,
+    /// True when counting stopped at the cap: more than `total` tasks match (ask with
+    /// `count=exact` for the number). Always false for an exact count.
+    #[serde(default)]
+    pub total_is_lower_bound: bool,
     pub limit: u32,
     /// The offset of this page (null when paging by cursor).
     pub offset: Option<u32>,

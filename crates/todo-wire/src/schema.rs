@@ -67,12 +67,19 @@ impl Transform for Portable {
     }
 }
 
-/// JSON Schema 2020-12 (what MCP and OpenAPI 3.1 use), portable, with definitions under
-/// `$defs`.
+/// JSON Schema 2020-12 settings (what MCP and OpenAPI 3.1 use), portable, with definitions
+/// under `$defs` and no `$schema` keyword: MCP 2025-11-25 ("JSON Schema Usage") reads a schema
+/// without `$schema` as 2020-12, while a draft-07 validator built the way the TypeScript SDK's
+/// docs show (`new Ajv({ strict: true })`) refuses the 2020-12 meta-schema URI it does not know.
+pub fn settings() -> SchemaSettings {
+    let mut settings = SchemaSettings::draft2020_12().with_transform(Portable);
+    settings.meta_schema = None;
+    settings
+}
+
+/// A generator with [`settings`].
 pub fn generator() -> SchemaGenerator {
-    SchemaSettings::draft2020_12()
-        .with_transform(Portable)
-        .into_generator()
+    settings().into_generator()
 }
 
 /// The portable 2020-12 schema of `T`, definitions inlined under `$defs`.

@@ -303,12 +303,16 @@ seccompProfile:
 {{- end }}
 
 {{/*
-Environment shared by every service container: PORT, RUST_LOG, LOG_FORMAT from the ConfigMap.
+Environment shared by every service container: PORT, RUST_LOG, LOG_FORMAT and the OTEL_*
+settings from the ConfigMap.
 */}}
 {{- define "todo.env.common" -}}
 {{ include "todo.env.config" (dict "root" . "key" "PORT") }}
 {{ include "todo.env.config" (dict "root" . "key" "RUST_LOG") }}
 {{ include "todo.env.config" (dict "root" . "key" "LOG_FORMAT") }}
+{{ include "todo.env.config" (dict "root" . "key" "OTEL_EXPORTER_OTLP_ENDPOINT") }}
+{{ include "todo.env.config" (dict "root" . "key" "OTEL_TRACES_SAMPLER") }}
+{{ include "todo.env.config" (dict "root" . "key" "OTEL_TRACES_SAMPLER_ARG") }}
 {{- end }}
 
 {{/*

@@ -2,6 +2,8 @@
 //! load at 64 connections on `/livez`, the task list and task creation. Also idle and loaded
 //! RSS and the time from process start to `/readyz` 200 (fresh database, and a restart).
 //! `--no-metrics` runs it with `METRICS_ENABLED=false`, to compare the metrics' cost.
+//! `--tasks 1000,10000,100000` measures the task list at those sizes instead, and against
+//! pgbench running its SQL (see [`super::list`]).
 
 use super::{at_fixed_rates, load_generator, ms, register, release_binaries};
 use anyhow::{Context, Result};
@@ -27,6 +29,14 @@ pub struct Args {
     /// what the metrics cost against a run without this flag.
     #[arg(long)]
     no_metrics: bool,
+    /// List sizes to measure the task list at (first page and a deep cursor page, at 1 and
+    /// 64 connections, and against pgbench running the same SQL), e.g. 1000,10000,100000.
+    /// Replaces the default cases.
+    #[arg(long, value_delimiter = ',')]
+    tasks: Vec<u64>,
+    /// With --tasks: how many alternating API/pgbench pairs to run per concurrency.
+    #[arg(long, default_value_t = 3)]
+    repeats: usize,
 }
 
 const SECRET: &str = "bench-secret-bench-secret-bench-secret";
@@ -62,6 +72,19 @@ pub fn run(sh: &Shell, args: Args) -> Result<()> {
 
         let base = api.base_url();
         let client = reqwest::Client::new();
+        if !args.tasks.is_empty() {
+            let stack = super::list::Stack {
+                db_url: &url,
+                api: &base,
+                client: &client,
+                load: &load,
+                db_pool: args.db_connections.unwrap_or(10),
+            };
+            super::list::run(&stack, &args.tasks, args.seconds, args.repeats.max(1)).await?;
+            api.terminate(Duration::from_secs(10)).await?;
+            drop(pg);
+            return Ok(());
+        }
         let token = register(&client, &base, "bench@example.com").await?;
         eprintln!("seeding 1,000 tasks...");
         let mut seeded = 0;

@@ -5,6 +5,7 @@
 mod api;
 mod conns;
 mod dev;
+mod list;
 mod mcp;
 mod web;
 

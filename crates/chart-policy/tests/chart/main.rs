@@ -2,6 +2,7 @@
 //! that k8s-openapi is linked once. Missing tools fail the tests with the installer to run.
 
 mod backup_job;
+mod live;
 mod manifests;
 mod network_policies;
 mod new_rules_catch_breakage;

@@ -13,6 +13,8 @@ use chart_policy::scenarios;
 use chart_policy::tools::Helm;
 use k8s_openapi::api::networking::v1::NetworkPolicy;
 
+use crate::live::RenderScenario as _;
+
 fn helm() -> Helm {
     Helm::primary().unwrap_or_else(|e| panic!("{e:#}"))
 }

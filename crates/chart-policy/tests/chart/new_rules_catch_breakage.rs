@@ -10,6 +10,8 @@ use chart_policy::policy::{self, Expectations, Violation};
 use chart_policy::scenarios;
 use chart_policy::tools::Helm;
 
+use crate::live::RenderScenario as _;
+
 const GATEWAY: &str = "Gateway API, backups, NodePort, extension points, GitOps secrets";
 
 fn render(name: &str) -> (Rendered, Expectations) {

@@ -4,14 +4,14 @@
 
 #![allow(clippy::unwrap_used)]
 
-use chart_policy::fake_apiserver::FakeApiServer;
 use chart_policy::objects::Rendered;
 use chart_policy::tools::{Helm, chart_dir};
+use fake_apiserver::FakeApiServer;
 
 fn notes(helm: &Helm, values_file: &str) -> (String, String) {
     let server = FakeApiServer::start().unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let kubeconfig = server.write_kubeconfig(dir.path(), "todo").unwrap();
+    let kubeconfig = server.write_kubeconfig(dir.path(), "fake", "todo").unwrap();
     let args = [
         "install".into(),
         "todo".into(),

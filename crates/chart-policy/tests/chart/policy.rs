@@ -8,6 +8,8 @@ use chart_policy::tools::Helm;
 use serde::Deserialize;
 use serde_json::Value;
 
+use crate::live::RenderScenario as _;
+
 fn helm() -> Helm {
     Helm::primary().unwrap_or_else(|e| panic!("{e:#}"))
 }

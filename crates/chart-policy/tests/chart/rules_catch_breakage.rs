@@ -14,6 +14,8 @@ use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Container, EnvVar};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
+use crate::live::RenderScenario as _;
+
 fn scenario(name: &str) -> Scenario {
     scenarios::all()
         .into_iter()

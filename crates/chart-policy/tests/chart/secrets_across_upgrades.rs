@@ -10,7 +10,9 @@
 
 use std::collections::BTreeMap;
 
-use chart_policy::fake_apiserver::FakeApiServer;
+use fake_apiserver::FakeApiServer;
+
+use crate::live::RenderLive as _;
 use chart_policy::objects::{Object, Rendered};
 use chart_policy::tools::{Helm, RenderRequest};
 use k8s_openapi::ByteString;
@@ -104,7 +106,7 @@ fn generated_secrets_are_kept_across_upgrades() {
     for helm in Helm::installed().unwrap_or_else(|e| panic!("{e:#}")) {
         let server = FakeApiServer::start().unwrap();
         let dir = tempfile::tempdir().unwrap();
-        let kubeconfig = server.write_kubeconfig(dir.path(), "todo").unwrap();
+        let kubeconfig = server.write_kubeconfig(dir.path(), "fake", "todo").unwrap();
         let request = server_request(&kubeconfig);
         let version = &helm.version;
 

@@ -7,7 +7,9 @@
 
 #![allow(clippy::unwrap_used)]
 
-use chart_policy::fake_apiserver::FakeApiServer;
+use fake_apiserver::FakeApiServer;
+
+use crate::live::RenderLive as _;
 use chart_policy::tools::{Helm, RenderRequest};
 use serde::Deserialize;
 use serde_json::{Value, json};

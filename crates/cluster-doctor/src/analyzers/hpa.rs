@@ -1,7 +1,7 @@
 //! HorizontalPodAutoscalers that cannot read metrics (usually: no metrics-server) or their target.
 
 use crate::finding::{Finding, ObjectRef};
-use crate::snapshot::Snapshot;
+use cluster_client::snapshot::Snapshot;
 
 const METRIC_EVENT_REASONS: &[&str] = &[
     "FailedGetResourceMetric",

@@ -3,7 +3,7 @@
 use k8s_openapi::api::networking::v1::{Ingress, IngressServiceBackend};
 
 use crate::finding::{Finding, ObjectRef};
-use crate::snapshot::Snapshot;
+use cluster_client::snapshot::Snapshot;
 
 const DEFAULT_CLASS_ANNOTATION: &str = "ingressclass.kubernetes.io/is-default-class";
 

@@ -8,7 +8,7 @@ mod services;
 mod workloads;
 
 use crate::finding::Finding;
-use crate::snapshot::Snapshot;
+use cluster_client::snapshot::Snapshot;
 
 pub use hpa::hpa_without_metrics;
 pub use ingress::ingress_problems;

@@ -4,8 +4,8 @@ use k8s_openapi::api::core::v1::{ContainerStatus, Pod};
 
 use super::between;
 use crate::finding::{Finding, ObjectRef};
-use crate::pod_state::{container_statuses, is_pod_ready, pod_name};
-use crate::snapshot::{ContainerKey, Snapshot};
+use cluster_client::pod_state::{container_statuses, is_pod_ready, pod_name};
+use cluster_client::snapshot::{ContainerKey, Snapshot};
 
 fn pod_ref(snapshot: &Snapshot, pod: &Pod) -> ObjectRef {
     let namespace = pod

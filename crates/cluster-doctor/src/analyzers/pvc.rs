@@ -1,7 +1,7 @@
 //! PersistentVolumeClaims stuck in Pending: the database pod that mounts one cannot start.
 
 use crate::finding::{Finding, ObjectRef};
-use crate::snapshot::Snapshot;
+use cluster_client::snapshot::Snapshot;
 
 const DEFAULT_CLASS_ANNOTATION: &str = "storageclass.kubernetes.io/is-default-class";
 

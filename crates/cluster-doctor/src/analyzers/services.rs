@@ -5,8 +5,8 @@ use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 
 use super::format_labels;
 use crate::finding::{Finding, ObjectRef};
-use crate::pod_state::{is_pod_ready, pod_blocker, pod_name};
-use crate::snapshot::Snapshot;
+use cluster_client::pod_state::{is_pod_ready, pod_blocker, pod_name};
+use cluster_client::snapshot::Snapshot;
 
 /// Ready and total endpoint counts, and where they came from.
 struct EndpointCount {

@@ -3,8 +3,10 @@
 use k8s_openapi::api::apps::v1::{DeploymentCondition, StatefulSetCondition};
 
 use crate::finding::{Finding, ObjectRef};
-use crate::rollout::{RolloutState, RolloutStatus, deployment_rollout, stateful_set_rollout};
-use crate::snapshot::Snapshot;
+use cluster_client::rollout::{
+    RolloutState, RolloutStatus, deployment_rollout, stateful_set_rollout,
+};
+use cluster_client::snapshot::Snapshot;
 
 struct Condition<'a> {
     type_: &'a str,

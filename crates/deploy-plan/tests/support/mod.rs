@@ -1,8 +1,6 @@
 //! Fake tools on a temporary PATH: shell scripts that print what the real ones print.
 #![allow(dead_code, clippy::unwrap_used)]
 
-pub mod apiserver;
-
 use std::ffi::OsString;
 use std::os::unix::fs::PermissionsExt as _;
 use std::path::Path;

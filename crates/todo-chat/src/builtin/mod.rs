@@ -19,7 +19,7 @@ use futures::future::BoxFuture;
 use intent::{Answer, Change, DueFilter, Intent, ListFilter, Status, Target};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
-use time::{Date, Duration, OffsetDateTime, Weekday};
+use time::{Date, OffsetDateTime, Weekday};
 use todo_wire::mcp::{AddTaskArgs, CompleteTaskArgs, ListTasksArgs, TaskIdArgs, UpdateTaskArgs};
 use todo_wire::{Patch, StatusFilter, TaskKey};
 
@@ -239,8 +239,10 @@ fn list_args(filter: &ListFilter, clock: &UserClock) -> ListTasksArgs {
     let today = clock.today();
     let day_start = |d: Date| Some(clock.rfc3339(clock.start_of_day(d)));
     let due_before = match filter.due {
-        Some(DueFilter::Today) => day_start(today + Duration::days(1)),
-        Some(DueFilter::On(d)) => day_start(d + Duration::days(1)),
+        // No next day after the last date `time` holds: no upper bound then (the cut below
+        // still keeps only that day).
+        Some(DueFilter::Today) => today.next_day().and_then(day_start),
+        Some(DueFilter::On(d)) => d.next_day().and_then(day_start),
         Some(DueFilter::Overdue) => day_start(today),
         Some(DueFilter::ThisWeek) => day_start(dates::next_weekday(today, Weekday::Monday)),
         None => None,
@@ -255,6 +257,33 @@ fn list_args(filter: &ListFilter, clock: &UserClock) -> ListTasksArgs {
         due_before,
         // A one-day filter is cut to that day here, so fetch enough to cut from.
         limit: matches!(filter.due, Some(DueFilter::Today | DueFilter::On(_))).then_some(200),
+    }
+}
+
+/// How many tasks a list has: exact, or (past the API's count cap) a floor.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Count {
+    n: u64,
+    more: bool,
+}
+
+impl Count {
+    fn noun(self) -> &'static str {
+        if self.n == 1 && !self.more {
+            "task"
+        } else {
+            "tasks"
+        }
+    }
+}
+
+impl std::fmt::Display for Count {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.more {
+            write!(f, "more than {}", self.n)
+        } else {
+            write!(f, "{}", self.n)
+        }
     }
 }
 
@@ -830,7 +859,7 @@ impl Ctx<'_, '_> {
         &mut self,
         args: &ListTasksArgs,
         filter: &ListFilter,
-    ) -> Result<Result<(Vec<Value>, u64), String>, ChatError> {
+    ) -> Result<Result<(Vec<Value>, Count), String>, ChatError> {
         let outcome = self.tools.call_with("list_tasks", args).await?;
         if outcome.is_error {
             return Ok(Err(format!(
@@ -842,9 +871,13 @@ impl Ctx<'_, '_> {
             .as_array()
             .cloned()
             .unwrap_or_default();
-        let total = outcome.value["total"]
-            .as_u64()
-            .unwrap_or(tasks.len() as u64);
+        let total = Count {
+            n: outcome.value["total"]
+                .as_u64()
+                .unwrap_or(tasks.len() as u64),
+            // Past the list's count cap the total is a floor ("more than 1000").
+            more: outcome.value["total_is_lower_bound"] == true,
+        };
         let day = match filter.due {
             Some(DueFilter::Today) => Some(self.clock.today()),
             Some(DueFilter::On(d)) => Some(d),
@@ -854,7 +887,7 @@ impl Ctx<'_, '_> {
             // due_before the next day also returns earlier ones: keep that local day only.
             tasks.retain(|t| due_local(t, self.clock).map(|d| d.date()) == Some(day));
             let n = tasks.len() as u64;
-            return Ok(Ok((tasks, n)));
+            return Ok(Ok((tasks, Count { n, more: false })));
         }
         Ok(Ok((tasks, total)))
     }
@@ -865,7 +898,7 @@ impl Ctx<'_, '_> {
             Ok(found) => found,
             Err(reply) => return Ok(reply),
         };
-        let noun = if count == 1 { "task" } else { "tasks" };
+        let noun = count.noun();
         Ok(format!(
             "You have {count} {noun} {}{}.",
             what(filter, self.clock),
@@ -894,15 +927,20 @@ impl Ctx<'_, '_> {
                 _ => format!("No tasks {what}{}.", filter_suffix(filter)),
             });
         }
-        let noun = if count == 1 { "task" } else { "tasks" };
+        let noun = count.noun();
         let mut reply = format!("You have {count} {noun} {what}{}:", filter_suffix(filter));
         for task in tasks.iter().take(50) {
             reply.push_str("\n• ");
             reply.push_str(&describe_task(task, self.clock));
         }
         let shown_n = tasks.len().min(50) as u64;
-        if count > shown_n {
-            reply.push_str(&format!("\n…and {} more.", count - shown_n));
+        if count.more {
+            reply.push_str(&format!(
+                "\n…and more than {} more.",
+                count.n.saturating_sub(shown_n)
+            ));
+        } else if count.n > shown_n {
+            reply.push_str(&format!("\n…and {} more.", count.n - shown_n));
         }
         self.state.focus = tasks.iter().take(FOCUS_MAX).filter_map(shown).collect();
         Ok(reply)
@@ -1025,5 +1063,24 @@ fn not_found_or(value: &Value, number: i32) -> String {
         )
     } else {
         format!("That didn't work: {}", error_message(value))
+    }
+}
+
+#[cfg(test)]
+mod count_tests {
+    use super::Count;
+
+    #[test]
+    fn a_capped_total_reads_as_a_floor() {
+        let exact = Count { n: 1, more: false };
+        assert_eq!((exact.to_string(), exact.noun()), ("1".into(), "task"));
+        let capped = Count {
+            n: 1000,
+            more: true,
+        };
+        assert_eq!(
+            (capped.to_string(), capped.noun()),
+            ("more than 1000".into(), "tasks")
+        );
     }
 }

@@ -2,6 +2,7 @@
 //! 303 redirect back to the page it came from (Post/Redirect/Get), or re-renders the form
 //! with the API's errors next to their fields. The script only swaps page regions in place.
 
+pub mod apps;
 pub mod auth;
 pub mod chat;
 pub mod oauth;

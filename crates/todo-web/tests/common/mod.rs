@@ -64,6 +64,24 @@ impl Stack {
     }
 
     pub async fn start_with(options: Options) -> Stack {
+        Stack::start_with_env(options, Vec::new()).await
+    }
+
+    /// The stack with todo-api's LLM engine pointed at `llm_url` (the scripted server of
+    /// todo-chat's tests).
+    pub async fn start_with_llm(llm_url: &str) -> Stack {
+        Stack::start_with_env(
+            Options::default(),
+            vec![
+                ("LLM_BASE_URL", llm_url.to_owned()),
+                ("LLM_MODEL", "scripted".to_owned()),
+                ("LLM_TIMEOUT_SECONDS", "20".to_owned()),
+            ],
+        )
+        .await
+    }
+
+    async fn start_with_env(options: Options, extra: Vec<(&'static str, String)>) -> Stack {
         let db = throwaway_postgres::fresh_database().unwrap();
         let mut stops = Vec::new();
         let mut api_env = vec![
@@ -81,6 +99,7 @@ impl Stack {
             tokio::spawn(todo_mcp::run(config, l, stopper(&mut stops)));
             api_env.push(("MCP_URL", format!("{mcp}/mcp")));
         }
+        api_env.extend(extra);
         let (l, api) = listener().await;
         let env = Env::from_pairs(api_env.iter().map(|(k, v)| (*k, v.as_str())));
         let config = todo_api::config::Config::from_env(&env).unwrap();
@@ -356,6 +375,22 @@ impl Browser {
             .header("x-csrf-token", self.csrf.clone())
             .body(body.to_owned());
         self.send(req).await
+    }
+
+    /// A form post with this browser's cookies and CSRF token, to read its answer as it
+    /// comes (a stream) instead of whole.
+    pub fn post_request(&self, path: &str, fields: &[(&str, &str)]) -> reqwest::RequestBuilder {
+        let mut all: Vec<(&str, &str)> = fields.to_vec();
+        all.push(("csrf", &self.csrf));
+        let mut req = self
+            .client
+            .post(self.url(path))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(serde_urlencoded::to_string(&all).unwrap());
+        if let Some(c) = self.cookie_header() {
+            req = req.header("cookie", c);
+        }
+        req
     }
 
     /// GETs a redirect's target (a path, possibly with a fragment).

@@ -1,4 +1,4 @@
-//! Step 6: watch the release's Deployments and StatefulSets with kube-rs until they are rolled
+//! Watch the release's Deployments and StatefulSets with kube-rs until they are rolled
 //! out, printing a progress line whenever what they wait for changes.
 //!
 //! `wait_status` (pure, tested on fixtures) decides; `watch_rollout` only keeps reflector
@@ -7,8 +7,9 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
+use crate::rollout::{RolloutState, deployment_rollout, stateful_set_rollout};
+use crate::snapshot::Snapshot;
 use anyhow::Context as _;
-use cluster_doctor::{RolloutState, Snapshot, deployment_rollout, stateful_set_rollout};
 use futures::StreamExt as _;
 use k8s_openapi::api::apps::v1::{Deployment, StatefulSet};
 use k8s_openapi::api::core::v1::{Event, Pod};
@@ -17,7 +18,19 @@ use kube::{Api, Client};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::plan::WaitSpec;
+/// Wait with kube-rs until these workloads are rolled out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WaitSpec {
+    /// kubeconfig context (`None`: the current one).
+    pub context: Option<String>,
+    pub namespace: String,
+    /// The release's `app.kubernetes.io/instance` label, to watch only its objects.
+    pub release: String,
+    pub deployments: Vec<String>,
+    /// Waited for when the release has them (an external database has none).
+    pub stateful_sets: Vec<String>,
+    pub timeout: Duration,
+}
 
 /// Where the whole wait stands.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -203,7 +216,7 @@ pub async fn watch_rollout(
             let waiting: Vec<&str> = status.lines.values().map(String::as_str).collect();
             anyhow::bail!(
                 "timed out after {} waiting for:\n  {}",
-                crate::plan::format_duration(spec.timeout),
+                crate::format_duration(spec.timeout),
                 waiting.join("\n  ")
             );
         }

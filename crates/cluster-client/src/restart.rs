@@ -6,8 +6,8 @@
 //! fixtures; [`restart_pods`] only lists, deletes and polls with kube-rs, and needs a cluster
 //! (not available where this was written, so it has not run against one).
 
+use crate::pod_state::is_pod_ready;
 use anyhow::{Context, Result, bail};
-use cluster_doctor::pod_state::is_pod_ready;
 use k8s_openapi::api::core::v1::Pod;
 use kube::api::{DeleteParams, ListParams};
 use kube::{Api, Client};

@@ -1,19 +1,19 @@
-//! The kube-rs code paths (doctor fetch, rollout watch) against a small scripted Kubernetes API
-//! server on 127.0.0.1 that serves the doctor's YAML fixtures: real HTTP, real kube-rs list,
-//! watch and log calls. (A real cluster cannot run on this machine.)
+//! The kube-rs code paths (snapshot fetch, rollout watch, port-forward) against the shared
+//! scripted Kubernetes API server (crates/fake-apiserver) serving the doctor's YAML fixtures:
+//! real HTTP, real kube-rs list, watch and log calls. (A real cluster cannot run here.)
 #![allow(clippy::unwrap_used)]
 
-mod support;
-
-use std::collections::HashMap;
 use std::path::Path;
-use std::sync::Mutex;
 use std::time::Duration;
 
-use cluster_doctor::{ContainerKey, FetchOptions, analyze, fetch_snapshot};
-use deploy_plan::plan::WaitSpec;
-use deploy_plan::wait::watch_rollout;
-use support::apiserver::{Cluster, fixture_cluster, load, start};
+use cluster_client::{ContainerKey, FetchOptions, WaitSpec, fetch_snapshot, watch_rollout};
+use fake_apiserver::{FakeApiServer, doctor_fixture};
+
+/// A fake API server holding the doctor fixture `fixture`, and a client for it.
+fn start(fixture: &str) -> (kube::Client, FakeApiServer) {
+    let server = FakeApiServer::with_objects(doctor_fixture(fixture).unwrap()).unwrap();
+    (server.client().unwrap(), server)
+}
 
 fn spec(timeout: Duration) -> WaitSpec {
     WaitSpec {
@@ -27,18 +27,14 @@ fn spec(timeout: Duration) -> WaitSpec {
 }
 
 #[tokio::test]
-async fn doctor_fetch_reads_every_kind_and_the_crash_log() {
+async fn fetch_reads_every_kind_and_the_crash_log() {
     let log = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../cluster-doctor/tests/fixtures/crashloop.todo-api.log"),
     )
     .unwrap();
-    let (client, cluster) = start(Cluster {
-        objects: load("crashloop.yaml"),
-        logs: HashMap::from([("todo-api-7c9d8b6f4-x2x7q".to_string(), log.clone())]),
-        requests: Mutex::new(Vec::new()),
-    })
-    .await;
+    let (client, cluster) = start("crashloop.yaml");
+    cluster.set_log("todo-api-7c9d8b6f4-x2x7q", &log);
     let snapshot = fetch_snapshot(&client, "todo", &FetchOptions::default())
         .await
         .unwrap();
@@ -52,18 +48,8 @@ async fn doctor_fetch_reads_every_kind_and_the_crash_log() {
             .get(&ContainerKey::new("todo-api-7c9d8b6f4-x2x7q", "api")),
         Some(&log)
     );
-    let findings = analyze(&snapshot);
-    let crash = findings
-        .iter()
-        .find(|f| f.analyzer == "crash-loop")
-        .unwrap();
-    assert!(
-        crash
-            .evidence
-            .iter()
-            .any(|e| e.contains("password authentication failed"))
-    );
-    let requests = cluster.requests.lock().unwrap().clone();
+    // What the doctor makes of this snapshot: cluster-doctor's tests/analyzers.rs (same fixture).
+    let requests = cluster.uris();
     assert!(
         requests.iter().any(|r| r
             .starts_with("/api/v1/namespaces/todo/pods/todo-api-7c9d8b6f4-x2x7q/log?")
@@ -80,7 +66,7 @@ async fn doctor_fetch_reads_every_kind_and_the_crash_log() {
 
 #[tokio::test]
 async fn watch_ends_when_the_release_is_rolled_out() {
-    let (client, cluster) = start(fixture_cluster("healthy.yaml")).await;
+    let (client, cluster) = start("healthy.yaml");
     let mut lines = Vec::new();
     tokio::time::timeout(
         Duration::from_secs(20),
@@ -100,7 +86,7 @@ async fn watch_ends_when_the_release_is_rolled_out() {
             "todo-web 1/1 ready, rolled out",
         ]
     );
-    let requests = cluster.requests.lock().unwrap().clone();
+    let requests = cluster.uris();
     assert!(
         requests.iter().any(
             |r| r.starts_with("/apis/apps/v1/namespaces/todo/deployments?")
@@ -112,7 +98,7 @@ async fn watch_ends_when_the_release_is_rolled_out() {
 
 #[tokio::test]
 async fn watch_fails_fast_on_a_failed_rollout() {
-    let (client, _) = start(fixture_cluster("workloads.yaml")).await;
+    let (client, _server) = start("workloads.yaml");
     let error = watch_rollout(client, &spec(Duration::from_secs(15)), |_| {})
         .await
         .unwrap_err();
@@ -124,7 +110,7 @@ async fn watch_fails_fast_on_a_failed_rollout() {
 
 #[tokio::test]
 async fn watch_times_out_saying_what_still_waits() {
-    let (client, _) = start(fixture_cluster("probes.yaml")).await;
+    let (client, _server) = start("probes.yaml");
     let mut lines = Vec::new();
     let error = watch_rollout(client, &spec(Duration::from_secs(2)), |l| {
         lines.push(l.to_string())
@@ -142,8 +128,8 @@ async fn watch_times_out_saying_what_still_waits() {
 
 #[tokio::test]
 async fn port_forward_finds_a_ready_pod_behind_the_service() {
-    let (client, cluster) = start(fixture_cluster("healthy.yaml")).await;
-    let (port, forward) = deploy_plan::port_forward(client, "todo", "todo-web", 8080)
+    let (client, cluster) = start("healthy.yaml");
+    let (port, forward) = cluster_client::port_forward(client, "todo", "todo-web", 8080)
         .await
         .unwrap();
     assert_eq!(port, forward.local_port());
@@ -152,7 +138,7 @@ async fn port_forward_finds_a_ready_pod_behind_the_service() {
     tokio::net::TcpStream::connect(("127.0.0.1", port))
         .await
         .unwrap();
-    let requests = cluster.requests.lock().unwrap().clone();
+    let requests = cluster.uris();
     assert!(
         requests.contains(&"/api/v1/namespaces/todo/services/todo-web".to_string()),
         "{requests:?}"
@@ -169,8 +155,8 @@ async fn port_forward_finds_a_ready_pod_behind_the_service() {
 
 #[tokio::test]
 async fn port_forward_refuses_a_service_without_ready_pods() {
-    let (client, _) = start(fixture_cluster("services.yaml")).await;
-    let error = deploy_plan::port_forward(client.clone(), "todo", "todo-api", 8080)
+    let (client, _server) = start("services.yaml");
+    let error = cluster_client::port_forward(client.clone(), "todo", "todo-api", 8080)
         .await
         .err()
         .unwrap();
@@ -178,7 +164,7 @@ async fn port_forward_refuses_a_service_without_ready_pods() {
         error.to_string(),
         "no ready pod behind Service todo-api (`cargo xtask doctor` says why)"
     );
-    let error = deploy_plan::port_forward(client, "todo", "todo-nope", 8080)
+    let error = cluster_client::port_forward(client, "todo", "todo-nope", 8080)
         .await
         .err()
         .unwrap();

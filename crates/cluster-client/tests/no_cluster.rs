@@ -2,7 +2,7 @@
 //! instead of kube's nested in-cluster/kubeconfig chain.
 #![allow(clippy::unwrap_used)]
 
-use cluster_doctor::fetch::{NO_CLUSTER, kubeconfig_location};
+use cluster_client::client::{NO_CLUSTER, kubeconfig_location};
 use std::ffi::OsStr;
 
 #[test]
@@ -53,7 +53,7 @@ async fn a_broken_kubeconfig_names_the_file() {
         "apiVersion: v1\nkind: Config\nclusters: []\ncontexts: []\n",
     )
     .unwrap();
-    let error = cluster_doctor::fetch::kube_client_from(Some(&path), Some("todo-chatbot"))
+    let error = cluster_client::client::kube_client_from(Some(&path), Some("todo-chatbot"))
         .await
         .map(|_| ())
         .unwrap_err();

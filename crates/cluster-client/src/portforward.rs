@@ -7,8 +7,8 @@
 
 use std::collections::BTreeMap;
 
+use crate::pod_state::is_pod_ready;
 use anyhow::Context as _;
-use cluster_doctor::pod_state::is_pod_ready;
 use k8s_openapi::api::core::v1::{Pod, Service};
 use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
 use kube::api::ListParams;

@@ -3,12 +3,12 @@
 
 use std::path::Path;
 
-use cluster_doctor::{RolloutState, Snapshot, all_rollouts};
+use cluster_client::{RolloutState, Snapshot, all_rollouts};
 
 fn fixture(name: &str) -> Snapshot {
     let text = std::fs::read_to_string(
         Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("tests/fixtures")
+            .join("../cluster-doctor/tests/fixtures")
             .join(name),
     )
     .unwrap();
